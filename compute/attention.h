@@ -1,0 +1,88 @@
+// Attention on the GPU: block-sparse flash-style kernel over a BlockMask, the dense kernel,
+// and the probability kernel that fills a viewport of the weight matrix for heatmaps.
+//
+// Usage:
+//   auto ctx = VulkanContext::create().context;
+//   AttentionEngine eng(*ctx);
+//   eng.upload(q, k, v, {heads, n, d});            // float32 [heads, n, d]
+//   auto r = eng.run(mask, {.read_back = true});    // r.out, r.gpu_ms
+// Throws InputError when the problem does not fit the device (with what to change), and
+// VulkanError when Vulkan fails.
+#pragma once
+
+#include "block_mask.h"
+#include "vk_context.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace salab {
+
+enum class DType { f32, f16 };
+
+struct ProblemShape {
+    int heads = 1;
+    int64_t n = 0;
+    int64_t d = 0;
+    bool operator==(const ProblemShape&) const = default;
+};
+
+struct RunOptions {
+    DType dtype = DType::f32;
+    bool read_back = false;  // copy O back into RunResult::out
+    int repeats = 1;         // timed repeats; gpu_ms is the median
+    int warmup = 0;
+};
+
+struct RunResult {
+    std::vector<float> out;      // [heads, n, d] when read_back
+    double gpu_ms = 0.0;         // median kernel time from timestamp queries
+    double min_ms = 0.0;
+    std::string path;            // which kernel variant ran ("portable-f32", "nv-coopmat-f16", ...)
+};
+
+// A rectangle of the weight matrix of one head: rows [row0, row0+rows), keys [col0, col0+cols),
+// sampled with `stride` tokens per cell (stride 1: exact cells).
+struct Viewport {
+    int head = 0;
+    int64_t row0 = 0, col0 = 0;
+    int64_t rows = 0, cols = 0;
+    int64_t stride = 1;
+    bool operator==(const Viewport&) const = default;
+};
+
+class AttentionEngine {
+public:
+    explicit AttentionEngine(VulkanContext& ctx);
+    ~AttentionEngine();
+    AttentionEngine(const AttentionEngine&) = delete;
+    AttentionEngine& operator=(const AttentionEngine&) = delete;
+
+    // Checks that a problem fits this device; returns "" or a one-line reason with a fix.
+    std::string check_fits(const ProblemShape& shape, int64_t mask_bytes = 0) const;
+
+    // Uploads Q, K, V (float32 [heads, n, d]). Throws InputError when it does not fit.
+    void upload(std::span<const float> q, std::span<const float> k, std::span<const float> v,
+                const ProblemShape& shape);
+    const ProblemShape& shape() const;
+
+    // Sparse attention over `mask` (mask.heads must equal shape.heads and mask.n shape.n).
+    RunResult run(const BlockMask& mask, const RunOptions& options = {});
+    // Dense attention (every pair, or j <= i when causal), same kernel family.
+    RunResult run_dense(bool causal, const RunOptions& options = {});
+    // Softmax weights P(i, j) on a viewport, for `mask` (or all pairs when mask is null).
+    // Returns rows x cols floats; cells whose pair is not kept are 0.
+    std::vector<float> probabilities(const BlockMask* mask, const Viewport& view);
+
+    const DeviceInfo& device() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace salab

@@ -1,0 +1,57 @@
+// Block mask: the form the GPU kernels consume. For each (head, query block) a list of the key
+// blocks to visit, each either full (every pair kept; no per-element test) or partial (a
+// bitmask of block x block bits). Blocks with no kept pair are never listed.
+//
+// Memory is O(listed blocks + partial blocks * block^2 / 8); nothing n x n is allocated.
+#pragma once
+
+#include "mask.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace salab {
+
+struct BlockMask {
+    int64_t n = 0;
+    int block = 64;          // query and key block size, a multiple of 32
+    int heads = 0;           // heads of the layer, all in one structure
+    int64_t num_blocks = 0;  // ceil(n / block), for queries and keys alike
+
+    // Entries of (head h, query block I): [row_ptr[h*num_blocks+I], row_ptr[h*num_blocks+I+1]).
+    std::vector<uint32_t> row_ptr;
+    // Two words per entry: key block J (bit 31 set when partial), then the index of its bitmask
+    // in `bits` (in units of one block's bitmask; 0 for full blocks).
+    std::vector<uint32_t> entries;
+    // Per partial block: `block` rows of block/32 words; bit (j % 32) of word j / 32 in row r
+    // is key J*block + j for query I*block + r. Positions past n are 0.
+    std::vector<uint32_t> bits;
+
+    // Exact statistics gathered while compiling.
+    int64_t kept_pairs = 0;      // over all heads
+    int64_t full_blocks = 0;
+    int64_t partial_blocks = 0;
+    int64_t min_keys_per_query = 0;
+    int64_t max_keys_per_query = 0;
+    int64_t empty_rows = 0;
+
+    int64_t listed_blocks() const { return full_blocks + partial_blocks; }
+    int64_t words_per_row() const { return block / 32; }
+    int64_t words_per_partial() const { return int64_t(block) * words_per_row(); }
+    // Bytes of the structure as uploaded to the GPU.
+    int64_t bytes() const {
+        return int64_t(4) * (int64_t(row_ptr.size()) + int64_t(entries.size()) + int64_t(bits.size()));
+    }
+    double density() const {
+        return n == 0 ? 0.0 : double(kept_pairs) / (double(n) * double(n) * double(heads));
+    }
+};
+
+// Compiles all heads of one layer. `block` must be 32, 64 or 128. Uses up to `threads`
+// CPU threads (0: hardware concurrency).
+BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block = 64, int threads = 0);
+
+// A block mask with every block full (dense attention), for timing and the dense kernel.
+BlockMask dense_block_mask(int64_t n, int heads, int block = 64, bool causal = false);
+
+}  // namespace salab
