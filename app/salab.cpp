@@ -1,1 +1,35 @@
-int main() { return 0; }
+// salab: the Sparse Attention Lab window. Wiring only: arguments and environment checks here,
+// the frame loop in gui_app.cpp.
+//
+//   salab [--pattern P.json] [--device I] [--screenshot F.png --frames K] [--stats]
+#include "gui_app.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+int main(int argc, char** argv) {
+    salab::gui::AppOptions o;
+    CLI::App cli{"salab: see what a sparse attention pattern does, live (mask, weights, hops, kernel time)"};
+    cli.add_option("--pattern", o.pattern_path, "pattern or preset JSON to open");
+    cli.add_option("--device", o.device, "Vulkan device index for compute (see salab-cli devices)");
+    cli.add_option("--screenshot", o.screenshot, "render, write the window to this PNG and exit");
+    cli.add_option("--frames", o.frames, "frames to render before the screenshot (after the first results)")->check(CLI::Range(1, 100000));
+    cli.add_option("--wait", o.wait_s, "seconds to wait at most for the first results before a screenshot");
+    cli.add_flag("--stats", o.stats, "print frame rate and slider-to-update latency");
+    cli.add_option("--bench-changes", o.bench_changes, "with --stats: make N scripted slider changes, report, exit");
+    CLI11_PARSE(cli, argc, argv);
+
+    std::error_code ec;
+    o.exe_dir = std::filesystem::weakly_canonical(std::filesystem::path(argv[0]), ec).parent_path().string();
+
+    const char* display = std::getenv("DISPLAY");
+    const char* wayland = std::getenv("WAYLAND_DISPLAY");
+    if ((!display || !*display) && (!wayland || !*wayland)) {
+        std::fprintf(stderr, "salab: no display (DISPLAY unset); run under xvfb-run or use salab-cli render\n");
+        return 2;
+    }
+    return salab::gui::run_app(o);
+}

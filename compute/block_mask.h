@@ -50,6 +50,8 @@ struct BlockMask {
 // Compiles all heads of one layer. `block` must be 32, 64 or 128. Uses up to `threads`
 // CPU threads (0: hardware concurrency).
 BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block = 64, int threads = 0);
+// The same from explicit token CSRs (tests, imported masks). Rows must be sorted and unique.
+BlockMask compile_block_mask(const std::vector<Csr>& heads, int block = 64, int threads = 0);
 
 // A block mask with every block full (dense attention), for timing and the dense kernel.
 BlockMask dense_block_mask(int64_t n, int heads, int block = 64, bool causal = false);

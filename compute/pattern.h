@@ -5,7 +5,9 @@
 // parameter and throws salab::InputError with a one-line message that says what to change.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,6 +23,11 @@ struct InputError : std::runtime_error {
 enum class ComponentType { window, global, random, strided, fixed, block, lsh, topk, dense };
 
 std::string_view to_string(ComponentType t);
+// "window" -> ComponentType::window; nullopt for an unknown name.
+std::optional<ComponentType> component_type_from_string(std::string_view name);
+
+// Most components in one head: HeadMask::components_keeping returns one bit per component.
+inline constexpr size_t max_components = 32;
 
 // One component of a head's union. Only the fields of its type are meaningful; the others
 // keep their defaults so that == compares what matters.
@@ -84,8 +91,16 @@ struct Pattern {
 // Largest n the engine accepts (token indices are stored as 32-bit on the GPU).
 inline constexpr int64_t max_tokens = int64_t(1) << 28;
 
-// Parse and validate. Throws InputError ("pattern: window.radius must be >= 0, got -3").
+// Parse and validate. Throws InputError with one line naming what to change, e.g.
+//   pattern: components[1] (window): radius must be >= 0, got -3
+//   pattern: layers[0].heads[1].components[0]: unknown component type "windw" (expected one of ...)
+//   pattern: invalid JSON at byte 37: syntax error while parsing object key ...
+// Unknown keys are errors (typos must not be silently ignored). Missing component parameters
+// take the defaults of Component above. Seeds are non-negative JSON integers (uint64).
+// In a stack, a top-level "causal" is the default for heads that have no "causal" of their own;
+// head entries may carry "name"/"description", which are ignored.
 Pattern parse_pattern(std::string_view json_text);
+// load_pattern's messages name the file: "pattern foo.json: n must be in ...".
 Pattern load_pattern(const std::string& path);
 // Re-checks all parameters against n (e.g. after --n overrides it). Throws InputError.
 void validate(const Pattern& p);

@@ -1,0 +1,162 @@
+// salab-cli bench: sparse vs dense kernel time, and the built-in suites (anchors, laptop).
+#include "attention.h"
+#include "cli_commands.h"
+#include "problem.h"
+#include "vk_context.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <optional>
+
+namespace salab {
+
+namespace {
+
+using nlohmann::json;
+
+// The patterns of ../shared/anchors/README.md, in this project's JSON terms.
+struct AnchorPattern {
+    const char* name;
+    const char* json;
+};
+const AnchorPattern kAnchorPatterns[] = {
+    {"dense", R"({"name":"dense","n":1024,"components":[{"type":"dense"}]})"},
+    {"window", R"({"name":"window","n":1024,"components":[{"type":"window","radius":256}]})"},
+    {"longformer",
+     R"({"name":"longformer","n":1024,"components":[{"type":"window","radius":256},{"type":"global","first":16}]})"},
+    {"bigbird",
+     R"({"name":"bigbird","n":1024,"components":[{"type":"block","block":64,"window_blocks":1,"global_blocks":2,"random_blocks":3,"seed":0}]})"},
+    {"strided", R"({"name":"strided","n":1024,"components":[{"type":"fixed","block":128,"summary":1}]})"},
+    {"causal_window",
+     R"({"name":"causal_window","n":1024,"causal":true,"components":[{"type":"window","radius":256}]})"},
+};
+
+// FlexAttention (and dense SDPA) on one H100, bf16, 16 heads: ms and mask-build ms.
+struct AnchorFigure {
+    const char* pattern;
+    int64_t n, d;
+    double ms, build_ms;
+};
+const AnchorFigure kAnchorFigures[] = {
+    {"dense", 16384, 64, 2.244, 0},      {"window", 16384, 64, 0.317, 5.1},
+    {"longformer", 16384, 64, 0.646, 4.5}, {"bigbird", 16384, 64, 1.587, 6.2},
+    {"strided", 16384, 64, 4.372, 4.1},  {"causal_window", 16384, 64, 0.130, 4.8},
+    {"dense", 65536, 64, 37.890, 0},     {"window", 65536, 64, 0.610, 10.5},
+    {"longformer", 65536, 64, 2.434, 11.6}, {"bigbird", 65536, 64, 6.541, 42.9},
+    {"strided", 65536, 64, 65.787, 30.7}, {"causal_window", 65536, 64, 0.469, 8.9},
+    {"dense", 16384, 128, 3.342, 0},     {"window", 16384, 128, 0.296, 2.8},
+    {"longformer", 16384, 128, 0.778, 3.7}, {"bigbird", 16384, 128, 0.991, 6.3},
+    {"strided", 16384, 128, 6.865, 5.1}, {"causal_window", 16384, 128, 0.222, 2.8},
+    {"dense", 65536, 128, 57.364, 0},    {"window", 65536, 128, 1.121, 9.9},
+    {"longformer", 65536, 128, 3.063, 10.2}, {"bigbird", 65536, 128, 3.999, 47.0},
+    {"strided", 65536, 128, 105.750, 30.3}, {"causal_window", 65536, 128, 0.824, 9.1},
+};
+
+std::optional<AnchorFigure> anchor_for(const std::string& pattern, int64_t n, int64_t d) {
+    for (auto& f : kAnchorFigures)
+        if (pattern == f.pattern && n == f.n && d == f.d) return f;
+    return std::nullopt;
+}
+
+double gflops(int64_t kept_pairs, int64_t d, double ms) {
+    return ms > 0 ? 4.0 * double(kept_pairs) * double(d) / (ms * 1e6) : 0.0;
+}
+
+struct BenchCase {
+    Pattern pattern;
+    int64_t n, d;
+    int heads;
+};
+
+void bench_one(AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bool anchors) {
+    const bool is_dense_pattern = c.pattern.is_flat() && c.pattern.layers[0].heads[0].components.size() == 1 &&
+                                  c.pattern.layers[0].heads[0].components[0].type == ComponentType::dense;
+    for (int layer = 0; layer < c.pattern.num_layers(); ++layer) {
+        ProblemOptions po;
+        po.n = c.n;
+        po.d = c.d;
+        po.heads = c.pattern.num_heads(layer) == 1 ? c.heads : 0;
+        po.layer = layer;
+        if (auto why = engine.check_fits(problem_shape(with_n(c.pattern, c.n), po)); !why.empty())
+            throw InputError(why);
+        Problem p = prepare_problem(c.pattern, po);
+        engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
+        RunOptions ro;
+        ro.dtype = a.dtype == "f16" ? DType::f16 : DType::f32;
+        ro.repeats = a.repeats;
+        ro.warmup = 1;
+        RunResult sparse = engine.run(p.block_mask, ro);
+        std::optional<RunResult> dense;
+        if (!a.no_dense) dense = engine.run_dense(p.causal, ro);
+        const int64_t dense_pairs = p.causal ? p.n * (p.n + 1) / 2 * p.heads : p.n * p.n * p.heads;
+        const double density = p.density();
+        json j = {{"pattern", p.pattern.name}, {"layer", layer}, {"n", p.n}, {"d", p.d}, {"heads", p.heads},
+                  {"dtype", a.dtype}, {"density", density}, {"kept_pairs", p.kept_pairs()},
+                  {"sparse_ms", sparse.gpu_ms}, {"mask_build_ms", p.mask_build_ms},
+                  {"eff_gflops", gflops(p.kept_pairs(), p.d, sparse.gpu_ms)},
+                  {"blocks_full", p.block_mask.full_blocks}, {"blocks_partial", p.block_mask.partial_blocks},
+                  {"path", sparse.path}, {"device", engine.device().name}};
+        if (dense) {
+            j["dense_ms"] = dense->gpu_ms;
+            j["dense_gflops"] = gflops(dense_pairs, p.d, dense->gpu_ms);
+            j["speedup"] = sparse.gpu_ms > 0 ? dense->gpu_ms / sparse.gpu_ms : 0.0;
+            j["ideal_speedup"] = density > 0 ? double(dense_pairs) / double(p.kept_pairs()) : 0.0;
+        }
+        if (anchors) {
+            const std::string name = is_dense_pattern ? "dense" : p.pattern.name;
+            if (auto f = anchor_for(name, p.n, p.d)) {
+                j["flex_ms"] = f->ms;
+                j["flex_mask_build_ms"] = f->build_ms;
+                j["vs_flex"] = sparse.gpu_ms > 0 ? f->ms / sparse.gpu_ms : 0.0;  // > 1: we are faster
+            }
+        }
+        if (a.json) {
+            std::puts(j.dump().c_str());
+        } else {
+            std::printf("%-16s L%d n=%-7lld d=%-3lld h=%-2d density %.4f  sparse %9.3f ms  %s  build %8.2f ms  %8.1f GFLOP/s",
+                        p.pattern.name.c_str(), layer, (long long)p.n, (long long)p.d, p.heads, density, sparse.gpu_ms,
+                        dense ? ("dense " + std::to_string(dense->gpu_ms) + " ms").c_str() : "", p.mask_build_ms,
+                        j["eff_gflops"].get<double>());
+            if (dense) std::printf("  speedup %.2fx (ideal %.1fx)", j["speedup"].get<double>(), j["ideal_speedup"].get<double>());
+            if (j.contains("vs_flex")) std::printf("  vs flex %.2fx", j["vs_flex"].get<double>());
+            std::printf("\n");
+        }
+        std::fflush(stdout);
+    }
+}
+
+}  // namespace
+
+int cmd_bench(const CliArgs& a) {
+    ContextOptions o;
+    o.device_index = a.device;
+    auto r = VulkanContext::create(o);
+    if (!r.context) throw VulkanError(r.error);
+    AttentionEngine engine(*r.context);
+
+    std::vector<BenchCase> cases;
+    if (!a.suite.empty()) {
+        const bool anchors = a.suite == "anchors";
+        std::vector<int64_t> ns = anchors ? std::vector<int64_t>{16384, 65536} : std::vector<int64_t>{4096, 16384};
+        std::vector<int64_t> ds = anchors ? std::vector<int64_t>{64, 128} : std::vector<int64_t>{64};
+        if (!a.n_list.empty()) ns = a.n_list;
+        if (!a.d_list.empty()) ds = a.d_list;
+        const int heads = a.heads > 0 ? a.heads : (anchors ? 16 : 1);
+        for (int64_t d : ds)
+            for (int64_t n : ns)
+                for (auto& ap : kAnchorPatterns) cases.push_back({parse_pattern(ap.json), n, d, heads});
+        for (auto& c : cases) bench_one(engine, c, a, anchors);
+        return 0;
+    }
+    if (a.pattern.empty()) throw InputError("bench needs --pattern P.json or --suite anchors|laptop");
+    Pattern pat = load_pattern(a.pattern);
+    std::vector<int64_t> ns = a.n_list.empty() ? std::vector<int64_t>{pat.n} : a.n_list;
+    for (int64_t n : ns) with_n(pat, n);  // validates every n before any work
+    std::vector<int64_t> ds = a.d_list.empty() ? std::vector<int64_t>{64} : a.d_list;
+    for (int64_t d : ds)
+        for (int64_t n : ns) bench_one(engine, {pat, n, d, a.heads > 0 ? a.heads : 1}, a, false);
+    return 0;
+}
+
+}  // namespace salab

@@ -1,0 +1,43 @@
+// The salab-cli commands, one function each; flags arrive parsed in CliArgs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace salab {
+
+struct CliArgs {
+    std::string pattern;
+    int64_t n = -1;  // -1: not given (the pattern's n)
+    std::vector<int64_t> n_list, d_list;
+    int64_t d = 64;
+    int heads = 0;
+    int layer = 0;
+    int head = 0;
+    int device = -1;
+    bool json = false;
+    std::string q, k, v, out;
+    std::string mask_out, blocks_out, flex_out;
+    int block_size = 128;
+    std::string dtype = "f32";
+    uint64_t seed = 0;
+    bool check = false;
+    int repeats = 5;
+    std::string suite;
+    bool no_dense = false;
+    int layers = 0;
+    int sources = 256;
+    int64_t exact_threshold = 4096;
+    std::string view;
+    int size = 768;
+};
+
+int cmd_devices(const CliArgs& a);
+int cmd_export(const CliArgs& a);
+int cmd_run(const CliArgs& a);
+int cmd_bench(const CliArgs& a);
+int cmd_hops(const CliArgs& a);
+int cmd_render(const CliArgs& a);
+
+}  // namespace salab

@@ -1,0 +1,615 @@
+#include "gui_app.h"
+
+#include "gui_vulkan.h"
+#include "gui_worker.h"
+
+#include "app_state.h"
+#include "heatmap_view.h"
+#include "help_view.h"
+#include "hop_view.h"
+#include "mask_view.h"
+#include "pattern_panel.h"
+#include "presets.h"
+#include "session.h"
+#include "timing_view.h"
+#include "vk_context.h"
+#include "widgets.h"
+
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_vulkan.h>
+
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb_image_write.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace salab::gui {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Owns the GLFW library and the window.
+struct GlfwWindow {
+    GLFWwindow* window = nullptr;
+    bool initialised = false;
+    GlfwWindow() = default;
+    GlfwWindow(const GlfwWindow&) = delete;
+    GlfwWindow& operator=(const GlfwWindow&) = delete;
+    ~GlfwWindow() {
+        if (window) glfwDestroyWindow(window);
+        if (initialised) glfwTerminate();
+    }
+};
+
+// Owns the ImGui context and the GLFW backend.
+struct ImGuiScope {
+    bool glfw = false;
+    ImGuiScope() { ImGui::CreateContext(); }
+    ImGuiScope(const ImGuiScope&) = delete;
+    ImGuiScope& operator=(const ImGuiScope&) = delete;
+    ~ImGuiScope() {
+        if (glfw) ImGui_ImplGlfw_Shutdown();
+        ImGui::DestroyContext();
+    }
+};
+
+std::string g_glfw_error;
+int g_mask = std::getenv("SALAB_WIN") ? std::atoi(std::getenv("SALAB_WIN")) : 63;  // TEMP
+void glfw_error(int code, const char* msg) { g_glfw_error = "GLFW error " + std::to_string(code) + ": " + msg; }
+
+// Real content: more than a handful of distinct colours (quantised to 4 bits per channel)
+// and not one flat colour.
+struct ImageStats {
+    int colours = 0;
+    double stddev = 0;
+};
+ImageStats image_stats(const RgbImage& img) {
+    std::set<uint32_t> colours;
+    double sum = 0, sum2 = 0;
+    const size_t n = size_t(img.w) * size_t(img.h);
+    for (size_t i = 0; i < n; i += 7) {
+        const uint8_t* p = &img.rgb[3 * i];
+        colours.insert(uint32_t(p[0] >> 4) << 8 | uint32_t(p[1] >> 4) << 4 | uint32_t(p[2] >> 4));
+        const double l = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+        sum += l;
+        sum2 += l * l;
+    }
+    const double cnt = double((n + 6) / 7);
+    return {int(colours.size()), std::sqrt(std::max(0.0, sum2 / cnt - (sum / cnt) * (sum / cnt)))};
+}
+
+bool write_png(const std::string& path, const RgbImage& img, int x0 = 0, int y0 = 0, int w = 0, int h = 0) {
+    if (w <= 0 || h <= 0) x0 = y0 = 0, w = img.w, h = img.h;
+    x0 = std::clamp(x0, 0, img.w - 1);
+    y0 = std::clamp(y0, 0, img.h - 1);
+    w = std::min(w, img.w - x0);
+    h = std::min(h, img.h - y0);
+    return stbi_write_png(path.c_str(), w, h, 3, img.rgb.data() + (size_t(y0) * size_t(img.w) + size_t(x0)) * 3, img.w * 3) != 0;
+}
+
+struct WindowRect {
+    ImVec2 pos{}, size{};
+};
+
+// Percentile of a sample (sorted copy).
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))];
+}
+
+class App {
+public:
+    App(const AppOptions& o, GLFWwindow* w, Renderer& r) : opt_(o), window_(w), renderer_(r) {}
+    int run();
+
+private:
+    void load_initial();
+    void take_results();
+    void draw_windows();
+    void handle_shortcuts();
+    void carry_out(ui::ViewActions& a);
+    void load_preset(const std::string& path);
+    void post_if_changed();
+    bool results_complete() const;
+    void script_step();
+
+    AppOptions opt_;
+    GLFWwindow* window_;
+    Renderer& renderer_;
+    Worker worker_;
+
+    ui::AppState state_;
+    ui::Params last_params_;
+    ViewRequest last_view_;
+    uint64_t gen_ = 0;
+    bool posted_ = false;
+
+    std::vector<ui::PresetInfo> presets_;
+    std::vector<ui::DeviceEntry> devices_;
+    std::string status_;
+
+    // Latest results.
+    std::optional<ui::ModelResult> model_;
+    std::optional<ui::MaskImageResult> mask_;
+    std::optional<ui::HeatResult> heat_;
+    std::optional<ui::AccuracyResult> accuracy_;
+    std::deque<ui::TimingSample> timings_;
+    std::optional<ui::HopResult> hops_;
+    std::optional<ui::TokenHopResult> token_hops_;
+    ui::SweepState sweep_;
+    std::string compute_error_, device_name_;
+
+    ui::PatternPanel pattern_panel_;
+    ui::MaskView mask_view_;
+    ui::HeatmapView heat_view_;
+    ui::TimingView timing_view_;
+    ui::HopView hop_view_;
+
+    ImVec2 last_display_{0, 0};
+    bool layout_dirty_ = true;
+    WindowRect rects_[6];
+    bool want_capture_ = false;
+    std::string capture_path_;
+    int capture_rect_ = -1;
+
+    // --stats: frame times and, per generation, when it was posted and when results landed.
+    std::vector<double> frame_ms_, ui_ms_, render_ms_, idle_frame_ms_, busy_frame_ms_;
+    int vtx_count_ = 0;
+    std::map<uint64_t, Clock::time_point> posted_at_;
+    std::vector<double> mask_latency_ms_, timing_latency_ms_;
+    int script_changes_done_ = 0;
+    Clock::time_point script_next_{};
+};
+
+void App::load_initial() {
+    const std::string dir = ui::find_presets_dir(opt_.exe_dir,
+#ifdef SALAB_SOURCE_DIR
+                                                 SALAB_SOURCE_DIR
+#else
+                                                 ""
+#endif
+    );
+    presets_ = ui::list_presets(dir);
+    std::string err;
+    for (const DeviceInfo& d : list_devices(&err)) devices_.push_back({d.index, d.name, d.type, d.usable, d.unusable_reason});
+    state_.params.device = opt_.device;
+    if (!opt_.pattern_path.empty()) {
+        state_.params.pattern = load_pattern(opt_.pattern_path);  // InputError -> run_app prints it
+        state_.preset_path = std::filesystem::weakly_canonical(opt_.pattern_path).string();
+    } else {
+        state_.params.pattern = ui::default_pattern();
+        for (const auto& p : presets_)
+            if (p.error.empty() && p.path.find("bigbird") != std::string::npos) {
+                load_preset(p.path);
+                break;
+            }
+    }
+}
+
+void App::load_preset(const std::string& path) {
+    try {
+        ui::Params p = state_.params;
+        p.pattern = load_pattern(path);
+        p.layer = 0;
+        state_.params = p;
+        state_.preset_path = path;
+        state_.view.head = 0;
+        status_.clear();
+    } catch (const std::exception& e) {
+        status_ = e.what();
+    }
+}
+
+void App::take_results() {
+    Inbox in = worker_.take();
+    const auto now = Clock::now();
+    if (in.model) model_ = std::move(in.model);
+    if (in.mask) {
+        if (opt_.stats && posted_at_.count(in.mask->gen) && (!mask_ || mask_->gen != in.mask->gen))
+            mask_latency_ms_.push_back(std::chrono::duration<double, std::milli>(now - posted_at_[in.mask->gen]).count());
+        mask_ = std::move(in.mask);
+    }
+    if (in.heat) heat_ = std::move(in.heat);
+    for (auto& t : in.timings) {
+        if (opt_.stats && posted_at_.count(t.gen) && (timings_.empty() || timings_.back().gen != t.gen))
+            timing_latency_ms_.push_back(std::chrono::duration<double, std::milli>(now - posted_at_[t.gen]).count());
+        // One sample per generation: the dense time completes the sparse-only sample.
+        if (!timings_.empty() && timings_.back().gen == t.gen) timings_.back() = t;
+        else timings_.push_back(t);
+        while (timings_.size() > 120) timings_.pop_front();
+    }
+    for (auto& a : in.accuracy) {
+        if (!accuracy_ || accuracy_->gen != a.gen) {
+            accuracy_ = ui::AccuracyResult{a.gen, -1, 0, false, -1};
+        }
+        if (a.kept_mass >= 0) accuracy_->kept_mass = a.kept_mass, accuracy_->rows_used = a.rows_used, accuracy_->sampled = a.sampled;
+        if (a.rel_error >= 0) accuracy_->rel_error = a.rel_error;
+    }
+    if (in.hops) hops_ = std::move(in.hops);
+    if (in.token_hops) token_hops_ = std::move(in.token_hops);
+    if (in.compute_error) compute_error_ = *in.compute_error;
+    if (in.device_name) device_name_ = *in.device_name;
+    sweep_ = worker_.sweep();
+}
+
+void App::post_if_changed() {
+    ViewRequest v;
+    v.mask = mask_view_.request(state_);
+    v.heat = heat_view_.request(state_);
+    v.hop_token = state_.view.hop_token;
+    const bool params_changed = !posted_ || !(state_.params == last_params_);
+    if (params_changed) {
+        ++gen_;
+        last_params_ = state_.params;
+        if (opt_.stats) posted_at_[gen_] = Clock::now();
+    }
+    if (params_changed || !(v == last_view_)) {
+        worker_.post(gen_, state_.params, v);
+        last_view_ = v;
+        posted_ = true;
+    }
+}
+
+bool App::results_complete() const {
+    const bool model_ok = model_ && model_->gen == gen_;
+    if (!model_ok) return false;
+    if (!model_->error.empty()) return true;
+    const bool mask_ok = mask_ && mask_->gen == gen_;
+    if (!compute_error_.empty()) return mask_ok;
+    return mask_ok && heat_ && heat_->gen == gen_ && !timings_.empty() && timings_.back().gen == gen_ &&
+           timings_.back().dense_ms > 0 && hops_ && hops_->gen == gen_;
+}
+
+void App::handle_shortcuts() {
+    ImGuiIO& io = ImGui::GetIO();
+    if (io.WantTextInput) return;
+    const auto pressed = [](int key) { return ImGui::IsKeyPressed(key, false); };
+    ui::ViewSettings& v = state_.view;
+    ui::Params& p = state_.params;
+    if (io.KeyCtrl) {
+        ui::ViewActions a;
+        if (pressed(GLFW_KEY_S)) a.save_session = true, a.session_path = "salab_session.json";
+        if (pressed(GLFW_KEY_O)) a.load_session = true, a.session_path = "salab_session.json";
+        if (pressed(GLFW_KEY_C)) a.copy_pattern = true;
+        carry_out(a);
+        return;
+    }
+    if (pressed(GLFW_KEY_F1) || (pressed(GLFW_KEY_SLASH) && io.KeyShift)) v.show_help = !v.show_help;
+    if (pressed(GLFW_KEY_ESCAPE)) v.show_help = false;
+    if (pressed(GLFW_KEY_F)) mask_view_.fit();
+    if (pressed(GLFW_KEY_B)) v.show_blocks = !v.show_blocks;
+    if (pressed(GLFW_KEY_K)) v.color_by_component = !v.color_by_component;
+    if (pressed(GLFW_KEY_M)) v.show_minimap = !v.show_minimap;
+    if (pressed(GLFW_KEY_L)) v.heat_scale = v.heat_scale == ui::ColorScale::log ? ui::ColorScale::linear : ui::ColorScale::log;
+    if (pressed(GLFW_KEY_C)) {
+        HeadPattern& h = ui::edited_head(p, v.head);
+        h.causal = !h.causal;
+    }
+    if (pressed(GLFW_KEY_R)) {
+        for (auto& layer : p.pattern.layers)
+            for (auto& h : layer.heads)
+                for (auto& c : h.components) c.seed = c.seed * 2654435761ull % 1000003ull + 1;
+        p.data_seed = p.data_seed * 2654435761ull % 1000003ull + 1;
+    }
+    const int heads = ui::layer_heads(p);
+    if (pressed(GLFW_KEY_H) && heads > 0) v.head = (v.head + (io.KeyShift ? heads - 1 : 1)) % heads;
+    if (pressed(GLFW_KEY_UP)) p.pattern.n = std::min<int64_t>(p.pattern.n * 2, int64_t(1) << 20);
+    if (pressed(GLFW_KEY_DOWN)) p.pattern.n = std::max<int64_t>(p.pattern.n / 2, 16);
+    for (int k = 0; k < 9 && k < int(presets_.size()); ++k)
+        if (pressed(GLFW_KEY_1 + k)) load_preset(presets_[size_t(k)].path);
+    if (pressed(GLFW_KEY_P)) {
+        want_capture_ = true;
+        capture_path_ = "salab_view.png";
+        capture_rect_ = -1;
+    }
+}
+
+void App::carry_out(ui::ViewActions& a) {
+    try {
+        if (a.save_session) {
+            ui::save_session(a.session_path, state_);
+            status_ = "saved " + a.session_path;
+        }
+        if (a.load_session) {
+            ui::AppState s = ui::load_session(a.session_path);
+            state_ = s;
+            status_ = "loaded " + a.session_path;
+        }
+    } catch (const std::exception& e) {
+        status_ = e.what();
+    }
+    if (a.copy_pattern) {
+        ImGui::SetClipboardText(to_json(state_.params.pattern).c_str());
+        status_ = "pattern JSON copied to the clipboard";
+    }
+    if (!a.load_preset.empty()) load_preset(a.load_preset);
+    if (a.start_sweep) worker_.start_sweep(state_.params, a.sweep_max_n);
+    if (a.cancel_sweep) worker_.cancel_sweep();
+    if (a.export_png) {
+        want_capture_ = true;
+        capture_path_ = a.export_path;
+        capture_rect_ = -1;
+    }
+}
+
+void App::draw_windows() {
+    const ImVec2 ds = ImGui::GetIO().DisplaySize;
+    if (ds.x != last_display_.x || ds.y != last_display_.y) layout_dirty_ = true, last_display_ = ds;
+    const float L = std::clamp(ds.x * 0.22f, 300.0f, 440.0f);
+    const float M = std::floor((ds.x - L) * 0.46f);
+    const float R = ds.x - L - M;
+    const float top_h = std::floor(ds.y * 0.64f);
+    const auto place = [&](float x, float y, float w, float h) {
+        const ImGuiCond c = layout_dirty_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+        ImGui::SetNextWindowPos({x, y}, c);
+        ImGui::SetNextWindowSize({w, h}, c);
+    };
+    const auto rect = [&](int k) { rects_[k] = {ImGui::GetWindowPos(), ImGui::GetWindowSize()}; };
+
+    ui::ViewContext ctx;
+    ctx.gen = gen_;
+    ctx.model = model_ ? &*model_ : nullptr;
+    ctx.mask = mask_ ? &*mask_ : nullptr;
+    ctx.heat = heat_ ? &*heat_ : nullptr;
+    ctx.accuracy = accuracy_ ? &*accuracy_ : nullptr;
+    ctx.timings = &timings_;
+    ctx.hops = hops_ ? &*hops_ : nullptr;
+    ctx.token_hops = token_hops_ ? &*token_hops_ : nullptr;
+    ctx.sweep = &sweep_;
+    ctx.activity = worker_.activity();
+    ctx.compute_error = compute_error_;
+    ctx.device_name = device_name_;
+    ctx.textures = &renderer_;
+    ui::ViewActions actions;
+
+    const ImGuiWindowFlags flags = ImGuiWindowFlags_NoCollapse;
+    place(0, 0, L, ds.y);
+    if ((g_mask & 1) && ImGui::Begin("Pattern", nullptr, flags)) {
+        rect(0);
+        ui::PatternPanelData d{&presets_, &devices_, status_};
+        pattern_panel_.draw(state_, d, ctx, actions);
+        ImGui::Spacing();
+        if (ImGui::Button("help (F1)")) state_.view.show_help = true;
+        ImGui::SameLine();
+        ImGui::TextDisabled("%.0f fps", double(ImGui::GetIO().Framerate));
+    }
+    if (g_mask & 1) ImGui::End();
+
+    place(L, 0, M, top_h);
+    const std::string mask_title = "Mask: " + (state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name) +
+                                   (ui::layer_heads(state_.params) > 1 ? ", head " + std::to_string(state_.view.head) : "") + "###Mask";
+    if ((g_mask & 2) && ImGui::Begin(mask_title.c_str(), nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
+        rect(1);
+        mask_view_.draw(state_, ctx);
+    }
+    if (g_mask & 2) ImGui::End();
+
+    place(L, top_h, M, ds.y - top_h);
+    if ((g_mask & 4) && ImGui::Begin("Stats", nullptr, flags)) {
+        rect(2);
+        ui::draw_stats(state_, ctx);
+    }
+    if (g_mask & 4) ImGui::End();
+
+    const float heat_h = std::floor(ds.y * 0.37f), timing_h = std::floor(ds.y * 0.27f);
+    place(L + M, 0, R, heat_h);
+    if ((g_mask & 8) && ImGui::Begin("Attention weights", nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
+        rect(3);
+        heat_view_.draw(state_, ctx);
+    }
+    if (g_mask & 8) ImGui::End();
+
+    place(L + M, heat_h, R, timing_h);
+    if ((g_mask & 16) && ImGui::Begin("Kernel timing", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
+        rect(4);
+        ImGui::TextColored({0.55f, 0.75f, 1.0f, 1.0f}, "%s", ui::hop_headline(ctx).c_str());
+        ui::tip("Connectivity of the whole pattern (all layers), beside its cost.");
+        timing_view_.draw(state_, ctx, actions);
+    }
+    if (g_mask & 16) ImGui::End();
+
+    place(L + M, heat_h + timing_h, R, ds.y - heat_h - timing_h);
+    if ((g_mask & 32) && ImGui::Begin("Hops", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
+        rect(5);
+        hop_view_.draw(state_, ctx);
+    }
+    if (g_mask & 32) ImGui::End();
+
+    ui::draw_help(&state_.view.show_help);
+    layout_dirty_ = false;
+    carry_out(actions);
+}
+
+void App::script_step() {
+    // --bench-changes: like a user dragging a slider, one step at a time, each once the
+    // previous update has fully landed.
+    if (!results_complete() || Clock::now() < script_next_) return;
+    if (script_changes_done_ >= opt_.bench_changes) return;
+    HeadPattern& h = ui::edited_head(state_.params, 0);
+    bool changed = false;
+    for (auto& c : h.components) {
+        if (c.type == ComponentType::window) c.radius += (script_changes_done_ % 2 ? -1 : 1), changed = true;
+        else if (c.type == ComponentType::random) c.seed += 1, changed = true;
+        if (changed) break;
+    }
+    if (!changed) state_.params.data_seed += 1;
+    ++script_changes_done_;
+    script_next_ = Clock::now() + std::chrono::milliseconds(300);
+}
+
+int App::run() {
+    try {
+        load_initial();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "salab: %s\n", e.what());
+        return 1;
+    }
+    const bool screenshot = !opt_.screenshot.empty();
+    const auto start = Clock::now();
+    int frames_after_ready = 0;
+    bool ready_logged = false;
+    auto last_frame = Clock::now();
+    auto stats_window_start = Clock::now();
+    int exit_code = 0;
+
+    while (!glfwWindowShouldClose(window_)) {
+        glfwPollEvents();
+        take_results();
+        ImGui_ImplVulkan_NewFrame();
+        ImGui_ImplGlfw_NewFrame();
+        // Screenshots show the views, not whatever the (virtual) pointer happens to hover.
+        if (screenshot) ImGui::GetIO().MousePos = {-FLT_MAX, -FLT_MAX};
+        ImGui::NewFrame();
+        handle_shortcuts();
+        if (opt_.bench_changes > 0) script_step();
+        const auto ui_t0 = Clock::now();
+        static const bool empty_ui = std::getenv("SALAB_EMPTY_UI") != nullptr;  // TEMP experiment
+        if (!empty_ui) draw_windows();
+        post_if_changed();
+        ImGui::Render();
+        const auto render_t0 = Clock::now();
+        ui_ms_.push_back(std::chrono::duration<double, std::milli>(render_t0 - ui_t0).count());
+        vtx_count_ = ImGui::GetDrawData()->TotalVtxCount;
+
+        const bool ready = results_complete() || seconds_since(start) > opt_.wait_s;
+        if (ready && !ready_logged && opt_.stats) {
+            std::printf("salab: first results after %.2f s\n", seconds_since(start));
+            ready_logged = true;
+        }
+        if (ready) ++frames_after_ready;
+        bool finish = false;
+        RgbImage shot;
+        const bool script_done = opt_.bench_changes > 0 && script_changes_done_ >= opt_.bench_changes && results_complete();
+        if (screenshot && frames_after_ready >= opt_.frames && (opt_.bench_changes == 0 || script_done)) {
+            renderer_.render(ImGui::GetDrawData(), &shot);
+            finish = true;
+            if (shot.w == 0) {
+                std::fprintf(stderr, "salab: this surface cannot be read back (no TRANSFER_SRC on the swapchain)\n");
+                exit_code = 1;
+            } else if (!write_png(opt_.screenshot, shot)) {
+                std::fprintf(stderr, "salab: cannot write %s\n", opt_.screenshot.c_str());
+                exit_code = 1;
+            } else {
+                const ImageStats st = image_stats(shot);
+                std::printf("salab: screenshot %s %dx%d colours=%d stddev=%.1f%s\n", opt_.screenshot.c_str(), shot.w, shot.h,
+                            st.colours, st.stddev, results_complete() ? "" : " (results incomplete: timed out)");
+            }
+        } else if (want_capture_) {
+            renderer_.render(ImGui::GetDrawData(), &shot);
+            want_capture_ = false;
+            if (shot.w > 0 && write_png(capture_path_, shot)) status_ = "wrote " + capture_path_;
+            else status_ = "could not write " + capture_path_;
+        } else {
+            renderer_.render(ImGui::GetDrawData());
+        }
+        if (!screenshot && opt_.bench_changes > 0 && script_done) finish = true;
+
+        const auto now = Clock::now();
+        render_ms_.push_back(std::chrono::duration<double, std::milli>(now - render_t0).count());
+        const double ms = std::chrono::duration<double, std::milli>(now - last_frame).count();
+        frame_ms_.push_back(ms);
+        (worker_.idle() ? idle_frame_ms_ : busy_frame_ms_).push_back(ms);
+        last_frame = now;
+        if (opt_.stats && std::chrono::duration<double>(now - stats_window_start).count() > 5.0 && opt_.bench_changes == 0) {
+            std::printf("salab: n=%lld  %.1f fps (median frame %.1f ms, p95 %.1f ms)\n", (long long)state_.params.pattern.n,
+                        1000.0 / std::max(1e-3, percentile(frame_ms_, 0.5)), percentile(frame_ms_, 0.5), percentile(frame_ms_, 0.95));
+            frame_ms_.clear();
+            stats_window_start = now;
+        }
+        if (finish) break;
+        // Without a display rate to pace FIFO (Xvfb), cap at ~60 fps to leave the CPU to compute.
+        const double frame_s = std::chrono::duration<double>(Clock::now() - now).count() + ms / 1000.0;
+        if (frame_s < 1.0 / 60.0 && !screenshot) std::this_thread::sleep_for(std::chrono::duration<double>(1.0 / 60.0 - ms / 1000.0));
+    }
+    if (opt_.stats) {
+        std::printf("salab: stats n=%lld frames=%zu fps_median=%.1f frame_ms_p50=%.1f frame_ms_p95=%.1f "
+                    "busy_fps=%.1f (%zu frames) idle_fps=%.1f (%zu frames) vertices=%d ui_ms_p50=%.1f render_ms_p50=%.1f mask_latency_ms_p50=%.0f timing_latency_ms_p50=%.0f changes=%zu\n",
+                    (long long)state_.params.pattern.n, frame_ms_.size(), 1000.0 / std::max(1e-3, percentile(frame_ms_, 0.5)),
+                    percentile(frame_ms_, 0.5), percentile(frame_ms_, 0.95),
+                    1000.0 / std::max(1e-3, percentile(busy_frame_ms_, 0.5)), busy_frame_ms_.size(),
+                    1000.0 / std::max(1e-3, percentile(idle_frame_ms_, 0.5)), idle_frame_ms_.size(), vtx_count_, percentile(ui_ms_, 0.5), percentile(render_ms_, 0.5),
+                    percentile(mask_latency_ms_, 0.5),
+                    percentile(timing_latency_ms_, 0.5), mask_latency_ms_.size());
+    }
+    worker_.cancel_sweep();
+    renderer_.wait_idle();
+    return exit_code;
+}
+
+}  // namespace
+
+int run_app(const AppOptions& options) {
+    GlfwWindow win;
+    glfwSetErrorCallback(glfw_error);
+    if (!glfwInit()) {
+        std::fprintf(stderr, "salab: cannot open the display (%s); run under xvfb-run or use salab-cli render\n",
+                     g_glfw_error.empty() ? "glfwInit failed" : g_glfw_error.c_str());
+        return 2;
+    }
+    win.initialised = true;
+    if (!glfwVulkanSupported()) {
+        std::fprintf(stderr, "salab: no Vulkan loader or driver found (install mesa-vulkan-drivers for lavapipe)\n");
+        return 3;
+    }
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+    win.window = glfwCreateWindow(1600, 1000, "Sparse Attention Lab", nullptr, nullptr);
+    if (!win.window) {
+        std::fprintf(stderr, "salab: cannot create a window (%s)\n", g_glfw_error.c_str());
+        return 2;
+    }
+    std::string err;
+    std::unique_ptr<Renderer> renderer = Renderer::create(win.window, &err);
+    if (!renderer) {
+        std::fprintf(stderr, "salab: no Vulkan device for the window: %s\n", err.c_str());
+        return 3;
+    }
+    int code = 0;
+    {
+        ImGuiScope imgui;
+        ImGuiIO& io = ImGui::GetIO();
+        io.IniFilename = nullptr;  // the layout is computed; sessions hold the rest
+        ImGui::StyleColorsDark();
+        float xs = 1, ys = 1;
+        glfwGetWindowContentScale(win.window, &xs, &ys);
+        const float scale = std::clamp(std::max(xs, ys), 1.0f, 4.0f);
+        ImGuiStyle& style = ImGui::GetStyle();
+        style.WindowRounding = 4;
+        style.FrameRounding = 3;
+        style.ScaleAllSizes(scale);
+        if (std::getenv("SALAB_NO_AA")) style.AntiAliasedFill = false, style.AntiAliasedLines = false;  // TEMP
+        const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+        if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, std::round(15.0f * scale));
+        else io.FontGlobalScale = scale;
+        imgui.glfw = ImGui_ImplGlfw_InitForVulkan(win.window, true);
+        try {
+            renderer->init_imgui();
+            renderer->upload_fonts();
+            App app(options, win.window, *renderer);
+            code = app.run();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "salab: %s\n", e.what());
+            code = 1;
+        }
+        renderer->wait_idle();
+        renderer.reset();  // ImGui's Vulkan backend shuts down with it, before the ImGui context
+    }
+    return code;
+}
+
+}  // namespace salab::gui

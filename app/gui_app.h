@@ -1,0 +1,24 @@
+// The GUI's frame loop: AppState, the views, the worker, and what ties them (layout, keyboard
+// shortcuts, sessions, screenshots, --stats instrumentation). The window and Vulkan live in
+// gui_vulkan.h; compute in gui_worker.h.
+#pragma once
+
+#include <string>
+
+namespace salab::gui {
+
+struct AppOptions {
+    std::string pattern_path;    // --pattern
+    int device = -1;             // --device
+    std::string screenshot;      // --screenshot F.png
+    int frames = 3;              // --frames K
+    double wait_s = 120;         // --wait: cap on waiting for the first results (screenshot)
+    bool stats = false;          // --stats: print frame rate and update latency
+    int bench_changes = 0;       // --bench-changes N: scripted slider changes (with --stats)
+    std::string exe_dir;         // to find assets
+};
+
+// Returns the process exit code. Prints one-line errors on stderr.
+int run_app(const AppOptions& options);
+
+}  // namespace salab::gui

@@ -1,0 +1,296 @@
+#include "attention.h"
+
+#include "gpu_buffer.h"
+#include "half.h"
+#include "pipeline.h"
+#include "shared.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+
+namespace salab {
+
+namespace {
+
+constexpr uint32_t kBindings = 7;
+
+// vec4 registers per head-dimension row: ceil(d / 4) rounded up to a power of two, so only a
+// handful of pipelines exist and padding wastes less than half of the arithmetic.
+uint32_t d4_for(int64_t d) {
+    uint32_t d4 = 1;
+    while (int64_t(d4) * 4 < d) d4 *= 2;
+    return d4;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+}  // namespace
+
+struct AttentionEngine::Impl {
+    VulkanContext& ctx;
+    ProblemShape shape;
+    DType uploaded_dtype = DType::f32;
+    std::vector<float> host_q, host_k, host_v;  // kept to re-upload in another dtype
+    GpuBuffer q, k, v, o;
+    GpuBuffer dummy;
+    PipelineCache pipelines;
+    VkQueryPool queries = VK_NULL_HANDLE;
+    uint32_t query_capacity = 0;
+
+    explicit Impl(VulkanContext& c) : ctx(c), dummy(c, 16), pipelines(c, kBindings, sizeof(gpu::AttnPush)) {}
+    ~Impl() {
+        if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
+    }
+
+    void ensure_queries(uint32_t count) {
+        if (count <= query_capacity) return;
+        if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
+        VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+        qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        qi.queryCount = count;
+        SALAB_VK(vkCreateQueryPool(ctx.device(), &qi, nullptr, &queries));
+        query_capacity = count;
+    }
+
+    void ensure_dtype(DType dtype) {
+        if (dtype == uploaded_dtype) return;
+        if (dtype == DType::f16 && !ctx.fp16_enabled())
+            throw InputError(ctx.info().name + " lacks fp16 storage/arithmetic: use --dtype f32");
+        uploaded_dtype = dtype;
+        upload_buffers();
+    }
+
+    void upload_buffers() {
+        const size_t count = size_t(shape.heads) * size_t(shape.n) * size_t(shape.d);
+        const size_t elem = uploaded_dtype == DType::f16 ? 2 : 4;
+        q = GpuBuffer(ctx, count * elem);
+        k = GpuBuffer(ctx, count * elem);
+        v = GpuBuffer(ctx, count * elem);
+        o = GpuBuffer(ctx, count * elem);
+        auto put = [&](GpuBuffer& b, const std::vector<float>& src) {
+            if (uploaded_dtype == DType::f16) {
+                std::vector<uint16_t> h(src.size());
+                for (size_t i = 0; i < src.size(); ++i) h[i] = float_to_half(src[i]);
+                b.write(ctx, h.data(), h.size() * 2);
+            } else {
+                b.write(ctx, src.data(), src.size() * 4);
+            }
+        };
+        put(q, host_q);
+        put(k, host_k);
+        put(v, host_v);
+    }
+
+    struct MaskBuffers {
+        GpuBuffer row_ptr, entries, bits;
+    };
+    MaskBuffers upload_mask(const BlockMask& m) {
+        MaskBuffers b;
+        b.row_ptr = GpuBuffer(ctx, m.row_ptr.size() * 4);
+        b.row_ptr.write(ctx, m.row_ptr.data(), m.row_ptr.size() * 4);
+        b.entries = GpuBuffer(ctx, m.entries.size() * 4);
+        b.entries.write(ctx, m.entries.data(), m.entries.size() * 4);
+        b.bits = GpuBuffer(ctx, m.bits.size() * 4);
+        b.bits.write(ctx, m.bits.data(), m.bits.size() * 4);
+        return b;
+    }
+
+    RunResult dispatch(const MaskBuffers* mb, uint32_t mode, const RunOptions& opt, bool mask_shared = false) {
+        ensure_dtype(opt.dtype);
+        const char* shader = opt.dtype == DType::f16 ? "attention_f16" : "attention_f32";
+        const Pipeline& pipe = pipelines.get(shader, {d4_for(shape.d)});
+
+        std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
+                                             mb ? mb->row_ptr.handle() : dummy.handle(),
+                                             mb ? mb->entries.handle() : dummy.handle(),
+                                             mb ? mb->bits.handle() : dummy.handle()};
+        VkDescriptorSet set = pipelines.bind_buffers(bufs);
+
+        gpu::AttnPush pc{};
+        pc.n = uint32_t(shape.n);
+        pc.d = uint32_t(shape.d);
+        pc.num_blocks = uint32_t((shape.n + gpu::kBlock - 1) / gpu::kBlock);
+        pc.mode = mode;
+        pc.mask_shared = mask_shared ? 1u : 0u;
+        pc.scale_log2 = float(1.4426950408889634 / std::sqrt(double(shape.d)));
+
+        const int repeats = std::max(1, opt.repeats);
+        const int total = repeats + std::max(0, opt.warmup);
+        const bool timed = ctx.info().timestamps;
+        if (timed) ensure_queries(uint32_t(2 * total));
+        // Heads beyond the device's workgroup-count limit go in several dispatches.
+        const uint32_t max_y = 65535;
+        ctx.submit_and_wait([&](VkCommandBuffer cb) {
+            if (timed) vkCmdResetQueryPool(cb, queries, 0, uint32_t(2 * total));
+            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
+            vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines.layout(), 0, 1, &set, 0, nullptr);
+            for (int r = 0; r < total; ++r) {
+                if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, uint32_t(2 * r));
+                for (uint32_t h0 = 0; h0 < uint32_t(shape.heads); h0 += max_y) {
+                    pc.head_offset = h0;
+                    vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+                    vkCmdDispatch(cb, pc.num_blocks, std::min(max_y, uint32_t(shape.heads) - h0), 1);
+                }
+                if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, uint32_t(2 * r + 1));
+                // Serialise repeats so each timestamp pair measures one full run.
+                VkMemoryBarrier mb2{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+                mb2.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+                mb2.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
+                vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
+                                     &mb2, 0, nullptr, 0, nullptr);
+            }
+        });
+
+        RunResult res;
+        res.path = opt.dtype == DType::f16 ? "portable-f16" : "portable-f32";
+        if (timed) {
+            std::vector<uint64_t> ts(size_t(2 * total));
+            SALAB_VK(vkGetQueryPoolResults(ctx.device(), queries, 0, uint32_t(2 * total), ts.size() * 8, ts.data(), 8,
+                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+            std::vector<double> ms;
+            for (int r = total - repeats; r < total; ++r)
+                ms.push_back(double(ts[size_t(2 * r + 1)] - ts[size_t(2 * r)]) * ctx.info().timestamp_period_ns * 1e-6);
+            res.gpu_ms = median(ms);
+            res.min_ms = *std::min_element(ms.begin(), ms.end());
+        }
+        if (opt.read_back) read_output(res.out);
+        return res;
+    }
+
+    void read_output(std::vector<float>& out) {
+        const size_t count = size_t(shape.heads) * size_t(shape.n) * size_t(shape.d);
+        out.resize(count);
+        if (uploaded_dtype == DType::f16) {
+            std::vector<uint16_t> h(count);
+            o.read(ctx, h.data(), count * 2);
+            for (size_t i = 0; i < count; ++i) out[i] = half_to_float(h[i]);
+        } else {
+            o.read(ctx, out.data(), count * 4);
+        }
+    }
+};
+
+AttentionEngine::AttentionEngine(VulkanContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {}
+AttentionEngine::~AttentionEngine() = default;
+
+const DeviceInfo& AttentionEngine::device() const { return impl_->ctx.info(); }
+const ProblemShape& AttentionEngine::shape() const { return impl_->shape; }
+
+std::string AttentionEngine::check_fits(const ProblemShape& s, int64_t mask_bytes) const {
+    const auto& info = impl_->ctx.info();
+    if (s.heads < 1) return "heads must be >= 1, got " + std::to_string(s.heads);
+    if (s.n < 1) return "n must be >= 1, got " + std::to_string(s.n);
+    if (s.d < 1 || s.d > 256) return "d must be in [1, 256], got " + std::to_string(s.d);
+    if (s.n > max_tokens) return "n must be <= " + std::to_string(max_tokens) + ", got " + std::to_string(s.n);
+    const uint64_t elems = uint64_t(s.heads) * uint64_t(s.n) * uint64_t(s.d);
+    if (elems >= (uint64_t(1) << 32))
+        return "heads * n * d = " + std::to_string(elems) + " exceeds 2^32 elements: use fewer heads or a smaller n";
+    const uint64_t bytes = elems * 4;
+    if (info.max_storage_buffer_range && bytes > info.max_storage_buffer_range)
+        return "Q/K/V of " + std::to_string(bytes >> 20) + " MiB each exceed " + info.name +
+               "'s storage buffer range (" + std::to_string(info.max_storage_buffer_range >> 20) +
+               " MiB): use fewer heads or a smaller n or d";
+    const uint64_t total = 4 * bytes + uint64_t(std::max<int64_t>(0, mask_bytes));
+    if (info.device_local_bytes && total > info.device_local_bytes / 10 * 9)
+        return "needs " + std::to_string(total >> 20) + " MiB but " + info.name + " has " +
+               std::to_string(info.device_local_bytes >> 20) + " MiB: use fewer heads or a smaller n or d";
+    return {};
+}
+
+void AttentionEngine::upload(std::span<const float> q, std::span<const float> k, std::span<const float> v,
+                             const ProblemShape& s) {
+    if (auto why = check_fits(s); !why.empty()) throw InputError(why);
+    const size_t count = size_t(s.heads) * size_t(s.n) * size_t(s.d);
+    if (q.size() != count || k.size() != count || v.size() != count)
+        throw InputError("Q/K/V must each hold heads * n * d = " + std::to_string(count) + " floats");
+    impl_->shape = s;
+    impl_->host_q.assign(q.begin(), q.end());
+    impl_->host_k.assign(k.begin(), k.end());
+    impl_->host_v.assign(v.begin(), v.end());
+    impl_->uploaded_dtype = DType::f32;
+    impl_->upload_buffers();
+}
+
+RunResult AttentionEngine::run(const BlockMask& mask, const RunOptions& options) {
+    const auto& s = impl_->shape;
+    if (s.n == 0) throw InputError("no Q/K/V uploaded");
+    if (mask.n != s.n || (mask.heads != s.heads && mask.heads != 1) || mask.block != int(gpu::kBlock))
+        throw InputError("block mask (n=" + std::to_string(mask.n) + ", heads=" + std::to_string(mask.heads) +
+                         ", block=" + std::to_string(mask.block) + ") does not match the problem (n=" +
+                         std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)");
+    auto mb = impl_->upload_mask(mask);
+    return impl_->dispatch(&mb, gpu::kModeSparse, options, mask.heads == 1);
+}
+
+RunResult AttentionEngine::run_dense(bool causal, const RunOptions& options) {
+    if (impl_->shape.n == 0) throw InputError("no Q/K/V uploaded");
+    return impl_->dispatch(nullptr, causal ? gpu::kModeDenseCausal : gpu::kModeDense, options);
+}
+
+std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const Viewport& view) {
+    auto& im = *impl_;
+    const auto& s = im.shape;
+    if (s.n == 0) throw InputError("no Q/K/V uploaded");
+    if (view.head < 0 || view.head >= s.heads) throw InputError("viewport head out of range");
+    if (view.rows < 1 || view.cols < 1 || view.stride < 1 || view.row0 < 0 || view.col0 < 0 ||
+        view.row0 >= s.n || view.col0 >= s.n)
+        throw InputError("viewport is empty or outside the matrix");
+    if (mask && (mask->n != s.n || (mask->heads != s.heads && mask->heads != 1)))
+        throw InputError("block mask does not match the uploaded problem");
+    im.ensure_dtype(DType::f32);
+    const size_t cells = size_t(view.rows) * size_t(view.cols);
+    GpuBuffer out(im.ctx, cells * 4);
+    std::optional<Impl::MaskBuffers> mb;
+    if (mask) mb = im.upload_mask(*mask);
+    const Pipeline& pipe = im.pipelines.get("probabilities", {d4_for(s.d)});
+    std::array<VkBuffer, kBindings> bufs{im.q.handle(), im.k.handle(), im.v.handle(), out.handle(),
+                                         mb ? mb->row_ptr.handle() : im.dummy.handle(),
+                                         mb ? mb->entries.handle() : im.dummy.handle(),
+                                         mb ? mb->bits.handle() : im.dummy.handle()};
+    VkDescriptorSet set = im.pipelines.bind_buffers(bufs);
+    gpu::AttnPush pc{};
+    pc.n = uint32_t(s.n);
+    pc.d = uint32_t(s.d);
+    pc.num_blocks = uint32_t((s.n + gpu::kBlock - 1) / gpu::kBlock);
+    pc.mode = mask ? gpu::kModeSparse : gpu::kModeDense;
+    pc.mask_shared = mask && mask->heads == 1 ? 1u : 0u;
+    pc.scale_log2 = float(1.4426950408889634 / std::sqrt(double(s.d)));
+    pc.row0 = uint32_t(view.row0);
+    pc.col0 = uint32_t(view.col0);
+    pc.rows = uint32_t(view.rows);
+    pc.cols = uint32_t(view.cols);
+    pc.stride = uint32_t(view.stride);
+    pc.head = uint32_t(view.head);
+    im.ctx.submit_and_wait([&](VkCommandBuffer cb) {
+        vkCmdFillBuffer(cb, out.handle(), 0, VK_WHOLE_SIZE, 0);
+        VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        b.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        b.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+        vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &b, 0,
+                             nullptr, 0, nullptr);
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
+        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1, &set, 0, nullptr);
+        vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+        vkCmdDispatch(cb, uint32_t((view.rows + 63) / 64), 1, 1);
+        VkMemoryBarrier h{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        h.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        h.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+        vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                             VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &h, 0, nullptr, 0,
+                             nullptr);
+    });
+    std::vector<float> result(cells);
+    out.read(im.ctx, result.data(), cells * 4);
+    return result;
+}
+
+}  // namespace salab

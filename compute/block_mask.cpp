@@ -1,0 +1,175 @@
+#include "block_mask.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
+namespace salab {
+
+namespace {
+
+// What one worker compiles: a contiguous range of (head, query block) rows.
+struct Piece {
+    std::vector<uint32_t> counts;   // entries per row of the range
+    std::vector<uint32_t> entries;  // pairs; bitmask index local to this piece
+    std::vector<uint32_t> bits;
+    int64_t kept = 0, full = 0, partial = 0, empty_rows = 0;
+    int64_t min_keys = std::numeric_limits<int64_t>::max(), max_keys = 0;
+};
+
+// RowSource: n() and row(h, i, keys) giving the sorted unique keys of query i of head h.
+template <class RowSource>
+void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_t begin, int64_t end,
+                   Piece& out) {
+    const int64_t n = heads.n();
+    const int64_t wpr = block / 32;
+    const int64_t words = int64_t(block) * wpr;
+    std::vector<int32_t> slot_of(size_t(num_blocks), -1);
+    std::vector<int64_t> touched;
+    std::vector<uint32_t> local;  // slot-major bitmasks
+    std::vector<int32_t> keys;
+    for (int64_t row = begin; row < end; ++row) {
+        const int64_t h = row / num_blocks, qb = row % num_blocks;
+        touched.clear();
+        local.clear();
+        const int64_t rows_here = std::min<int64_t>(block, n - qb * block);
+        for (int64_t r = 0; r < rows_here; ++r) {
+            const int64_t i = qb * block + r;
+            heads.row(h, i, keys);
+            const int64_t kc = int64_t(keys.size());
+            out.kept += kc;
+            out.min_keys = std::min(out.min_keys, kc);
+            out.max_keys = std::max(out.max_keys, kc);
+            if (kc == 0) ++out.empty_rows;
+            for (int32_t j : keys) {
+                const int64_t kb = j / block;
+                int32_t& slot = slot_of[size_t(kb)];
+                if (slot < 0) {
+                    slot = int32_t(touched.size());
+                    touched.push_back(kb);
+                    local.resize(local.size() + size_t(words), 0u);
+                }
+                const int64_t jj = j % block;
+                local[size_t(slot * words + r * wpr + jj / 32)] |= 1u << (jj % 32);
+            }
+        }
+        std::vector<std::pair<int64_t, int32_t>> order;
+        order.reserve(touched.size());
+        for (int64_t kb : touched) order.emplace_back(kb, slot_of[size_t(kb)]);
+        std::sort(order.begin(), order.end());
+        for (auto [kb, slot] : order) {
+            slot_of[size_t(kb)] = -1;
+            const uint32_t* b = &local[size_t(slot * words)];
+            // Full when every in-range (row, key) pair is set.
+            const int64_t keys_here = std::min<int64_t>(block, n - kb * block);
+            bool full = true;
+            for (int64_t r = 0; r < rows_here && full; ++r)
+                for (int64_t w = 0; w < wpr && full; ++w) {
+                    const int64_t lo = w * 32, hi = std::min<int64_t>(keys_here, lo + 32);
+                    const uint32_t want = hi <= lo ? 0u : (hi - lo == 32 ? ~0u : ((1u << (hi - lo)) - 1u));
+                    if ((b[r * wpr + w] & want) != want) full = false;
+                }
+            if (full) {
+                out.entries.push_back(uint32_t(kb));
+                out.entries.push_back(0u);
+                ++out.full;
+            } else {
+                out.entries.push_back(uint32_t(kb) | 0x80000000u);
+                out.entries.push_back(uint32_t(out.bits.size() / size_t(words)));
+                out.bits.insert(out.bits.end(), b, b + words);
+                ++out.partial;
+            }
+        }
+        out.counts.push_back(uint32_t(order.size()));
+    }
+}
+
+struct MaskRows {
+    const std::vector<HeadMask>& heads;
+    int64_t n() const { return heads.front().n(); }
+    size_t size() const { return heads.size(); }
+    int64_t head_n(size_t h) const { return heads[h].n(); }
+    void row(int64_t h, int64_t i, std::vector<int32_t>& keys) const { heads[size_t(h)].row(i, keys); }
+};
+
+struct CsrRows {
+    const std::vector<Csr>& heads;
+    int64_t n() const { return heads.front().n; }
+    size_t size() const { return heads.size(); }
+    int64_t head_n(size_t h) const { return heads[h].n; }
+    void row(int64_t h, int64_t i, std::vector<int32_t>& keys) const {
+        const Csr& c = heads[size_t(h)];
+        keys.assign(c.cols.begin() + c.row_ptr[size_t(i)], c.cols.begin() + c.row_ptr[size_t(i) + 1]);
+    }
+};
+
+template <class RowSource>
+BlockMask compile(const RowSource& heads, int block, int threads) {
+    if (block != 32 && block != 64 && block != 128)
+        throw std::invalid_argument("block mask block size must be 32, 64 or 128");
+    if (heads.size() == 0) throw std::invalid_argument("compile_block_mask needs at least one head");
+    BlockMask bm;
+    bm.n = heads.n();
+    bm.block = block;
+    bm.heads = int(heads.size());
+    bm.num_blocks = (bm.n + block - 1) / block;
+    for (size_t h = 0; h < heads.size(); ++h)
+        if (heads.head_n(h) != bm.n) throw std::invalid_argument("all heads of a block mask must have the same n");
+
+    const int64_t rows = bm.num_blocks * bm.heads;
+    int t = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    t = int(std::min<int64_t>(t, std::max<int64_t>(1, rows / 4)));
+    std::vector<Piece> pieces(static_cast<size_t>(t));
+    {
+        std::vector<std::jthread> pool;
+        for (int w = 0; w < t; ++w) {
+            const int64_t b = rows * w / t, e = rows * (w + 1) / t;
+            pool.emplace_back([&, w, b, e] { compile_range(heads, block, bm.num_blocks, b, e, pieces[size_t(w)]); });
+        }
+    }
+
+    bm.row_ptr.reserve(size_t(rows) + 1);
+    bm.row_ptr.push_back(0);
+    bm.min_keys_per_query = std::numeric_limits<int64_t>::max();
+    for (auto& p : pieces) {
+        const uint32_t bit_base = uint32_t(bm.bits.size() / size_t(bm.words_per_partial()));
+        for (uint32_t c : p.counts) bm.row_ptr.push_back(bm.row_ptr.back() + c);
+        for (size_t e = 0; e < p.entries.size(); e += 2) {
+            bm.entries.push_back(p.entries[e]);
+            bm.entries.push_back((p.entries[e] & 0x80000000u) ? p.entries[e + 1] + bit_base : 0u);
+        }
+        bm.bits.insert(bm.bits.end(), p.bits.begin(), p.bits.end());
+        bm.kept_pairs += p.kept;
+        bm.full_blocks += p.full;
+        bm.partial_blocks += p.partial;
+        bm.empty_rows += p.empty_rows;
+        bm.min_keys_per_query = std::min(bm.min_keys_per_query, p.min_keys);
+        bm.max_keys_per_query = std::max(bm.max_keys_per_query, p.max_keys);
+    }
+    if (bm.min_keys_per_query == std::numeric_limits<int64_t>::max()) bm.min_keys_per_query = 0;
+    if (bm.entries.size() / 2 >= (size_t(1) << 31))
+        throw std::length_error("block mask has too many entries for 32-bit offsets");
+    return bm;
+}
+
+}  // namespace
+
+BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block, int threads) {
+    return compile(MaskRows{heads}, block, threads);
+}
+
+BlockMask compile_block_mask(const std::vector<Csr>& heads, int block, int threads) {
+    return compile(CsrRows{heads}, block, threads);
+}
+
+BlockMask dense_block_mask(int64_t n, int heads, int block, bool causal) {
+    HeadPattern hp;
+    hp.causal = causal;
+    hp.components.push_back(Component{.type = ComponentType::dense});
+    std::vector<HeadMask> masks;
+    for (int h = 0; h < heads; ++h) masks.emplace_back(hp, n);
+    return compile_block_mask(masks, block);
+}
+
+}  // namespace salab

@@ -1,0 +1,36 @@
+// Views rendered off-screen to RGBA images (salab-cli render, docs, tests). No UI code: the GUI
+// draws the same data live; these are the files a user can put in a paper or a slide.
+#pragma once
+
+#include "attention.h"
+#include "problem.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace salab {
+
+struct Image {
+    int width = 0, height = 0;
+    std::vector<uint8_t> rgba;  // row-major, 4 bytes per pixel
+    void set(int x, int y, uint32_t rgb);
+};
+
+// Perceptually ordered colour map (viridis-like), t in [0, 1].
+uint32_t colormap(double t);
+
+// Mask of head `head`: each pixel the fraction of kept pairs among the tokens it covers
+// (exact cells when n <= size). O(kept pairs of the head).
+Image render_mask(const HeadMask& mask, int size);
+// Block classification of one head: full, partial, skipped (not visited).
+Image render_blocks(const BlockMask& bm, int head, int size);
+// Softmax weights of one head from the GPU (log colour scale), sampled at ceil(n / size).
+Image render_heatmap(AttentionEngine& engine, const BlockMask& bm, int head, int size);
+// hops(source -> target): rows are sources, columns targets (sampled when n > size).
+Image render_hops(const std::vector<std::vector<Csr>>& stack, int size);
+
+// Writes PNG; throws InputError when the file cannot be written.
+void write_png(const std::string& path, const Image& image);
+
+}  // namespace salab

@@ -1,0 +1,403 @@
+#include "vk_context.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <sstream>
+
+namespace salab {
+
+void throw_vk(VkResult r, const char* call, const char* file, int line) {
+    std::ostringstream s;
+    s << "Vulkan call failed (VkResult " << int(r) << "): " << call << " at " << file << ":" << line;
+    if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
+        s << " (out of memory: use a smaller n, d or heads)";
+    if (r == VK_ERROR_DEVICE_LOST) s << " (device lost: the kernel may have run too long)";
+    throw VulkanError(s.str());
+}
+
+int DeviceInfo::rank() const {
+    if (!usable) return -1;
+    if (type == "discrete") return 4;
+    if (type == "integrated") return 3;
+    if (type == "virtual") return 2;
+    if (type == "cpu") return 1;
+    return 0;
+}
+
+struct VulkanContext::State {
+    VkInstance instance = VK_NULL_HANDLE;
+    VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+    mutable std::mutex mutex;
+    std::vector<std::string> messages;
+};
+
+namespace {
+
+const char* type_name(VkPhysicalDeviceType t) {
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+    }
+}
+
+std::string version_string(uint32_t v) {
+    return std::to_string(VK_API_VERSION_MAJOR(v)) + "." + std::to_string(VK_API_VERSION_MINOR(v)) +
+           "." + std::to_string(VK_API_VERSION_PATCH(v));
+}
+
+bool has_extension(VkPhysicalDevice pd, const char* name) {
+    uint32_t count = 0;
+    vkEnumerateDeviceExtensionProperties(pd, nullptr, &count, nullptr);
+    std::vector<VkExtensionProperties> exts(count);
+    vkEnumerateDeviceExtensionProperties(pd, nullptr, &count, exts.data());
+    return std::any_of(exts.begin(), exts.end(),
+                       [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
+}
+
+int compute_queue_family(VkPhysicalDevice pd, bool* timestamps) {
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, nullptr);
+    std::vector<VkQueueFamilyProperties> fams(count);
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, fams.data());
+    int best = -1;
+    for (uint32_t i = 0; i < count; ++i) {
+        if (!(fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT)) continue;
+        // Prefer a queue family that has timestamps; then the first.
+        if (best < 0 || (fams[i].timestampValidBits > 0 && fams[best].timestampValidBits == 0))
+            best = int(i);
+    }
+    if (best >= 0 && timestamps) *timestamps = fams[best].timestampValidBits > 0;
+    return best;
+}
+
+DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
+    DeviceInfo info;
+    info.index = index;
+
+    VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+    subgroup.pNext = &driver;
+    VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    props2.pNext = &subgroup;
+    vkGetPhysicalDeviceProperties2(pd, &props2);
+    const VkPhysicalDeviceProperties& p = props2.properties;
+
+    info.name = p.deviceName;
+    info.type = type_name(p.deviceType);
+    info.api_version = version_string(p.apiVersion);
+    info.driver = std::string(driver.driverName) + " " + driver.driverInfo;
+    info.vendor_id = p.vendorID;
+    info.max_storage_buffer_range = p.limits.maxStorageBufferRange;
+    info.max_shared_memory = p.limits.maxComputeSharedMemorySize;
+    info.max_workgroup_invocations = p.limits.maxComputeWorkGroupInvocations;
+    info.subgroup_size = subgroup.subgroupSize;
+    info.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                               (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    info.timestamp_period_ns = p.limits.timestampPeriod;
+
+    VkPhysicalDeviceMaintenance3Properties m3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+    VkPhysicalDeviceProperties2 props_m3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    props_m3.pNext = &m3;
+    vkGetPhysicalDeviceProperties2(pd, &props_m3);
+    info.max_allocation_bytes = m3.maxMemoryAllocationSize;
+
+    VkPhysicalDeviceMemoryProperties mem;
+    vkGetPhysicalDeviceMemoryProperties(pd, &mem);
+    for (uint32_t h = 0; h < mem.memoryHeapCount; ++h)
+        if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+            info.device_local_bytes = std::max<uint64_t>(info.device_local_bytes, mem.memoryHeaps[h].size);
+
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+    f11.pNext = &f12;
+    VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    feats.pNext = &f11;
+    bool api12 = p.apiVersion >= VK_API_VERSION_1_2;
+    if (api12) vkGetPhysicalDeviceFeatures2(pd, &feats);
+    info.fp16_arithmetic = api12 && f12.shaderFloat16;
+    info.storage16 = api12 && f11.storageBuffer16BitAccess;
+    info.subgroup_size_control = has_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) ||
+                                 p.apiVersion >= VK_API_VERSION_1_3;
+
+    if (has_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
+        auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+            vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+        if (get) {
+            uint32_t count = 0;
+            get(pd, &count, nullptr);
+            std::vector<VkCooperativeMatrixPropertiesNV> shapes(
+                count, VkCooperativeMatrixPropertiesNV{VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+            get(pd, &count, shapes.data());
+            for (auto& s : shapes)
+                if (s.scope == VK_SCOPE_SUBGROUP_NV)
+                    info.coopmat_shapes.push_back({s.MSize, s.NSize, s.KSize, int(s.AType), int(s.BType),
+                                                   int(s.CType), int(s.DType)});
+            info.nv_coopmat = !info.coopmat_shapes.empty() && api12;
+        }
+    }
+
+    bool ts = false;
+    int qf = compute_queue_family(pd, &ts);
+    info.timestamps = ts && p.limits.timestampComputeAndGraphics;
+    if (p.apiVersion < VK_API_VERSION_1_1) {
+        info.unusable_reason = info.name + ": Vulkan " + info.api_version + " < 1.1";
+    } else if (qf < 0) {
+        info.unusable_reason = info.name + ": no compute queue";
+    } else {
+        info.usable = true;
+    }
+    return info;
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                VkDebugUtilsMessageTypeFlagsEXT,
+                                                const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                                void* user) {
+    if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+        auto* state = static_cast<VulkanContext::State*>(user);
+        std::lock_guard lock(state->mutex);
+        state->messages.emplace_back(data->pMessage ? data->pMessage : "(no message)");
+    }
+    return VK_FALSE;
+}
+
+bool layer_available(const char* name) {
+    uint32_t count = 0;
+    vkEnumerateInstanceLayerProperties(&count, nullptr);
+    std::vector<VkLayerProperties> layers(count);
+    vkEnumerateInstanceLayerProperties(&count, layers.data());
+    return std::any_of(layers.begin(), layers.end(),
+                       [&](const VkLayerProperties& l) { return std::strcmp(l.layerName, name) == 0; });
+}
+
+// Creates an instance; returns VK_NULL_HANDLE and fills *error when there is no loader/driver.
+VkInstance create_instance(bool validation, std::string* error) {
+    VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+    app.pApplicationName = "Sparse Attention Lab";
+    app.apiVersion = VK_API_VERSION_1_2;
+    std::vector<const char*> layers, exts;
+    if (validation) {
+        layers.push_back("VK_LAYER_KHRONOS_validation");
+        exts.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+    }
+    VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+    ci.pApplicationInfo = &app;
+    ci.enabledLayerCount = uint32_t(layers.size());
+    ci.ppEnabledLayerNames = layers.data();
+    ci.enabledExtensionCount = uint32_t(exts.size());
+    ci.ppEnabledExtensionNames = exts.data();
+    VkInstance instance = VK_NULL_HANDLE;
+    VkResult r = vkCreateInstance(&ci, nullptr, &instance);
+    if (r != VK_SUCCESS) {
+        if (error)
+            *error = r == VK_ERROR_INCOMPATIBLE_DRIVER
+                         ? "no Vulkan driver found (install mesa-vulkan-drivers for lavapipe, or a GPU driver)"
+                         : "vkCreateInstance failed (VkResult " + std::to_string(int(r)) + ")";
+        return VK_NULL_HANDLE;
+    }
+    return instance;
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
+    uint32_t count = 0;
+    vkEnumeratePhysicalDevices(instance, &count, nullptr);
+    std::vector<VkPhysicalDevice> pds(count);
+    vkEnumeratePhysicalDevices(instance, &count, pds.data());
+    return pds;
+}
+
+bool env_flag(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+
+}  // namespace
+
+std::vector<DeviceInfo> list_devices(std::string* error) {
+    VkInstance instance = create_instance(false, error);
+    if (!instance) return {};
+    std::vector<DeviceInfo> out;
+    auto pds = physical_devices(instance);
+    for (size_t i = 0; i < pds.size(); ++i) out.push_back(probe(instance, pds[i], int(i)));
+    vkDestroyInstance(instance, nullptr);
+    if (out.empty() && error) *error = "no Vulkan devices found (install mesa-vulkan-drivers for lavapipe)";
+    return out;
+}
+
+ContextResult VulkanContext::create(const ContextOptions& options) {
+    ContextResult result;
+    std::unique_ptr<VulkanContext> ctx(new VulkanContext());
+    ctx->state_ = std::make_unique<State>();
+    bool validation = options.validation || env_flag("SALAB_VALIDATION");
+    if (validation && !layer_available("VK_LAYER_KHRONOS_validation")) {
+        result.error = "validation requested but VK_LAYER_KHRONOS_validation is missing (install vulkan-validationlayers)";
+        return result;
+    }
+    ctx->state_->instance = create_instance(validation, &result.error);
+    if (!ctx->state_->instance) return result;
+
+    if (validation) {
+        VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+        mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+        mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                         VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+        mi.pfnUserCallback = on_debug_message;
+        mi.pUserData = ctx->state_.get();
+        auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(ctx->state_->instance, "vkCreateDebugUtilsMessengerEXT"));
+        if (create) create(ctx->state_->instance, &mi, nullptr, &ctx->state_->messenger);
+    }
+
+    auto pds = physical_devices(ctx->state_->instance);
+    if (pds.empty()) {
+        result.error = "no Vulkan devices found (install mesa-vulkan-drivers for lavapipe, or a GPU driver)";
+        return result;
+    }
+    std::vector<DeviceInfo> infos;
+    for (size_t i = 0; i < pds.size(); ++i) infos.push_back(probe(ctx->state_->instance, pds[i], int(i)));
+
+    int chosen = -1;
+    if (options.device_index >= 0) {
+        if (options.device_index >= int(infos.size())) {
+            result.error = "--device " + std::to_string(options.device_index) + " is out of range: " +
+                           std::to_string(infos.size()) + " device(s) found (see salab-cli devices)";
+            return result;
+        }
+        if (!infos[options.device_index].usable) {
+            result.error = "device " + std::to_string(options.device_index) + " is not usable: " +
+                           infos[options.device_index].unusable_reason;
+            return result;
+        }
+        chosen = options.device_index;
+    } else {
+        for (size_t i = 0; i < infos.size(); ++i)
+            if (infos[i].usable && (chosen < 0 || infos[i].rank() > infos[chosen].rank())) chosen = int(i);
+        if (chosen < 0) {
+            result.error = "no usable Vulkan device:";
+            for (auto& i : infos) result.error += " " + i.unusable_reason + ";";
+            return result;
+        }
+    }
+    ctx->info_ = infos[chosen];
+    ctx->physical_ = pds[chosen];
+    bool ts = false;
+    ctx->queue_family_ = uint32_t(compute_queue_family(ctx->physical_, &ts));
+
+    // Enable only what the kernels may use and the device has.
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    f11.pNext = &f12;
+    f11.storageBuffer16BitAccess = ctx->info_.storage16;
+    f12.shaderFloat16 = ctx->info_.fp16_arithmetic;
+    std::vector<const char*> exts;
+    if (ctx->info_.nv_coopmat) {
+        f12.pNext = &coop;
+        coop.cooperativeMatrix = VK_TRUE;
+        exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    }
+    bool api12 = ctx->info_.api_version.rfind("1.0", 0) != 0 && ctx->info_.api_version.rfind("1.1", 0) != 0;
+    float priority = 1.0f;
+    VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+    qi.queueFamilyIndex = ctx->queue_family_;
+    qi.queueCount = 1;
+    qi.pQueuePriorities = &priority;
+    VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    di.pNext = api12 ? &f11 : nullptr;
+    di.queueCreateInfoCount = 1;
+    di.pQueueCreateInfos = &qi;
+    di.enabledExtensionCount = uint32_t(exts.size());
+    di.ppEnabledExtensionNames = exts.data();
+    VkResult r = vkCreateDevice(ctx->physical_, &di, nullptr, &ctx->device_);
+    if (r != VK_SUCCESS) {
+        result.error = ctx->info_.name + ": vkCreateDevice failed (VkResult " + std::to_string(int(r)) + ")";
+        return result;
+    }
+    vkGetDeviceQueue(ctx->device_, ctx->queue_family_, 0, &ctx->queue_);
+    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pi.queueFamilyIndex = ctx->queue_family_;
+    SALAB_VK(vkCreateCommandPool(ctx->device_, &pi, nullptr, &ctx->pool_));
+    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    SALAB_VK(vkCreateFence(ctx->device_, &fi, nullptr, &ctx->fence_));
+    result.context = std::move(ctx);
+    return result;
+}
+
+VulkanContext::~VulkanContext() {
+    if (device_) {
+        vkDeviceWaitIdle(device_);
+        if (fence_) vkDestroyFence(device_, fence_, nullptr);
+        if (pool_) vkDestroyCommandPool(device_, pool_, nullptr);
+        vkDestroyDevice(device_, nullptr);
+    }
+    if (state_ && state_->instance) {
+        if (state_->messenger) {
+            auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+                vkGetInstanceProcAddr(state_->instance, "vkDestroyDebugUtilsMessengerEXT"));
+            if (destroy) destroy(state_->instance, state_->messenger, nullptr);
+        }
+        vkDestroyInstance(state_->instance, nullptr);
+    }
+}
+
+std::vector<std::string> VulkanContext::validation_messages() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->messages;
+}
+
+void VulkanContext::clear_validation_messages() {
+    std::lock_guard lock(state_->mutex);
+    state_->messages.clear();
+}
+
+uint32_t VulkanContext::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags want,
+                                         VkMemoryPropertyFlags avoid) const {
+    VkPhysicalDeviceMemoryProperties mem;
+    vkGetPhysicalDeviceMemoryProperties(physical_, &mem);
+    for (int pass = 0; pass < 2; ++pass)
+        for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
+            if (!(type_bits & (1u << i))) continue;
+            VkMemoryPropertyFlags f = mem.memoryTypes[i].propertyFlags;
+            if ((f & want) != want) continue;
+            if (pass == 0 && (f & avoid)) continue;
+            return i;
+        }
+    return UINT32_MAX;
+}
+
+VkCommandBuffer VulkanContext::begin_one_time() {
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = pool_;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb;
+    SALAB_VK(vkAllocateCommandBuffers(device_, &ai, &cb));
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    SALAB_VK(vkBeginCommandBuffer(cb, &bi));
+    return cb;
+}
+
+void VulkanContext::end_and_wait(VkCommandBuffer cb) {
+    struct Free {
+        VkDevice d;
+        VkCommandPool p;
+        VkCommandBuffer c;
+        ~Free() { vkFreeCommandBuffers(d, p, 1, &c); }
+    } free_cb{device_, pool_, cb};
+    SALAB_VK(vkEndCommandBuffer(cb));
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cb;
+    SALAB_VK(vkResetFences(device_, 1, &fence_));
+    SALAB_VK(vkQueueSubmit(queue_, 1, &si, fence_));
+    SALAB_VK(vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX));
+}
+
+}  // namespace salab

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with warnings as errors, runs every suite (the gpu suite on
+# whatever Vulkan device there is, lavapipe in CI, with validation layers on), then builds the
+# CPU suites again under AddressSanitizer + UndefinedBehaviorSanitizer and runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALAB_WERROR=ON
+cmake --build build-ci -j "$jobs"
+(cd build-ci && ctest --output-on-failure -j 1 --timeout 1200)
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSALAB_SANITIZE=ON -DSALAB_BUILD_GUI=OFF -DSALAB_WERROR=ON
+cmake --build build-asan -j "$jobs" --target salab_tests
+(cd build-asan && ctest --output-on-failure -R '^cpu$')

@@ -1,0 +1,87 @@
+#extension GL_GOOGLE_include_directive : require
+#include "attention_common.glsl"
+
+layout(std430, binding = 3) writeonly buffer OBuf { STORAGE_T o_data[]; };
+
+// D4 = ceil(d / 4) rounded up to a power of two (1..64): Q and the accumulators live in
+// registers as vec4[D4], and every loop over the head dimension has this constant trip count.
+// Why constant: besides letting compilers unroll, lavapipe (Mesa 22.3, the CI device) caps the
+// iterations of all non-unrolled loops of one invocation at 65535 in total and then silently
+// leaves them; unrolled loops do not count, so only the loops over keys do.
+layout(constant_id = 0) const uint D4 = 16;
+// Keys scored per online-softmax step: max and accumulators are rescaled once per group.
+const uint TILE_K = 8;
+
+void main() {
+    const uint qblock = gl_WorkGroupID.x;
+    const uint head = gl_WorkGroupID.y + pc.head_offset;
+    const uint n = pc.n, d = pc.d;
+    const uint row = qblock * kBlock + gl_LocalInvocationID.x;
+    if (row >= n) return;  // no barriers below: invocations are independent
+    const uint head_base = head * n * d;
+    const uint qb = head_base + row * d;
+
+    vec4 q[D4];
+    vec4 acc[D4];
+    FOR_C4(c4) {
+        vec4 x = vec4(0.0);
+        for (uint j = 0u; j < 4u; ++j)
+            if (4u * c4 + j < d) x[j] = LOAD(q_data[qb + 4u * c4 + j]);
+        q[c4] = x * pc.scale_log2;
+        acc[c4] = vec4(0.0);
+    }
+    float m = -3.0e38;  // running max (log2 domain); finite so m - m_new is never inf - inf
+    float l = 0.0;      // running sum of exp2
+    float s[TILE_K];
+
+    uint first, last;
+    block_range(head, qblock, first, last);
+    for (uint e = first; e < last; ++e) {
+        uint w0, w1;
+        entry_words(e, w0, w1);
+        const uint kblock = w0 & ~kPartialBit;
+        const uint key_end = min(n, kblock * kBlock + kBlock);
+        for (uint key0 = kblock * kBlock; key0 < key_end; key0 += TILE_K) {
+            float tile_max = -3.0e38;
+            uint kept_mask = 0u;
+            for (uint t = 0u; t < TILE_K; ++t) {
+                const uint key = key0 + t;
+                float dot_qk = 0.0;
+                if (key < key_end && entry_keeps(w0, w1, row, key) && causal_ok(row, key)) {
+                    kept_mask |= 1u << t;
+                    const uint kb = head_base + key * d;
+                    FOR_C4(c4) {
+                        vec4 k4 = vec4(0.0);
+                        for (uint j = 0u; j < 4u; ++j)
+                            if (4u * c4 + j < d) k4[j] = LOAD(k_data[kb + 4u * c4 + j]);
+                        dot_qk += dot(q[c4], k4);
+                    }
+                    tile_max = max(tile_max, dot_qk);
+                }
+                s[t] = dot_qk;
+            }
+            if (kept_mask == 0u) continue;
+            const float m_new = max(m, tile_max);
+            const float correction = exp2(m - m_new);
+            l *= correction;
+            FOR_C4(c4) acc[c4] *= correction;
+            for (uint t = 0u; t < TILE_K; ++t) {
+                if ((kept_mask & (1u << t)) == 0u) continue;
+                const float p = exp2(s[t] - m_new);
+                l += p;
+                const uint vb = head_base + (key0 + t) * d;
+                FOR_C4(c4) {
+                    vec4 v4 = vec4(0.0);
+                    for (uint j = 0u; j < 4u; ++j)
+                        if (4u * c4 + j < d) v4[j] = LOAD(v_data[vb + 4u * c4 + j]);
+                    acc[c4] += p * v4;
+                }
+            }
+            m = m_new;
+        }
+    }
+    const float inv = l > 0.0 ? 1.0 / l : 0.0;  // empty rows give zeros
+    FOR_C4(c4)
+        for (uint j = 0u; j < 4u; ++j)
+            if (4u * c4 + j < d) o_data[qb + 4u * c4 + j] = STORAGE_T(acc[c4][j] * inv);
+}

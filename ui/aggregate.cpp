@@ -1,0 +1,111 @@
+#include "aggregate.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+namespace salab::ui {
+
+namespace {
+
+// Counts kept pairs of `mask` per cell over the sampled rows of cell rows [cy0, cy1).
+void count_rows(const HeadMask& mask, const TokenRect& r, int64_t cw, int64_t ch, int max_rows,
+                int64_t cy0, int64_t cy1, std::vector<float>& out, const std::function<bool()>& cancelled,
+                std::atomic<bool>& stop) {
+    std::vector<int32_t> keys;
+    std::vector<int64_t> counts(static_cast<size_t>(cw));
+    const int64_t col_end = r.col0 + r.cols;
+    for (int64_t cy = cy0; cy < cy1; ++cy) {
+        if (stop.load(std::memory_order_relaxed)) return;
+        if (cancelled && cancelled()) {
+            stop = true;
+            return;
+        }
+        const int64_t q0 = r.row0 + cell_begin(cy, r.rows, ch);
+        const int64_t q1 = r.row0 + cell_begin(cy + 1, r.rows, ch);
+        const int64_t covered = q1 - q0;
+        const int64_t samples = std::min<int64_t>(covered, max_rows);
+        std::fill(counts.begin(), counts.end(), 0);
+        for (int64_t s = 0; s < samples; ++s) {
+            // Evenly spaced rows, centred in their share of the cell.
+            const int64_t i = q0 + (2 * s + 1) * covered / (2 * samples);
+            mask.row(i, keys);
+            auto it = std::lower_bound(keys.begin(), keys.end(), int32_t(r.col0));
+            for (; it != keys.end() && *it < col_end; ++it)
+                ++counts[size_t(cell_of(*it - r.col0, r.cols, cw))];
+        }
+        float* row = out.data() + cy * cw;
+        for (int64_t cx = 0; cx < cw; ++cx) {
+            const int64_t width = cell_begin(cx + 1, r.cols, cw) - cell_begin(cx, r.cols, cw);
+            row[cx] = samples > 0 ? float(double(counts[size_t(cx)]) / double(samples * width)) : 0.0f;
+        }
+    }
+}
+
+std::vector<float> cells_of(const HeadMask& mask, const TokenRect& r, int64_t cw, int64_t ch,
+                            const AggregateOptions& o, std::atomic<bool>& stop) {
+    std::vector<float> cells(size_t(cw * ch), 0.0f);
+    const int threads = std::max(1, o.threads);
+    if (threads == 1 || ch < 16) {
+        count_rows(mask, r, cw, ch, o.max_rows_per_pixel, 0, ch, cells, o.cancelled, stop);
+        return cells;
+    }
+    // Interleaved chunks of cell rows so that uneven rows (global tokens) spread over threads.
+    std::atomic<int64_t> next{0};
+    constexpr int64_t chunk = 8;
+    auto work = [&] {
+        for (int64_t c; (c = next.fetch_add(chunk)) < ch && !stop;)
+            count_rows(mask, r, cw, ch, o.max_rows_per_pixel, c, std::min(ch, c + chunk), cells,
+                       // only the calling thread may run the callback (it may not be thread safe)
+                       nullptr, stop);
+    };
+    {
+        std::vector<std::jthread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+        for (int64_t c; (c = next.fetch_add(chunk)) < ch && !stop;) {
+            count_rows(mask, r, cw, ch, o.max_rows_per_pixel, c, std::min(ch, c + chunk), cells,
+                       o.cancelled, stop);
+        }
+    }
+    return cells;
+}
+
+// Nearest-neighbour expansion of a cw x ch cell grid to w x h pixels (when zoomed in, one
+// token spans several pixels; expanding here keeps edges crisp under linear filtering).
+std::vector<float> expand(const std::vector<float>& cells, int64_t cw, int64_t ch, int w, int h) {
+    if (cw == w && ch == h) return cells;
+    std::vector<float> out(size_t(w) * size_t(h));
+    for (int y = 0; y < h; ++y) {
+        const int64_t cy = int64_t(y) * ch / h;
+        for (int x = 0; x < w; ++x) out[size_t(y) * size_t(w) + size_t(x)] = cells[size_t(cy * cw + int64_t(x) * cw / w)];
+    }
+    return out;
+}
+
+}  // namespace
+
+DensityImage aggregate_mask(const HeadMask& mask, const TokenRect& region, int w, int h,
+                            std::span<const HeadMask> components, const AggregateOptions& options) {
+    DensityImage img;
+    if (region.empty() || w <= 0 || h <= 0) return img;
+    const int64_t cw = std::min<int64_t>(w, region.cols);
+    const int64_t ch = std::min<int64_t>(h, region.rows);
+    std::atomic<bool> stop{false};
+    std::vector<float> cells = cells_of(mask, region, cw, ch, options, stop);
+    std::vector<std::vector<float>> comp_cells;
+    for (const HeadMask& c : components) {
+        if (stop) break;
+        comp_cells.push_back(cells_of(c, region, cw, ch, options, stop));
+    }
+    if (stop) return {};
+    img.region = region;
+    img.w = w;
+    img.h = h;
+    img.rows_per_pixel = (region.rows + ch - 1) / ch;
+    img.sampled = img.rows_per_pixel > options.max_rows_per_pixel;
+    img.density = expand(cells, cw, ch, w, h);
+    for (auto& c : comp_cells) img.components.push_back(expand(c, cw, ch, w, h));
+    return img;
+}
+
+}  // namespace salab::ui

@@ -1,0 +1,43 @@
+// Mask -> image: each pixel holds the fraction of the token pairs it covers that the mask keeps,
+// so n = 65,536 stays readable. Built from HeadMask rows (never n x n), on the caller's thread
+// plus `threads` helpers; meant for the app's worker thread, never the frame loop.
+#pragma once
+
+#include "mask.h"
+#include "zoom.h"
+
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace salab::ui {
+
+struct DensityImage {
+    TokenRect region;   // the tokens the image covers
+    int w = 0, h = 0;   // pixels; pixel (x, y) covers the pixel's share of `region`
+    std::vector<float> density;                  // w * h, in [0, 1]
+    std::vector<std::vector<float>> components;  // per component, same shape (when asked)
+    // When a pixel covers more query rows than `max_rows_per_pixel`, evenly spaced rows are
+    // sampled: the densities are then estimates.
+    bool sampled = false;
+    int64_t rows_per_pixel = 0;  // most query rows one pixel covers
+};
+
+struct AggregateOptions {
+    int max_rows_per_pixel = 8;
+    int threads = 2;
+    std::function<bool()> cancelled;  // checked often; returns an empty image when true
+};
+
+// `components` (may be empty): one HeadMask per component of the head, in order; each gets its
+// own density plane in DensityImage::components.
+DensityImage aggregate_mask(const HeadMask& mask, const TokenRect& region, int w, int h,
+                            std::span<const HeadMask> components = {},
+                            const AggregateOptions& options = {});
+
+// Index of the cell of [0, count) cells partitioning `len` items that holds item `k`
+// (cell c holds items [floor(c*len/count), floor((c+1)*len/count))).
+inline int64_t cell_of(int64_t k, int64_t len, int64_t count) { return ((k + 1) * count - 1) / len; }
+inline int64_t cell_begin(int64_t c, int64_t len, int64_t count) { return c * len / count; }
+
+}  // namespace salab::ui

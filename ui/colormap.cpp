@@ -1,0 +1,142 @@
+#include "colormap.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+namespace salab::ui {
+
+namespace {
+
+struct Rgb {
+    float r, g, b;
+};
+
+ImU32 pack(Rgb c) {
+    const auto u = [](float x) { return ImU32(std::clamp(x, 0.0f, 255.0f) + 0.5f); };
+    return IM_COL32(u(c.r), u(c.g), u(c.b), 255);
+}
+
+Rgb lerp(Rgb a, Rgb b, float t) { return {a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t}; }
+
+template <size_t N>
+ImU32 sample(const std::array<Rgb, N>& stops, float t) {
+    t = std::clamp(std::isfinite(t) ? t : 0.0f, 0.0f, 1.0f) * float(N - 1);
+    const size_t i = std::min(size_t(t), N - 2);
+    return pack(lerp(stops[i], stops[i + 1], t - float(i)));
+}
+
+// Inferno, nine stops: perceptually ordered and readable on a dark background.
+constexpr std::array<Rgb, 9> inferno{{{0, 0, 4},
+                                      {31, 12, 72},
+                                      {85, 15, 109},
+                                      {136, 34, 106},
+                                      {186, 54, 85},
+                                      {227, 89, 51},
+                                      {249, 140, 10},
+                                      {249, 201, 50},
+                                      {252, 255, 164}}};
+
+// Blue - dark - red, so "no difference" blends with the empty background.
+constexpr std::array<Rgb, 5> diverging{{{70, 130, 255}, {40, 70, 150}, {24, 24, 28}, {170, 50, 40}, {255, 110, 70}}};
+
+// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+constexpr std::array<ImU32, 8> components{{IM_COL32(86, 180, 233, 255), IM_COL32(230, 159, 0, 255),
+                                           IM_COL32(0, 158, 115, 255), IM_COL32(240, 228, 66, 255),
+                                           IM_COL32(204, 121, 167, 255), IM_COL32(213, 94, 0, 255),
+                                           IM_COL32(0, 114, 178, 255), IM_COL32(200, 200, 200, 255)}};
+
+}  // namespace
+
+ImU32 sequential_color(float t) { return sample(inferno, t); }
+
+ImU32 diverging_color(float t) { return sample(diverging, 0.5f * (std::clamp(t, -1.0f, 1.0f) + 1.0f)); }
+
+ImU32 component_color(int c) { return components[size_t(std::abs(c)) % components.size()]; }
+
+float scale_to_unit(ColorScale scale, float v, float vmin, float vmax) {
+    if (scale == ColorScale::log) {
+        const float lo = std::log10(std::max(vmin, 1e-12f));
+        const float hi = std::log10(std::max(vmax, std::max(vmin, 1e-12f) * 1.0001f));
+        if (!(v > 0.0f)) return 0.0f;
+        return std::clamp((std::log10(v) - lo) / (hi - lo), 0.0f, 1.0f);
+    }
+    if (!(vmax > vmin)) return v > vmin ? 1.0f : 0.0f;
+    return std::clamp((v - vmin) / (vmax - vmin), 0.0f, 1.0f);
+}
+
+Rgba8Image colorize_values(std::span<const float> values, int w, int h, ColorScale scale, float vmin,
+                           float vmax) {
+    Rgba8Image img;
+    img.w = w;
+    img.h = h;
+    img.px.resize(size_t(w) * size_t(h), empty_color);
+    const size_t count = std::min(values.size(), img.px.size());
+    for (size_t i = 0; i < count; ++i) {
+        const float v = values[i];
+        // The darkest 12% of the map is kept for "nearly nothing" so tiny weights stay visible.
+        if (v > 0.0f) img.px[i] = sequential_color(0.12f + 0.88f * scale_to_unit(scale, v, vmin, vmax));
+    }
+    img.version = next_image_version();
+    return img;
+}
+
+Rgba8Image colorize_diff(std::span<const float> values, int w, int h, float max_abs) {
+    Rgba8Image img;
+    img.w = w;
+    img.h = h;
+    img.px.resize(size_t(w) * size_t(h), empty_color);
+    const float inv = max_abs > 0.0f ? 1.0f / max_abs : 0.0f;
+    const size_t count = std::min(values.size(), img.px.size());
+    for (size_t i = 0; i < count; ++i) img.px[i] = diverging_color(values[i] * inv);
+    img.version = next_image_version();
+    return img;
+}
+
+std::string short_number(double v) {
+    char buf[32];
+    const double a = std::fabs(v);
+    if (v == 0.0) return "0";
+    if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.3gG", v / 1e9);
+    else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.3gM", v / 1e6);
+    else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.3gk", v / 1e3);
+    else if (a >= 0.01) std::snprintf(buf, sizeof buf, "%.3g", v);
+    else std::snprintf(buf, sizeof buf, "%.1e", v);
+    return buf;
+}
+
+void draw_legend(const char* label, ColorScale scale, float vmin, float vmax, float width, bool diverging_map) {
+    ImGui::TextUnformatted(label);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const float bar_h = ImGui::GetTextLineHeight() * 0.8f;
+    constexpr int segments = 48;
+    for (int s = 0; s < segments; ++s) {
+        const float t0 = float(s) / segments, t1 = float(s + 1) / segments;
+        const ImU32 c0 = diverging_map ? diverging_color(2 * t0 - 1) : sequential_color(0.12f + 0.88f * t0);
+        const ImU32 c1 = diverging_map ? diverging_color(2 * t1 - 1) : sequential_color(0.12f + 0.88f * t1);
+        dl->AddRectFilledMultiColor({p.x + t0 * width, p.y}, {p.x + t1 * width, p.y + bar_h}, c0, c1, c1, c0);
+    }
+    dl->AddRect(p, {p.x + width, p.y + bar_h}, IM_COL32(120, 120, 120, 255));
+    // Ticks: the ends and the middle of the scale (log: the geometric middle).
+    const float ty = p.y + bar_h + 2;
+    const auto value_at = [&](float t) -> double {
+        if (diverging_map) return double(vmax) * (2 * t - 1);
+        if (scale == ColorScale::log) {
+            const double lo = std::log10(std::max(double(vmin), 1e-12)), hi = std::log10(std::max(double(vmax), 1e-12));
+            return std::pow(10.0, lo + (hi - lo) * t);
+        }
+        return vmin + (vmax - vmin) * double(t);
+    };
+    for (float t : {0.0f, 0.5f, 1.0f}) {
+        const std::string s = short_number(value_at(t));
+        const float tw = ImGui::CalcTextSize(s.c_str()).x;
+        const float x = std::clamp(p.x + t * width - tw * 0.5f, p.x, p.x + width - tw);
+        dl->AddLine({p.x + t * width, p.y + bar_h}, {p.x + t * width, ty}, IM_COL32(200, 200, 200, 255));
+        dl->AddText({x, ty}, ImGui::GetColorU32(ImGuiCol_Text), s.c_str());
+    }
+    ImGui::Dummy({width, bar_h + 2 + ImGui::GetTextLineHeight()});
+}
+
+}  // namespace salab::ui

@@ -1,0 +1,169 @@
+#include "heatmap_view.h"
+
+#include "colormap.h"
+#include "widgets.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace salab::ui {
+
+int64_t heat_stride(const TokenRect& r, int max_cells) {
+    const int64_t side = std::max(r.rows, r.cols);
+    return std::max<int64_t>(1, (side + max_cells - 1) / max_cells);
+}
+
+HeatRequest HeatmapView::request(const AppState& s) const {
+    HeatRequest r;
+    r.head = s.view.head;
+    const int64_t n = s.params.pattern.n;
+    if (panel_ < 8 || n <= 0) return r;
+    r.region = zoom_.visible(n, panel_, panel_);
+    r.stride = heat_stride(r.region);
+    return r;
+}
+
+void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
+    const int64_t n = s.params.pattern.n;
+    int scale = int(s.view.heat_scale);
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+    if (ImGui::Combo("scale", &scale, "linear\0log\0")) s.view.heat_scale = ColorScale(scale);
+    tip("Colour scale of the weights (L toggles). Log shows the small weights that sparse patterns drop.");
+    ImGui::SameLine();
+    ImGui::Checkbox("difference", &s.view.heat_show_diff);
+    tip("Third panel: sparse minus dense weights (red: the sparse layer puts more weight there, blue: less).");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("fit")) fitted_n_ = -1;
+    tip("Show the whole matrix (sampled) again.");
+
+    // Readouts.
+    if (ctx.accuracy && ctx.model && ctx.accuracy->gen == ctx.model->gen) {
+        const AccuracyResult& a = *ctx.accuracy;
+        ImGui::SameLine();
+        if (a.kept_mass >= 0)
+            ImGui::Text("  kept mass %.1f%%%s", 100.0 * a.kept_mass, a.sampled ? "*" : "");
+        else
+            ImGui::TextDisabled("  kept mass ...");
+        if (a.sampled && ImGui::IsItemHovered())
+            ImGui::SetTooltip("Mean over %lld sampled rows of the dense weight on the pairs the pattern keeps.", (long long)a.rows_used);
+        else
+            tip("Share of the dense attention mass that the pattern keeps: mean over rows of the dense softmax "
+                "weights on kept pairs. 100% = the sparse layer loses nothing.");
+        ImGui::SameLine();
+        if (a.rel_error >= 0)
+            ImGui::Text("  output error %.2e", a.rel_error);
+        else
+            ImGui::TextDisabled("  output error ...");
+        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
+    }
+
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    const int panels = s.view.heat_show_diff ? 3 : 2;
+    const float gap = 8;
+    const float legend_h = ImGui::GetTextLineHeightWithSpacing() * 2.6f;
+    const float side = std::max(24.0f, std::min((avail.x - gap * float(panels - 1)) / float(panels),
+                                                avail.y - ImGui::GetTextLineHeightWithSpacing() - legend_h));
+    if (fitted_n_ != n || std::fabs(side - panel_) > 0.5f) {
+        if (fitted_n_ != n) zoom_ = ZoomTransform::fit(n, side, side);
+        else zoom_.tokens_per_px *= double(panel_ / side);
+        fitted_n_ = n;
+        panel_ = side;
+    }
+
+    // Colourise on a new result or scale change.
+    const HeatResult* hr = ctx.heat;
+    if (hr && (hr->id != colored_from_ || colored_scale_ != s.view.heat_scale)) {
+        float vmax = 0, dmax = 0;
+        std::vector<float> diff(hr->dense.size());
+        for (size_t i = 0; i < hr->dense.size() && i < hr->sparse.size(); ++i) {
+            vmax = std::max({vmax, hr->dense[i], hr->sparse[i]});
+            diff[i] = hr->sparse[i] - hr->dense[i];
+            dmax = std::max(dmax, std::fabs(diff[i]));
+        }
+        vmax_ = vmax > 0 ? vmax : 1.0f;
+        diff_max_ = dmax > 0 ? dmax : 1.0f;
+        const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
+        dense_ = colorize_values(hr->dense, hr->w, hr->h, s.view.heat_scale, vmin, vmax_);
+        sparse_ = colorize_values(hr->sparse, hr->w, hr->h, s.view.heat_scale, vmin, vmax_);
+        diff_ = colorize_diff(diff, hr->w, hr->h, diff_max_);
+        colored_from_ = hr->id;
+        colored_scale_ = s.view.heat_scale;
+    }
+
+    const char* titles[] = {"dense", "sparse (this pattern)", "sparse - dense"};
+    const Rgba8Image* imgs[] = {&dense_, &sparse_, &diff_};
+    const TextureSlot slots[] = {TextureSlot::heat_dense, TextureSlot::heat_sparse, TextureSlot::heat_diff};
+    ImGuiIO& io = ImGui::GetIO();
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 top = ImGui::GetCursorScreenPos();
+    bool any_hover = false;
+    ImVec2 hover_m{};
+    int hover_panel = -1;
+    for (int k = 0; k < panels; ++k) {
+        const ImVec2 p0{top.x + float(k) * (side + gap), top.y + ImGui::GetTextLineHeightWithSpacing()};
+        dl->AddText({p0.x, top.y}, ImGui::GetColorU32(ImGuiCol_Text), titles[k]);
+        ImGui::SetCursorScreenPos(p0);
+        ImGui::PushID(k);
+        ImGui::InvisibleButton("heat", {side, side}, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
+        const bool hov = ImGui::IsItemHovered();
+        if (hov) any_hover = true, hover_m = {io.MousePos.x - p0.x, io.MousePos.y - p0.y}, hover_panel = k;
+        if (hov && io.MouseWheel != 0) zoom_.zoom_at(hover_m.x, hover_m.y, std::pow(1.25, double(io.MouseWheel)), n, side, side);
+        if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) {
+            zoom_.pan(io.MouseDelta.x, io.MouseDelta.y);
+            zoom_.clamp(n, side, side);
+        }
+        if (hov && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
+        ImGui::PopID();
+        dl->PushClipRect(p0, {p0.x + side, p0.y + side}, true);
+        dl->AddRectFilled(p0, {p0.x + side, p0.y + side}, IM_COL32(10, 10, 12, 255));
+        if (hr && !imgs[k]->empty()) {
+            const TokenRect& g = hr->request.region;
+            const int64_t st = hr->request.stride;
+            const auto px = [&](double t) { return float(zoom_.to_px_x(t)); };
+            const auto py = [&](double t) { return float(zoom_.to_px_y(t)); };
+            draw_image(*ctx.textures, slots[k], *imgs[k], dl, {p0.x + px(double(g.col0)), p0.y + py(double(g.row0))},
+                       {p0.x + px(double(g.col0 + int64_t(hr->w) * st)), p0.y + py(double(g.row0 + int64_t(hr->h) * st))});
+        }
+        dl->AddRect(p0, {p0.x + side, p0.y + side}, IM_COL32(90, 90, 100, 255));
+        dl->PopClipRect();
+    }
+    const bool stale = !hr || !ctx.current(hr->gen) || !(hr->request == request(s));
+    if (stale) draw_updating_badge({top.x + float(panels) * (side + gap) - gap, top.y + ImGui::GetTextLineHeightWithSpacing()}, ctx.activity);
+    ImGui::SetCursorScreenPos({top.x, top.y + ImGui::GetTextLineHeightWithSpacing() + side + 4});
+    if (hr && hr->request.stride > 1)
+        ImGui::TextDisabled("every %lld-th token sampled (zoom in for exact cells)", (long long)hr->request.stride);
+    else
+        ImGui::TextDisabled("exact cells");
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
+    draw_legend("P(i, j)", s.view.heat_scale, vmin, vmax_, std::min(side, 220.0f));
+    ImGui::EndGroup();
+    if (s.view.heat_show_diff) {
+        ImGui::SameLine();
+        ImGui::BeginGroup();
+        draw_legend("sparse - dense", ColorScale::linear, -diff_max_, diff_max_, std::min(side, 220.0f), true);
+        ImGui::EndGroup();
+    }
+
+    if (any_hover && hr && !hr->dense.empty()) {
+        const int64_t i = int64_t(std::floor(zoom_.to_token_y(hover_m.y))), j = int64_t(std::floor(zoom_.to_token_x(hover_m.x)));
+        const TokenRect& g = hr->request.region;
+        const int64_t st = hr->request.stride;
+        const int64_t cy = (i - g.row0) / st, cx = (j - g.col0) / st;
+        if (i >= 0 && j >= 0 && i < n && j < n && cy >= 0 && cx >= 0 && cy < hr->h && cx < hr->w) {
+            const size_t c = size_t(cy) * size_t(hr->w) + size_t(cx);
+            ImGui::BeginTooltip();
+            ImGui::Text("P(%lld, %lld)", (long long)(g.row0 + cy * st), (long long)(g.col0 + cx * st));
+            ImGui::Text("dense  %.3e", double(hr->dense[c]));
+            ImGui::Text("sparse %.3e", double(hr->sparse[c]));
+            ImGui::Text("diff   %+.3e", double(hr->sparse[c] - hr->dense[c]));
+            ImGui::TextDisabled("panel %d: wheel zoom, drag pan, double-click fit", hover_panel + 1);
+            ImGui::EndTooltip();
+        }
+    }
+}
+
+}  // namespace salab::ui

@@ -1,0 +1,30 @@
+// The heatmap view: softmax weights P(i, j) that the GPU computes for the visible region,
+// dense and sparse side by side and their difference, linear or log colour scale with a
+// legend, and the accuracy readouts (kept share of dense mass, relative output error).
+#pragma once
+
+#include "app_state.h"
+#include "view_context.h"
+#include "zoom.h"
+
+namespace salab::ui {
+
+// Cells per side the GPU fills for a heatmap panel: the region is sampled with this stride.
+int64_t heat_stride(const TokenRect& r, int max_cells = 192);
+
+class HeatmapView {
+public:
+    void draw(AppState& s, const ViewContext& ctx);
+    HeatRequest request(const AppState& s) const;
+
+private:
+    ZoomTransform zoom_;
+    float panel_ = 0;  // side of one panel in pixels
+    int64_t fitted_n_ = -1;
+    uint64_t colored_from_ = 0;
+    ColorScale colored_scale_ = ColorScale::log;
+    Rgba8Image dense_, sparse_, diff_;
+    float vmax_ = 1, diff_max_ = 1;
+};
+
+}  // namespace salab::ui

@@ -1,0 +1,281 @@
+#include "hop_view.h"
+
+#include "colormap.h"
+#include "hops.h"
+#include "plot.h"
+#include "widgets.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+
+namespace salab::ui {
+
+namespace {
+
+// Fraction of ordered pairs j != i with |i - j| <= m (causal: j < i), of n tokens.
+double band_fraction(int64_t n, int64_t m, bool causal) {
+    if (n < 2) return 1.0;
+    m = std::min(m, n - 1);
+    const double one_side = double(m) * double(n) - double(m) * double(m + 1) / 2.0;
+    const double pairs = double(n) * double(n - 1);
+    return causal ? one_side / (pairs / 2.0) : 2.0 * one_side / pairs;
+}
+
+ImU32 hop_color(int h, int max_h) {
+    if (h < 0) return IM_COL32(60, 20, 20, 255);  // never reached
+    if (h == 0) return IM_COL32(255, 255, 255, 255);
+    return sequential_color(1.0f - 0.85f * float(h - 1) / float(std::max(1, max_h - 1)));
+}
+
+}  // namespace
+
+ReachTheory reach_theory(const Pattern& p, int layers) {
+    ReachTheory t;
+    if (!p.is_flat() || p.layers.empty()) return t;
+    const HeadPattern& h = p.layers[0].heads[0];
+    const int64_t n = p.n;
+    bool window = false, global = false, sparse_tr = false, random = false, other = false;
+    int64_t radius = 0, per_query = 0;
+    for (const Component& c : h.components) {
+        switch (c.type) {
+        case ComponentType::window:
+            window = true;
+            if (c.dilation == 1) radius = std::max(radius, c.radius);
+            break;
+        case ComponentType::global: global = global || c.first > 0 || !c.tokens.empty() || c.every > 0; break;
+        case ComponentType::strided:
+        case ComponentType::fixed: sparse_tr = true; break;
+        case ComponentType::random: random = true, per_query = std::max(per_query, c.per_query); break;
+        case ComponentType::dense: t.label = "dense: 1 layer"; t.full_at = 1; return t;
+        default: other = true;
+        }
+    }
+    if (other) return t;
+    if (global) {
+        t.label = "global tokens: 2 layers (via the global token)";
+        t.full_at = 2;
+    } else if (sparse_tr) {
+        t.label = "Sparse Transformer: 2 layers";
+        t.full_at = 2;
+    } else if (random && per_query > 0) {
+        t.label = "random: ~log n / log(keys per query) layers";
+        t.full_at = std::log(double(n)) / std::log(double(std::max<int64_t>(2, per_query + (window ? 2 * radius : 0))));
+    } else if (window && radius > 0) {
+        t.label = "window: reach = layers x radius";
+        for (int l = 1; l <= layers; ++l) t.reach.push_back(band_fraction(n, int64_t(l) * radius, h.causal));
+        t.full_at = std::ceil(double(n - 1) / double(radius));
+    }
+    return t;
+}
+
+std::string hop_headline(const ViewContext& ctx) {
+    if (!ctx.hops) return "hops: ...";
+    const HopResult& h = *ctx.hops;
+    if (!h.error.empty()) return "hops: " + h.error;
+    if (!h.report) return "hops: ...";
+    const HopsReport& r = *h.report;
+    char buf[256];
+    const std::string dia = r.diameter ? std::to_string(*r.diameter) : "unreachable (" + short_number(double(r.unreachable_pairs)) + " pairs)";
+    int full = -1;
+    for (size_t k = 0; k < r.reach_after_layers.size(); ++k)
+        if (r.reach_after_layers[k] >= 1.0) {
+            full = int(k + 1);
+            break;
+        }
+    std::snprintf(buf, sizeof buf, "diameter %s   mean %.2f hops   full reach %s%s", dia.c_str(), r.mean_hops,
+                  full > 0 ? (std::to_string(full) + " layers").c_str() : "never", r.exact ? "" : "   (sampled)");
+    return buf;
+}
+
+void HopView::draw(AppState& s, const ViewContext& ctx) {
+    const int64_t n = s.params.pattern.n;
+    const HopResult* hr = ctx.hops;
+    const HopsReport* rep = hr && hr->report ? hr->report.get() : nullptr;
+    const bool current = hr && ctx.current(hr->gen);
+
+    ImGui::TextUnformatted(hop_headline(ctx).c_str());
+    tip("hops(j -> i): layers for information at key j to reach query i (residual: 0 to itself). Diameter: the "
+        "largest over all pairs (causal: j <= i).");
+    if (rep) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("  %s, %lld sources, %.0f ms", rep->exact ? "exact" : "estimate", (long long)rep->sources, rep->ms + hr->build_ms);
+        tip(rep->exact ? "Every token was a source." : "Above 4096 tokens a seeded sample of sources is used: an estimate.");
+    }
+    if (!current) {
+        ImGui::SameLine();
+        ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating...");
+    }
+
+    const float w = ImGui::GetContentRegionAvail().x;
+    const float h_avail = ImGui::GetContentRegionAvail().y;
+    // Left: reach chart. Right: token strip + arcs.
+    const float left_w = std::floor(w * 0.40f);
+    ImGui::BeginChild("reach", {left_w, h_avail}, false);
+    {
+        std::vector<PlotSeries> series;
+        int L = 1;
+        if (rep) {
+            PlotSeries r{"reached", {}, {}, IM_COL32(90, 200, 255, 255)};
+            for (size_t k = 0; k < rep->reach_after_layers.size(); ++k) {
+                r.x.push_back(double(k + 1));
+                r.y.push_back(rep->reach_after_layers[k]);
+            }
+            L = std::max<int>(4, int(rep->reach_after_layers.size()) + 1);
+            series.push_back(std::move(r));
+        }
+        const ReachTheory th = reach_theory(s.params.pattern, L);
+        if (!th.reach.empty()) {
+            PlotSeries t{"theory: " + th.label, {}, th.reach, IM_COL32(200, 200, 200, 220), false, true};
+            for (size_t k = 0; k < th.reach.size(); ++k) t.x.push_back(double(k + 1));
+            series.push_back(std::move(t));
+        } else if (th.full_at) {
+            const double x = *th.full_at;
+            series.push_back({"theory: " + th.label, {x, x}, {0.0, 1.0}, IM_COL32(200, 200, 200, 220), false, true});
+        }
+        PlotSpec spec;
+        spec.x_label = "layers";
+        spec.y_label = "pairs reached";
+        spec.y_lo = 0;
+        spec.y_hi = 1.05;
+        spec.x_lo = 0.5;
+        spec.x_hi = double(L) + 0.5;
+        draw_plot("reach", spec, series, {left_w - 4, std::max(60.0f, h_avail - 4)});
+    }
+    ImGui::EndChild();
+    ImGui::SameLine();
+    ImGui::BeginChild("token", {0, h_avail}, false);
+    {
+        int tok = std::clamp(s.view.hop_token, 0, int(std::max<int64_t>(0, n - 1)));
+        ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
+        ImGui::SliderInt("token", &tok, 0, int(std::max<int64_t>(0, n - 1)));
+        tip("Token whose hop map and neighbourhood are shown (also: click a query in the mask view).");
+        s.view.hop_token = tok;
+        ImGui::SameLine();
+        ImGui::Checkbox("to it", &s.view.hop_to);
+        tip("On: hops from every token to this one (what it hears). Off: from this token to every other (who hears it).");
+        ImGui::SameLine();
+        ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
+        ImGui::SliderInt("depth", &s.view.hop_depth, 1, 3);
+        tip("Neighbourhood depth of the arc diagram: 1, 2 or 3 hops (step it to see paths grow layer by layer).");
+
+        ImDrawList* dl = ImGui::GetWindowDrawList();
+        const float sw = ImGui::GetContentRegionAvail().x;
+        const float strip_h = ImGui::GetTextLineHeight() * 1.4f;
+        const ImVec2 p0 = ImGui::GetCursorScreenPos();
+        ImGui::InvisibleButton("strip", {sw, strip_h});
+        const bool strip_hover = ImGui::IsItemHovered();
+        const TokenHopResult* th = ctx.token_hops;
+        const bool th_ok = th && th->hops && th->token == tok && ctx.current(th->gen);
+        if (th && th->hops && n > 0) {
+            const std::vector<int>& v = s.view.hop_to ? th->hops->to : th->hops->from;
+            int maxh = 1;
+            for (int x : v) maxh = std::max(maxh, x);
+            const int cols = std::max(1, int(sw));
+            for (int c = 0; c < cols; ++c) {
+                const int64_t a = int64_t(c) * n / cols, b = std::max(a + 1, int64_t(c + 1) * n / cols);
+                // A pixel shows the worst of its tokens: the most hops, or "never".
+                int worst = 0;
+                bool never = false;
+                for (int64_t t = a; t < b && t < int64_t(v.size()); ++t) {
+                    if (v[size_t(t)] < 0) never = true;
+                    else worst = std::max(worst, v[size_t(t)]);
+                }
+                dl->AddRectFilled({p0.x + float(c), p0.y}, {p0.x + float(c + 1), p0.y + strip_h}, hop_color(never ? -1 : worst, maxh));
+            }
+            const float tx = p0.x + float(double(th->token) / double(n) * sw);
+            dl->AddTriangleFilled({tx - 5, p0.y - 1}, {tx + 5, p0.y - 1}, {tx, p0.y + 6}, IM_COL32(80, 200, 255, 255));
+            if (strip_hover) {
+                const int64_t t = std::clamp<int64_t>(int64_t((ImGui::GetIO().MousePos.x - p0.x) / sw * double(n)), 0, n - 1);
+                ImGui::SetTooltip("token %lld: %d hops %s token %lld", (long long)t, v[size_t(t)], s.view.hop_to ? "to" : "from",
+                                  (long long)th->token);
+            }
+            // Legend of the strip.
+            ImGui::TextDisabled("hops %s token %lld: white 0, bright 1 ... dark %d, red never%s", s.view.hop_to ? "to" : "from",
+                                (long long)th->token, maxh, th_ok ? "" : "  (updating)");
+        } else {
+            dl->AddRectFilled(p0, {p0.x + sw, p0.y + strip_h}, IM_COL32(40, 40, 45, 255));
+            ImGui::TextDisabled("hop map: waiting for the analysis...");
+        }
+
+        // Arc diagram of the neighbourhood on the selected layer's graph.
+        const ModelResult* m = ctx.model && !ctx.model->heads.empty() ? ctx.model : nullptr;
+        if (m && (edges_gen_ != m->gen || edges_token_ != tok || edges_depth_ != s.view.hop_depth)) {
+            edges_.clear();
+            edges_truncated_ = false;
+            constexpr size_t max_edges = 3000;
+            std::unordered_map<int32_t, int> seen{{int32_t(tok), 0}};
+            std::vector<int32_t> frontier{int32_t(tok)}, next, keys;
+            for (int d = 1; d <= s.view.hop_depth && !frontier.empty() && !edges_truncated_; ++d) {
+                next.clear();
+                for (int32_t i : frontier) {
+                    for (size_t hh = 0; hh < m->heads.size(); ++hh) {
+                        const HeadMask& hm = m->heads[hh];
+                        hm.row(i, keys);
+                        for (int32_t j : keys) {
+                            if (j == i) continue;
+                            const uint32_t bits = hm.components_keeping(i, j);
+                            int comp = 0;
+                            while (comp < 31 && !(bits & (1u << comp))) ++comp;
+                            edges_.push_back({j, i, d, comp});
+                            if (!seen.count(j)) seen[j] = d, next.push_back(j);
+                            if (edges_.size() >= max_edges) {
+                                edges_truncated_ = true;
+                                break;
+                            }
+                        }
+                        if (edges_truncated_) break;
+                    }
+                    if (edges_truncated_) break;
+                }
+                frontier.swap(next);
+            }
+            edges_gen_ = m->gen;
+            edges_token_ = tok;
+            edges_depth_ = s.view.hop_depth;
+        }
+        const ImVec2 a0 = ImGui::GetCursorScreenPos();
+        const ImVec2 as{sw, std::max(40.0f, ImGui::GetContentRegionAvail().y - 4)};
+        dl->AddRectFilled(a0, {a0.x + as.x, a0.y + as.y}, IM_COL32(18, 18, 22, 255), 3.0f);
+        const float base = a0.y + as.y * 0.62f;
+        dl->AddLine({a0.x + 4, base}, {a0.x + as.x - 4, base}, IM_COL32(120, 120, 130, 255));
+        if (n > 0) {
+            const auto x_of = [&](int64_t t) { return a0.x + 6 + float(double(t) + 0.5) / float(n) * (as.x - 12); };
+            // Deeper hops first so the 1-hop arcs are drawn on top.
+            for (int d = s.view.hop_depth; d >= 1; --d)
+                for (const Edge& e : edges_) {
+                    if (e.depth != d) continue;
+                    const float x1 = x_of(e.from), x2 = x_of(e.to);
+                    const float span = std::fabs(x2 - x1);
+                    // Arcs above the line for keys before the query, below for keys after it.
+                    const float up = e.from < e.to ? -1.0f : 1.0f;
+                    const float room = up < 0 ? (base - a0.y - 4) : (a0.y + as.y - base - 4);
+                    const float hgt = std::min(room, span * 0.5f + 3.0f);
+                    ImU32 col = component_color(e.component);
+                    const ImU32 alpha = d == 1 ? 230u : d == 2 ? 120u : 60u;
+                    col = (col & 0x00ffffffu) | (alpha << 24);
+                    dl->AddBezierCubic({x1, base}, {x1, base + up * hgt * 1.33f}, {x2, base + up * hgt * 1.33f}, {x2, base}, col,
+                                       d == 1 ? 1.6f : 1.0f, 16);
+                }
+            dl->AddCircleFilled({x_of(tok), base}, 4.0f, IM_COL32(80, 200, 255, 255));
+            char buf[128];
+            std::snprintf(buf, sizeof buf, "%zu edges into token %d within %d hop%s%s (layer %d, all heads)", edges_.size(), tok,
+                          s.view.hop_depth, s.view.hop_depth > 1 ? "s" : "", edges_truncated_ ? ", first 3000" : "", s.params.layer);
+            dl->AddText({a0.x + 6, a0.y + 4}, IM_COL32(170, 170, 180, 255), buf);
+            dl->AddText({a0.x + 6, a0.y + as.y - ImGui::GetTextLineHeight() - 2}, IM_COL32(120, 120, 130, 255), "0");
+            const std::string last = std::to_string(n - 1);
+            dl->AddText({a0.x + as.x - ImGui::CalcTextSize(last.c_str()).x - 6, a0.y + as.y - ImGui::GetTextLineHeight() - 2},
+                        IM_COL32(120, 120, 130, 255), last.c_str());
+        }
+        ImGui::Dummy(as);
+        tip("Arc diagram: tokens along the line; an arc j -> i for each key j that query i reads, from the selected "
+            "token outwards (bright: 1 hop, fainter: 2 and 3). Colour: the component that keeps the pair. Above: "
+            "earlier keys, below: later keys.");
+    }
+    ImGui::EndChild();
+}
+
+}  // namespace salab::ui

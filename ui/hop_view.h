@@ -1,0 +1,45 @@
+// Hop connectivity views: headline numbers (diameter, mean hops, layers to full reach), the
+// reach-vs-layers chart with the theory line for the pattern, the hop map of one token as a
+// colour strip (to it and from it), and an arc diagram of its 1-, 2-, 3-hop neighbourhood with
+// edges coloured by the component that created them.
+#pragma once
+
+#include "app_state.h"
+#include "view_context.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace salab::ui {
+
+// What theory says about the reach of a flat pattern, when it says something.
+struct ReachTheory {
+    std::string label;            // "window: layers x radius", ...
+    std::vector<double> reach;    // fraction reached after 1..L layers (empty: only full_at)
+    std::optional<double> full_at;  // layers to full reach
+};
+ReachTheory reach_theory(const Pattern& p, int layers);
+
+// One line of headline numbers for the timing panel ("diameter 3 · mean 2.1 hops · ...").
+std::string hop_headline(const ViewContext& ctx);
+
+class HopView {
+public:
+    void draw(AppState& s, const ViewContext& ctx);
+
+private:
+    // Neighbourhood cache for the arc diagram.
+    struct Edge {
+        int32_t from, to;  // key j -> query i
+        int depth;         // 1..3
+        int component;     // lowest component bit that keeps it
+    };
+    std::vector<Edge> edges_;
+    uint64_t edges_gen_ = 0;
+    int64_t edges_token_ = -1;
+    int edges_depth_ = 0;
+    bool edges_truncated_ = false;
+};
+
+}  // namespace salab::ui

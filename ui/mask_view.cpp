@@ -1,0 +1,253 @@
+#include "mask_view.h"
+
+#include "colormap.h"
+#include "widgets.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace salab::ui {
+
+Rgba8Image colorize_mask(const DensityImage& img, bool by_component) {
+    Rgba8Image out;
+    out.w = img.w;
+    out.h = img.h;
+    out.px.assign(size_t(img.w) * size_t(img.h), empty_color);
+    const size_t count = std::min(out.px.size(), img.density.size());
+    const bool comps = by_component && !img.components.empty();
+    for (size_t i = 0; i < count; ++i) {
+        const float d = img.density[i];
+        if (!(d > 0.0f)) continue;
+        if (!comps) {
+            // The darkest 15% is kept for "nearly empty", so one kept pair in a pixel shows.
+            out.px[i] = sequential_color(0.15f + 0.85f * std::sqrt(d));
+            continue;
+        }
+        float r = 0, g = 0, b = 0, wsum = 0;
+        for (size_t c = 0; c < img.components.size(); ++c) {
+            const float w = img.components[c][i];
+            if (w <= 0) continue;
+            const ImVec4 col = ImGui::ColorConvertU32ToFloat4(component_color(int(c)));
+            r += w * col.x, g += w * col.y, b += w * col.z, wsum += w;
+        }
+        if (wsum <= 0) continue;
+        const float bright = 0.35f + 0.65f * std::sqrt(d);
+        const ImVec4 e = ImGui::ColorConvertU32ToFloat4(empty_color);
+        const auto mix = [&](float bg, float c) { return bg + (c / wsum - bg) * bright; };
+        out.px[i] = ImGui::ColorConvertFloat4ToU32({mix(e.x, r), mix(e.y, g), mix(e.z, b), 1.0f});
+    }
+    out.version = next_image_version();
+    return out;
+}
+
+MaskImageRequest MaskView::request(const AppState& s) const {
+    MaskImageRequest r;
+    r.head = s.view.head;
+    r.by_component = s.view.color_by_component;
+    const int64_t n = s.params.pattern.n;
+    if (canvas_.x < 8 || canvas_.y < 8 || n <= 0) return r;
+    r.region = zoom_.visible(n, canvas_.x, canvas_.y);
+    const PixelSize px = image_size_for(zoom_, r.region, 1024);
+    r.w = px.w;
+    r.h = px.h;
+    return r;
+}
+
+void MaskView::draw(AppState& s, const ViewContext& ctx) {
+    const int64_t n = s.params.pattern.n;
+    const ImVec2 avail = ImGui::GetContentRegionAvail();
+    const float line = ImGui::GetFrameHeightWithSpacing();
+
+    // Toolbar.
+    ImGui::Checkbox("by component", &s.view.color_by_component);
+    tip("Colour each kept pair by the component that keeps it (K).");
+    ImGui::SameLine();
+    ImGui::Checkbox("blocks", &s.view.show_blocks);
+    tip("Overlay the kernel's 64x64 blocks: green = full (no per-element test), amber = partial (bitmask), "
+        "red = skipped (never visited) (B).");
+    ImGui::SameLine();
+    ImGui::Checkbox("minimap", &s.view.show_minimap);
+    tip("Show where the view is when zoomed (M).");
+    ImGui::SameLine();
+    if (ImGui::Button("fit")) fitted_n_ = -1;
+    tip("Fit the whole matrix (F or double-click).");
+    if (selected_ >= 0) {
+        ImGui::SameLine();
+        if (ImGui::SmallButton("clear selection")) selected_ = -1;
+    }
+
+    const ImVec2 size{std::max(avail.x, 32.0f), std::max(avail.y - line, 32.0f)};
+    if (fitted_n_ != n || size.x != canvas_.x || size.y != canvas_.y) {
+        if (fitted_n_ != n) zoom_ = ZoomTransform::fit(n, size.x, size.y);
+        else zoom_.clamp(n, size.x, size.y);
+        fitted_n_ = n;
+    }
+    canvas_ = size;
+    const ImVec2 p0 = ImGui::GetCursorScreenPos();
+    ImGui::InvisibleButton("mask_canvas", size, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
+    const bool hovered = ImGui::IsItemHovered();
+    ImGuiIO& io = ImGui::GetIO();
+    const ImVec2 m{io.MousePos.x - p0.x, io.MousePos.y - p0.y};
+
+    // Interaction: wheel zoom at the cursor, drag to pan, double-click to fit, click to select.
+    if (hovered && io.MouseWheel != 0.0f) zoom_.zoom_at(m.x, m.y, std::pow(1.25, double(io.MouseWheel)), n, size.x, size.y);
+    if (ImGui::IsItemActive() && (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f) || ImGui::IsMouseDragging(ImGuiMouseButton_Right, 2.0f))) {
+        zoom_.pan(io.MouseDelta.x, io.MouseDelta.y);
+        zoom_.clamp(n, size.x, size.y);
+    }
+    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
+    else if (ImGui::IsItemDeactivated() && ImGui::IsMouseReleased(ImGuiMouseButton_Left) &&
+             ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).x == 0 && ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).y == 0) {
+        const int64_t q = int64_t(std::floor(zoom_.to_token_y(m.y)));
+        if (q >= 0 && q < n) {
+            selected_ = q;
+            s.view.hop_token = int(q);
+        }
+    }
+
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->PushClipRect(p0, {p0.x + size.x, p0.y + size.y}, true);
+    dl->AddRectFilled(p0, {p0.x + size.x, p0.y + size.y}, IM_COL32(10, 10, 12, 255));
+    const auto sx = [&](double tx) { return p0.x + float(zoom_.to_px_x(tx)); };
+    const auto sy = [&](double ty) { return p0.y + float(zoom_.to_px_y(ty)); };
+    // The matrix's extent.
+    dl->AddRectFilled({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, empty_color);
+
+    // The latest image (it moves with the view until the worker sends the new one).
+    if (ctx.mask) {
+        const MaskImageResult& r = *ctx.mask;
+        if (colored_from_ != r.id || colored_by_component_ != s.view.color_by_component) {
+            image_ = colorize_mask(r.image, s.view.color_by_component);
+            image_region_ = r.image.region;
+            colored_from_ = r.id;
+            colored_by_component_ = s.view.color_by_component;
+            if (image_region_ == TokenRect{0, 0, n, n}) overview_ = image_;
+        }
+        image_current_ = ctx.current(r.gen) && r.request == request(s);
+        if (!image_.empty() && r.image.region.rows > 0 && ctx.model && r.gen == ctx.model->gen) {
+            const TokenRect& g = image_region_;
+            draw_image(*ctx.textures, TextureSlot::mask, image_, dl, {sx(double(g.col0)), sy(double(g.row0))},
+                       {sx(double(g.col0 + g.cols)), sy(double(g.row0 + g.rows))});
+        }
+    }
+
+    const ModelResult* model = ctx.model && !ctx.model->heads.empty() ? ctx.model : nullptr;
+    const int head = model ? std::clamp(s.view.head, 0, int(model->heads.size()) - 1) : 0;
+
+    // Block overlay: listed blocks of the visible block rows, gaps as skipped.
+    if (s.view.show_blocks && model && model->blocks) {
+        const BlockMask& b = *model->blocks;
+        const TokenRect vis = zoom_.visible(n, size.x, size.y);
+        const int64_t I0 = vis.row0 / b.block, I1 = (vis.row0 + vis.rows + b.block - 1) / b.block;
+        const int64_t J0 = vis.col0 / b.block, J1 = (vis.col0 + vis.cols + b.block - 1) / b.block;
+        const double block_px = double(b.block) / zoom_.tokens_per_px;
+        if ((I1 - I0) * (J1 - J0) > 60000 || block_px < 2.0) {
+            const char* msg = "zoom in to see blocks";
+            dl->AddText({p0.x + 8, p0.y + size.y - ImGui::GetTextLineHeight() - 6}, IM_COL32(255, 200, 120, 255), msg);
+        } else {
+            std::vector<std::pair<int64_t, bool>> row;
+            for (int64_t I = I0; I < I1; ++I) {
+                row.clear();
+                const size_t rb = size_t(int64_t(head) * b.num_blocks + I);
+                for (uint32_t e = b.row_ptr[rb]; e < b.row_ptr[rb + 1]; ++e) {
+                    const uint32_t w = b.entries[2 * size_t(e)];
+                    row.push_back({int64_t(w & 0x7fffffffu), (w & 0x80000000u) != 0});
+                }
+                std::sort(row.begin(), row.end());
+                const float y0 = sy(double(I * b.block)), y1 = sy(double(std::min<int64_t>(n, (I + 1) * b.block)));
+                int64_t next = J0;
+                const auto skip = [&](int64_t a, int64_t z) {
+                    if (z > a) dl->AddRectFilled({sx(double(a * b.block)), y0}, {sx(double(std::min<int64_t>(n, z * b.block))), y1}, IM_COL32(200, 40, 40, 40));
+                };
+                for (auto [J, partial] : row) {
+                    if (J < J0 || J >= J1) continue;
+                    skip(next, J);
+                    const ImVec2 a{sx(double(J * b.block)), y0}, z{sx(double(std::min<int64_t>(n, (J + 1) * b.block))), y1};
+                    dl->AddRectFilled(a, z, partial ? IM_COL32(255, 170, 0, 45) : IM_COL32(40, 220, 90, 45));
+                    if (block_px >= 6) dl->AddRect(a, z, partial ? IM_COL32(255, 170, 0, 160) : IM_COL32(40, 220, 90, 160));
+                    next = J + 1;
+                }
+                skip(next, J1);
+            }
+        }
+    }
+
+    // Selected query: its row (the keys it reads) and its column (the queries that read it).
+    if (selected_ >= 0 && selected_ < n) {
+        const float t = std::max(1.0f, float(1.0 / zoom_.tokens_per_px));
+        const float ry = sy(double(selected_)), cx = sx(double(selected_));
+        dl->AddRectFilled({sx(0), ry}, {sx(double(n)), ry + t}, IM_COL32(80, 200, 255, 70));
+        dl->AddRectFilled({cx, sy(0)}, {cx + t, sy(double(n))}, IM_COL32(80, 200, 255, 45));
+        dl->AddRect({sx(0), ry - 1}, {sx(double(n)), ry + t + 1}, IM_COL32(80, 200, 255, 200));
+    }
+    dl->AddRect({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, IM_COL32(90, 90, 100, 255));
+
+    // Axis hints.
+    dl->AddText({p0.x + 4, p0.y + 2}, IM_COL32(160, 160, 170, 255), "keys j ->");
+    char scale[96];
+    std::snprintf(scale, sizeof scale, "%.3g tokens/px  rows %lld..%lld", zoom_.tokens_per_px,
+                  (long long)zoom_.visible(n, size.x, size.y).row0,
+                  (long long)(zoom_.visible(n, size.x, size.y).row0 + zoom_.visible(n, size.x, size.y).rows));
+    dl->AddText({p0.x + 4, p0.y + 2 + ImGui::GetTextLineHeight()}, IM_COL32(160, 160, 170, 255), scale);
+
+    // Minimap when zoomed.
+    if (s.view.show_minimap && !zoom_.shows_all(n, size.x, size.y)) {
+        const float mm = std::min(size.x, size.y) * 0.22f;
+        const ImVec2 a{p0.x + size.x - mm - 8, p0.y + size.y - mm - 8}, z{a.x + mm, a.y + mm};
+        dl->AddRectFilled({a.x - 2, a.y - 2}, {z.x + 2, z.y + 2}, IM_COL32(0, 0, 0, 200));
+        if (!overview_.empty() && ctx.textures) draw_image(*ctx.textures, TextureSlot::minimap, overview_, dl, a, z);
+        const TokenRect v = zoom_.visible(n, size.x, size.y);
+        const float k = mm / float(n);
+        dl->AddRect({a.x + float(v.col0) * k, a.y + float(v.row0) * k},
+                    {a.x + float(v.col0 + v.cols) * k + 1, a.y + float(v.row0 + v.rows) * k + 1}, IM_COL32(255, 255, 255, 230), 0, 0, 1.5f);
+    }
+    dl->PopClipRect();
+
+    const bool stale = !ctx.mask || !image_current_ || !ctx.model || !ctx.current(ctx.model->gen);
+    if (stale) draw_updating_badge({p0.x + size.x, p0.y}, ctx.activity);
+
+    // Hover tooltip.
+    if (hovered && !ImGui::IsMouseDragging(ImGuiMouseButton_Left)) {
+        const int64_t i = int64_t(std::floor(zoom_.to_token_y(m.y))), j = int64_t(std::floor(zoom_.to_token_x(m.x)));
+        if (i >= 0 && i < n && j >= 0 && j < n) {
+            ImGui::BeginTooltip();
+            if (zoom_.tokens_per_px > 1.0) {
+                const int64_t i1 = int64_t(std::floor(zoom_.to_token_y(m.y + 1))), j1 = int64_t(std::floor(zoom_.to_token_x(m.x + 1)));
+                ImGui::Text("queries %lld..%lld, keys %lld..%lld", (long long)i, (long long)std::min(n - 1, i1),
+                            (long long)j, (long long)std::min(n - 1, j1));
+                if (ctx.mask && !ctx.mask->image.density.empty()) {
+                    const DensityImage& d = ctx.mask->image;
+                    const TokenRect& g = d.region;
+                    const int px = int((double(j - g.col0) / double(g.cols)) * d.w), py = int((double(i - g.row0) / double(g.rows)) * d.h);
+                    if (px >= 0 && py >= 0 && px < d.w && py < d.h)
+                        ImGui::Text("kept: %.2f%% of the pairs here%s", 100.0 * d.density[size_t(py) * size_t(d.w) + size_t(px)],
+                                    d.sampled ? " (sampled rows)" : "");
+                }
+            }
+            ImGui::Text("query i = %lld, key j = %lld", (long long)i, (long long)j);
+            if (model && model->gen == ctx.model->gen) {
+                const HeadMask& hm = model->heads[size_t(head)];
+                const uint32_t bits = hm.components_keeping(i, j);
+                if (bits == 0) {
+                    ImGui::TextDisabled("not kept");
+                } else {
+                    ImGui::Text("kept by:");
+                    const auto& comps = hm.pattern().components;
+                    for (size_t c = 0; c < comps.size() && c < 32; ++c)
+                        if (bits & (1u << c)) {
+                            ImGui::SameLine();
+                            ImGui::TextColored(ImColor(component_color(int(c))), "%s", std::string(to_string(comps[c].type)).c_str());
+                        }
+                }
+                if (hm.pattern().causal && j > i) ImGui::TextDisabled("(causal: j > i is never kept)");
+            }
+            ImGui::TextDisabled("wheel: zoom  drag: pan  double-click: fit  click: select query");
+            ImGui::EndTooltip();
+        }
+    }
+}
+
+}  // namespace salab::ui

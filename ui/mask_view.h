@@ -1,0 +1,39 @@
+// The mask view: the n x n mask as a texture with zoom at the cursor (wheel), pan (drag),
+// fit (double-click or F), a minimap when zoomed, a hover tooltip naming the components that
+// keep a pair, colour by component, the kernel's block overlay, and a clicked query's row and
+// column highlighted.
+#pragma once
+
+#include "app_state.h"
+#include "view_context.h"
+#include "zoom.h"
+
+namespace salab::ui {
+
+// Colours a density image: inferno by density, or the blend of component colours weighted by
+// each component's density (brightness by the union's density).
+Rgba8Image colorize_mask(const DensityImage& img, bool by_component);
+
+class MaskView {
+public:
+    void draw(AppState& s, const ViewContext& ctx);
+    // What to ask the worker for, given the canvas of the last draw.
+    MaskImageRequest request(const AppState& s) const;
+    void fit() { fitted_n_ = -1; }
+    int64_t selected_query() const { return selected_; }
+
+private:
+    ZoomTransform zoom_;
+    ImVec2 canvas_{0, 0};
+    int64_t fitted_n_ = -1;
+    int64_t selected_ = -1;
+    // Colourised images, cached by the result they came from.
+    uint64_t colored_from_ = 0;  // MaskImageResult::id
+    bool colored_by_component_ = false;
+    Rgba8Image image_;
+    Rgba8Image overview_;  // the last full-matrix image (minimap)
+    TokenRect image_region_;
+    bool image_current_ = false;
+};
+
+}  // namespace salab::ui

@@ -1,0 +1,36 @@
+// The pattern panel: preset picker, the components of the selected head with per-type
+// sliders, causal / n / d / heads, Q/K source, device, layer/head of a stack, session and
+// clipboard actions. Edits AppState directly; explains invalid input in place.
+#pragma once
+
+#include "app_state.h"
+#include "presets.h"
+#include "view_context.h"
+
+#include <string>
+#include <vector>
+
+namespace salab::ui {
+
+struct PatternPanelData {
+    const std::vector<PresetInfo>* presets = nullptr;
+    const std::vector<DeviceEntry>* devices = nullptr;
+    std::string status;  // last action's message (saved, copied, errors)
+};
+
+class PatternPanel {
+public:
+    void draw(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions);
+
+private:
+    char session_path_[256] = "salab_session.json";
+    char png_path_[256] = "salab_view.png";
+    char tokens_buf_[256] = "";
+    int tokens_for_ = -1;
+    int add_type_ = 0;
+};
+
+// The HeadPattern the panel edits: head `head` of layer params.layer (a flat pattern's one head).
+HeadPattern& edited_head(Params& p, int head);
+
+}  // namespace salab::ui

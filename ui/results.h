@@ -1,0 +1,137 @@
+// What the app's worker hands to the views: plain values tagged with the Params generation
+// they were computed for. A view compares the tag with the current generation and shows an
+// "updating" state when they differ, so a stale result is never presented as current.
+#pragma once
+
+#include "aggregate.h"
+#include "block_mask.h"
+#include "mask.h"
+#include "zoom.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace salab {
+struct HopsReport;
+struct TokenHops;
+}  // namespace salab
+
+namespace salab::ui {
+
+// Mask statistics of the selected layer (all its heads).
+struct MaskStats {
+    int64_t n = 0;
+    int heads = 0;
+    int64_t kept_pairs = 0;
+    double density = 0;
+    int64_t keys_min = 0, keys_max = 0;
+    double keys_mean = 0;
+    int64_t empty_rows = 0;
+    int64_t full_blocks = 0, partial_blocks = 0, skipped_blocks = 0;
+    int block = 64;
+    int64_t block_mask_bytes = 0;  // the GPU structure
+    int64_t csr_bytes = 0;         // token-exact CSR (row_ptr int64 + cols int32)
+    int64_t dense_mask_bytes = 0;  // uint8 n x n per head
+    double mask_build_ms = 0;      // HeadMask construction (CPU)
+    double block_build_ms = 0;     // compile_block_mask (CPU)
+};
+
+// The compiled model of the selected layer.
+struct ModelResult {
+    uint64_t gen = 0;
+    std::string error;                     // non-empty: the params are invalid (InputError text)
+    std::vector<HeadMask> heads;           // selected layer, one per head
+    std::shared_ptr<const BlockMask> blocks;
+    MaskStats stats;
+};
+
+// What the mask view asks the worker to aggregate.
+struct MaskImageRequest {
+    int head = 0;
+    TokenRect region;
+    int w = 0, h = 0;
+    bool by_component = false;
+    bool operator==(const MaskImageRequest&) const = default;
+};
+
+struct MaskImageResult {
+    uint64_t gen = 0;
+    uint64_t id = 0;  // unique per result (next_image_version), so views can cache by it
+    MaskImageRequest request;
+    DensityImage image;
+    double ms = 0;
+};
+
+// One kernel timing of the live view.
+struct TimingSample {
+    uint64_t gen = 0;
+    int64_t n = 0, d = 0;
+    int heads = 0;
+    double density = 0;
+    double sparse_ms = 0, dense_ms = 0;  // median GPU time; dense 0 when skipped
+    double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
+    double mask_build_ms = 0;
+    std::string path;    // kernel variant
+    std::string device;  // device name
+};
+
+// The heatmap: softmax weights on a viewport, dense and sparse.
+struct HeatRequest {
+    int head = 0;
+    TokenRect region;
+    int64_t stride = 1;  // tokens per cell
+    bool operator==(const HeatRequest&) const = default;
+};
+
+struct HeatResult {
+    uint64_t gen = 0;
+    uint64_t id = 0;
+    HeatRequest request;
+    int w = 0, h = 0;  // cells
+    std::vector<float> dense, sparse;
+    double ms = 0;
+};
+
+// Accuracy readouts of the sparse layer against dense (whole problem, or sampled rows).
+struct AccuracyResult {
+    uint64_t gen = 0;
+    double kept_mass = 0;      // mean over rows of the dense weight on kept pairs
+    int64_t rows_used = 0;     // rows the mean is over
+    bool sampled = false;
+    double rel_error = 0;      // relative error of the sparse output vs dense (all heads)
+};
+
+// Hop analysis of the whole pattern (all layers).
+struct HopResult {
+    uint64_t gen = 0;
+    std::string error;
+    std::shared_ptr<const HopsReport> report;
+    double build_ms = 0;
+};
+
+struct TokenHopResult {
+    uint64_t gen = 0;
+    uint64_t id = 0;
+    int64_t token = -1;
+    std::shared_ptr<const TokenHops> hops;
+};
+
+// One point of a scaling sweep.
+struct SweepPoint {
+    int64_t n = 0;
+    double sparse_ms = 0, dense_ms = 0;
+    double density = 0;
+    double keys_per_query = 0;
+};
+
+struct SweepState {
+    bool running = false;
+    double progress = 0;
+    std::string status;  // current step or why it stopped
+    std::vector<SweepPoint> points;
+};
+
+}  // namespace salab::ui

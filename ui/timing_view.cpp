@@ -1,0 +1,206 @@
+#include "timing_view.h"
+
+#include "colormap.h"
+#include "plot.h"
+#include "widgets.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace salab::ui {
+
+namespace {
+
+constexpr ImU32 sparse_col = IM_COL32(90, 200, 255, 255);
+constexpr ImU32 dense_col = IM_COL32(255, 140, 60, 255);
+constexpr ImU32 ref_col = IM_COL32(170, 170, 170, 200);
+
+std::string bytes_text(int64_t b) {
+    char buf[48];
+    if (b >= (int64_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(int64_t(1) << 30));
+    else if (b >= (1 << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", double(b) / double(1 << 20));
+    else if (b >= (1 << 10)) std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024.0);
+    else std::snprintf(buf, sizeof buf, "%lld B", (long long)b);
+    return buf;
+}
+
+}  // namespace
+
+std::vector<double> slope_line(const std::vector<double>& xs, double x0, double y0, double slope) {
+    std::vector<double> ys;
+    ys.reserve(xs.size());
+    for (double x : xs) ys.push_back(y0 * std::pow(x / x0, slope));
+    return ys;
+}
+
+void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions) {
+    const auto* ts = ctx.timings;
+    const TimingSample* last = ts && !ts->empty() ? &ts->back() : nullptr;
+    const bool current = last && ctx.current(last->gen);
+    const float tw = ImGui::GetContentRegionAvail().x;
+
+    ImGui::TextDisabled("device");
+    ImGui::SameLine();
+    ImGui::TextUnformatted(ctx.device_name.empty() ? "(none)" : ctx.device_name.c_str());
+    if (last && !last->path.empty()) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("kernel %s", last->path.c_str());
+    }
+    if (last) {
+        ImGui::PushStyleColor(ImGuiCol_Text, current ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImVec4(0.6f, 0.6f, 0.6f, 1));
+        ImGui::TextColored(ImColor(sparse_col), "sparse %.3f ms", last->sparse_ms);
+        tip("Median GPU time of the block-sparse kernel (timestamp queries), all heads.");
+        ImGui::SameLine();
+        if (last->dense_ms > 0) ImGui::TextColored(ImColor(dense_col), "dense %.3f ms", last->dense_ms);
+        else ImGui::TextDisabled("dense ...");
+        tip("Median GPU time of the dense kernel on the same Q/K/V.");
+        ImGui::SameLine();
+        if (last->dense_ms > 0 && last->sparse_ms > 0)
+            ImGui::Text("speedup %.1fx (1/density %.1fx)", last->dense_ms / last->sparse_ms, 1.0 / std::max(1e-12, last->density));
+        tip("Measured dense/sparse time against the 1/density a perfect kernel would reach.");
+        ImGui::Text("%.1f GFLOP/s sparse, %.1f dense", last->sparse_gflops, last->dense_gflops);
+        tip("Useful work: 4 d FLOPs per kept pair (q.k and p.v), over the measured time.");
+        ImGui::SameLine();
+        ImGui::Text("  mask build %.1f ms (CPU)", last->mask_build_ms);
+        ImGui::PopStyleColor();
+        if (!current) {
+            ImGui::SameLine();
+            ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating...");
+        }
+    } else {
+        ImGui::TextDisabled("%s", ctx.compute_error.empty() ? "waiting for the first run..." : ctx.compute_error.c_str());
+    }
+
+    if (ImGui::BeginTabBar("timing_tabs")) {
+        const float h = std::max(80.0f, ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing() - 4);
+        if (ImGui::BeginTabItem("recent runs")) {
+            PlotSeries sp{"sparse", {}, {}, sparse_col}, de{"dense", {}, {}, dense_col};
+            if (ts)
+                for (size_t i = 0; i < ts->size(); ++i) {
+                    const auto& t = (*ts)[i];
+                    if (t.sparse_ms > 0) sp.x.push_back(double(i)), sp.y.push_back(t.sparse_ms);
+                    if (t.dense_ms > 0) de.x.push_back(double(i)), de.y.push_back(t.dense_ms);
+                }
+            PlotSpec spec;
+            spec.x_label = "run";
+            spec.y_label = "ms";
+            spec.log_y = true;
+            draw_plot("recent", spec, {sp, de}, {tw, h});
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("speedup")) {
+            PlotSeries pts{"measured", {}, {}, sparse_col};
+            double lo = 1, hi = 2;
+            if (ts)
+                for (const auto& t : *ts)
+                    if (t.dense_ms > 0 && t.sparse_ms > 0 && t.density > 0) {
+                        pts.x.push_back(1.0 / t.density);
+                        pts.y.push_back(t.dense_ms / t.sparse_ms);
+                        lo = std::min(lo, 1.0 / t.density);
+                        hi = std::max(hi, 1.0 / t.density);
+                    }
+            PlotSeries ideal{"ideal: speedup = 1/density", {lo, hi}, {lo, hi}, ref_col, false, true};
+            PlotSpec spec;
+            spec.x_label = "1 / density";
+            spec.y_label = "speedup";
+            spec.log_x = spec.log_y = true;
+            draw_plot("speedup", spec, {pts, ideal}, {tw, h});
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("scaling sweep")) {
+            const SweepState* sw = ctx.sweep;
+            const bool running = sw && sw->running;
+            ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
+            const int64_t max_n = int64_t(1) << sweep_max_log2_;
+            const std::string label = "up to n = " + std::to_string(max_n);
+            ImGui::SliderInt("##maxn", &sweep_max_log2_, 9, 17, label.c_str());
+            tip("Largest n of the sweep (powers of two from 256). The sweep stops early when the device cannot hold it.");
+            ImGui::SameLine();
+            if (!running) {
+                if (ImGui::Button("run sweep")) actions.start_sweep = true, actions.sweep_max_n = max_n;
+                tip("Time dense and sparse kernels for n = 256, 512, ... in the background (own device queue).");
+            } else {
+                if (ImGui::Button("cancel")) actions.cancel_sweep = true;
+                ImGui::SameLine();
+                ImGui::ProgressBar(float(sw->progress), {ImGui::GetFontSize() * 8, 0});
+            }
+            if (sw && !sw->status.empty()) {
+                ImGui::SameLine();
+                ImGui::TextDisabled("%s", sw->status.c_str());
+            }
+            PlotSeries sp{"sparse", {}, {}, sparse_col}, de{"dense", {}, {}, dense_col};
+            if (sw)
+                for (const auto& p : sw->points) {
+                    sp.x.push_back(double(p.n)), sp.y.push_back(p.sparse_ms);
+                    de.x.push_back(double(p.n)), de.y.push_back(p.dense_ms);
+                }
+            std::vector<PlotSeries> series{sp, de};
+            if (sw && !sw->points.empty()) {
+                // Slopes anchored at the largest n, where fixed overheads matter least.
+                const auto& ref = sw->points.back();
+                series.push_back({"O(n^2)", de.x, slope_line(de.x, double(ref.n), ref.dense_ms, 2.0), dense_col & 0x90ffffffu, false, true});
+                series.push_back({"O(n k)", sp.x, slope_line(sp.x, double(ref.n), ref.sparse_ms, 1.0), sparse_col & 0x90ffffffu, false, true});
+            }
+            PlotSpec spec;
+            spec.x_label = "n";
+            spec.y_label = "ms";
+            spec.log_x = spec.log_y = true;
+            draw_plot("sweep", spec, series, {tw, std::max(60.0f, ImGui::GetContentRegionAvail().y - 4)});
+            ImGui::EndTabItem();
+        }
+        ImGui::EndTabBar();
+    }
+    (void)s;
+}
+
+void draw_stats(const AppState& s, const ViewContext& ctx) {
+    const ModelResult* m = ctx.model;
+    if (!m || m->heads.empty()) {
+        ImGui::TextDisabled("%s", m && !m->error.empty() ? m->error.c_str() : "waiting for the mask...");
+        return;
+    }
+    const MaskStats& st = m->stats;
+    if (!ctx.current(m->gen)) ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating... (showing the previous pattern)");
+    if (ImGui::BeginTable("stats", 2, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
+        const auto row = [](const char* k, const std::string& v, const char* help) {
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextDisabled("%s", k);
+            tip(help);
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(v.c_str());
+        };
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%lld x %lld, %d head%s", (long long)st.n, (long long)st.n, st.heads, st.heads == 1 ? "" : "s");
+        row("matrix", buf, "Tokens and heads of the selected layer.");
+        std::snprintf(buf, sizeof buf, "%lld (%.4f%%)", (long long)st.kept_pairs, 100.0 * st.density);
+        row("kept pairs", buf, "Pairs (i, j) with M(i, j) = 1 over all heads, and their share of n*n*heads.");
+        std::snprintf(buf, sizeof buf, "%lld / %.1f / %lld", (long long)st.keys_min, st.keys_mean, (long long)st.keys_max);
+        row("keys per query", buf, "min / mean / max keys a query attends to.");
+        if (st.empty_rows) {
+            std::snprintf(buf, sizeof buf, "%lld (their output is 0)", (long long)st.empty_rows);
+            row("empty rows", buf, "Queries that attend to nothing.");
+        }
+        const int64_t total = st.full_blocks + st.partial_blocks + st.skipped_blocks;
+        std::snprintf(buf, sizeof buf, "%lld full, %lld partial, %lld skipped", (long long)st.full_blocks,
+                      (long long)st.partial_blocks, (long long)st.skipped_blocks);
+        row("blocks", buf, "Kernel blocks of 64 x 64: full (no per-element test), partial (bitmask), skipped (never visited).");
+        std::snprintf(buf, sizeof buf, "%.2f%% of blocks visited, %.1f%% of visited pairs kept",
+                      total ? 100.0 * double(st.full_blocks + st.partial_blocks) / double(total) : 0.0,
+                      (st.full_blocks + st.partial_blocks)
+                          ? 100.0 * double(st.kept_pairs) / (double(st.full_blocks + st.partial_blocks) * st.block * st.block)
+                          : 0.0);
+        row("hardware sparsity", buf, "What the kernel actually touches, against the logical sparsity above.");
+        row("block mask", bytes_text(st.block_mask_bytes), "The GPU structure: block lists and partial-block bitmasks.");
+        row("token CSR", bytes_text(st.csr_bytes), "Token-exact compressed rows (int64 offsets, int32 keys).");
+        row("dense mask", bytes_text(st.dense_mask_bytes), "A uint8 n x n mask per head, for comparison.");
+        std::snprintf(buf, sizeof buf, "%.2f ms masks + %.2f ms blocks", st.mask_build_ms, st.block_build_ms);
+        row("build (CPU)", buf, "Time to build the heads' masks and compile the block mask.");
+        ImGui::EndTable();
+    }
+    (void)s;
+}
+
+}  // namespace salab::ui
