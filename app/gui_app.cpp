@@ -69,7 +69,6 @@ struct ImGuiScope {
 };
 
 std::string g_glfw_error;
-int g_mask = std::getenv("SALAB_WIN") ? std::atoi(std::getenv("SALAB_WIN")) : 63;  // TEMP
 void glfw_error(int code, const char* msg) { g_glfw_error = "GLFW error " + std::to_string(code) + ": " + msg; }
 
 // Real content: more than a handful of distinct colours (quantised to 4 bits per channel)
@@ -190,7 +189,8 @@ void App::load_initial() {
     for (const DeviceInfo& d : list_devices(&err)) devices_.push_back({d.index, d.name, d.type, d.usable, d.unusable_reason});
     state_.params.device = opt_.device;
     if (!opt_.pattern_path.empty()) {
-        state_.params.pattern = load_pattern(opt_.pattern_path);  // InputError -> run_app prints it
+        state_.params.pattern = load_pattern(opt_.pattern_path);  // InputError -> run() prints it
+        if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
         state_.preset_path = std::filesystem::weakly_canonical(opt_.pattern_path).string();
     } else {
         state_.params.pattern = ui::default_pattern();
@@ -199,7 +199,10 @@ void App::load_initial() {
                 load_preset(p.path);
                 break;
             }
+        if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
     }
+    const auto& pp = state_.params;
+    state_.view.hop_token = int(ui::head_pattern(pp, 0).causal ? pp.pattern.n - 1 : pp.pattern.n / 2);
 }
 
 void App::load_preset(const std::string& path) {
@@ -210,6 +213,8 @@ void App::load_preset(const std::string& path) {
         state_.params = p;
         state_.preset_path = path;
         state_.view.head = 0;
+        // A token whose hops are interesting: the last one hears everything in a causal pattern.
+        state_.view.hop_token = int(ui::head_pattern(p, 0).causal ? p.pattern.n - 1 : p.pattern.n / 2);
         status_.clear();
     } catch (const std::exception& e) {
         status_ = e.what();
@@ -239,7 +244,7 @@ void App::take_results() {
             accuracy_ = ui::AccuracyResult{a.gen, -1, 0, false, -1};
         }
         if (a.kept_mass >= 0) accuracy_->kept_mass = a.kept_mass, accuracy_->rows_used = a.rows_used, accuracy_->sampled = a.sampled;
-        if (a.rel_error >= 0) accuracy_->rel_error = a.rel_error;
+        if (a.rel_error >= 0 || a.rel_error == -2) accuracy_->rel_error = a.rel_error;
     }
     if (in.hops) hops_ = std::move(in.hops);
     if (in.token_hops) token_hops_ = std::move(in.token_hops);
@@ -273,7 +278,7 @@ bool App::results_complete() const {
     const bool mask_ok = mask_ && mask_->gen == gen_;
     if (!compute_error_.empty()) return mask_ok;
     return mask_ok && heat_ && heat_->gen == gen_ && !timings_.empty() && timings_.back().gen == gen_ &&
-           timings_.back().dense_ms > 0 && hops_ && hops_->gen == gen_;
+           timings_.back().dense_ms != 0 && hops_ && hops_->gen == gen_;
 }
 
 void App::handle_shortcuts() {
@@ -378,9 +383,13 @@ void App::draw_windows() {
     ctx.textures = &renderer_;
     ui::ViewActions actions;
 
-    const ImGuiWindowFlags flags = ImGuiWindowFlags_NoCollapse;
+    // A tiled dashboard: the windows never overlap, so they draw no background of their own and
+    // the swapchain clear shows through. On a software rasteriser (lavapipe) each full-screen
+    // layer costs ~10 ms a frame; this saves one.
+    const ImGuiWindowFlags flags = ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
+                                   ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoBackground;
     place(0, 0, L, ds.y);
-    if ((g_mask & 1) && ImGui::Begin("Pattern", nullptr, flags)) {
+    if (ImGui::Begin("Pattern", nullptr, flags)) {
         rect(0);
         ui::PatternPanelData d{&presets_, &devices_, status_};
         pattern_panel_.draw(state_, d, ctx, actions);
@@ -389,47 +398,47 @@ void App::draw_windows() {
         ImGui::SameLine();
         ImGui::TextDisabled("%.0f fps", double(ImGui::GetIO().Framerate));
     }
-    if (g_mask & 1) ImGui::End();
+    ImGui::End();
 
     place(L, 0, M, top_h);
     const std::string mask_title = "Mask: " + (state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name) +
                                    (ui::layer_heads(state_.params) > 1 ? ", head " + std::to_string(state_.view.head) : "") + "###Mask";
-    if ((g_mask & 2) && ImGui::Begin(mask_title.c_str(), nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
+    if (ImGui::Begin(mask_title.c_str(), nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
         rect(1);
         mask_view_.draw(state_, ctx);
     }
-    if (g_mask & 2) ImGui::End();
+    ImGui::End();
 
     place(L, top_h, M, ds.y - top_h);
-    if ((g_mask & 4) && ImGui::Begin("Stats", nullptr, flags)) {
+    if (ImGui::Begin("Stats", nullptr, flags)) {
         rect(2);
         ui::draw_stats(state_, ctx);
     }
-    if (g_mask & 4) ImGui::End();
+    ImGui::End();
 
     const float heat_h = std::floor(ds.y * 0.37f), timing_h = std::floor(ds.y * 0.27f);
     place(L + M, 0, R, heat_h);
-    if ((g_mask & 8) && ImGui::Begin("Attention weights", nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
+    if (ImGui::Begin("Attention weights", nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
         rect(3);
         heat_view_.draw(state_, ctx);
     }
-    if (g_mask & 8) ImGui::End();
+    ImGui::End();
 
     place(L + M, heat_h, R, timing_h);
-    if ((g_mask & 16) && ImGui::Begin("Kernel timing", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
+    if (ImGui::Begin("Kernel timing", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
         rect(4);
         ImGui::TextColored({0.55f, 0.75f, 1.0f, 1.0f}, "%s", ui::hop_headline(ctx).c_str());
         ui::tip("Connectivity of the whole pattern (all layers), beside its cost.");
         timing_view_.draw(state_, ctx, actions);
     }
-    if (g_mask & 16) ImGui::End();
+    ImGui::End();
 
     place(L + M, heat_h + timing_h, R, ds.y - heat_h - timing_h);
-    if ((g_mask & 32) && ImGui::Begin("Hops", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
+    if (ImGui::Begin("Hops", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
         rect(5);
         hop_view_.draw(state_, ctx);
     }
-    if (g_mask & 32) ImGui::End();
+    ImGui::End();
 
     ui::draw_help(&state_.view.show_help);
     layout_dirty_ = false;
@@ -479,8 +488,7 @@ int App::run() {
         handle_shortcuts();
         if (opt_.bench_changes > 0) script_step();
         const auto ui_t0 = Clock::now();
-        static const bool empty_ui = std::getenv("SALAB_EMPTY_UI") != nullptr;  // TEMP experiment
-        if (!empty_ui) draw_windows();
+        draw_windows();
         post_if_changed();
         ImGui::Render();
         const auto render_t0 = Clock::now();
@@ -592,7 +600,6 @@ int run_app(const AppOptions& options) {
         style.WindowRounding = 4;
         style.FrameRounding = 3;
         style.ScaleAllSizes(scale);
-        if (std::getenv("SALAB_NO_AA")) style.AntiAliasedFill = false, style.AntiAliasedLines = false;  // TEMP
         const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
         if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, std::round(15.0f * scale));
         else io.FontGlobalScale = scale;

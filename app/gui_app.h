@@ -3,12 +3,14 @@
 // gui_vulkan.h; compute in gui_worker.h.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace salab::gui {
 
 struct AppOptions {
     std::string pattern_path;    // --pattern
+    int64_t n = 0;               // --n: override the pattern's n (0: keep)
     int device = -1;             // --device
     std::string screenshot;      // --screenshot F.png
     int frames = 3;              // --frames K

@@ -361,7 +361,6 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         for (VkPresentModeKHR want : {VK_PRESENT_MODE_MAILBOX_KHR, VK_PRESENT_MODE_IMMEDIATE_KHR})
             if (im->present_mode == VK_PRESENT_MODE_FIFO_KHR && std::find(modes.begin(), modes.end(), want) != modes.end())
                 im->present_mode = want;
-        if (const char* env = std::getenv("SALAB_PRESENT_FIFO"); env && *env == '1') im->present_mode = VK_PRESENT_MODE_FIFO_KHR;
 
         VkAttachmentDescription att{};
         att.format = im->format.format;
@@ -485,7 +484,7 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     GUI_VK(vkBeginCommandBuffer(f.cb, &bi));
     VkClearValue clear{};
-    clear.color = {{0.08f, 0.08f, 0.09f, 1.0f}};
+    clear.color = {{0.06f, 0.06f, 0.07f, 1.0f}};  // ImGui's dark WindowBg: the tiled windows draw none
     VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
     rbi.renderPass = im.render_pass;
     rbi.framebuffer = im.framebuffers[idx];
@@ -667,9 +666,6 @@ ImTextureID Renderer::get(ui::TextureSlot slot, const ui::Rgba8Image& image) {
 }
 
 void Renderer::draw(ImDrawList* dl, ImTextureID tex, ImVec2 p0, ImVec2 p1, ImVec2 uv0, ImVec2 uv1) {
-    static const int mode = std::getenv("SALAB_TEXMODE") ? std::atoi(std::getenv("SALAB_TEXMODE")) : 0;  // TEMP
-    if (mode == 1) return;
-    if (mode == 2) { dl->AddRectFilled(p0, p1, IM_COL32(200, 100, 50, 255)); return; }
     dl->AddCallback(bind_texture_callback, tex);
     dl->AddImage(tex, p0, p1, uv0, uv1);
     // Back to ImGui's own state (font descriptor set) for what follows.

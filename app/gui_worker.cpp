@@ -44,8 +44,12 @@ HeadQK head_qk(const Qkv& qkv, int h, int64_t n, int64_t d) {
 // Useful FLOPs of attention: q.k (2d) and p.v (2d) per kept pair.
 double gflops(double pairs, int64_t d, double ms) { return ms > 0 ? 4.0 * double(d) * pairs / (ms * 1e6) : 0.0; }
 
+// Longest dense kernel the live view runs (estimated from the sparse time); beyond it the
+// scaling sweep is the place to time dense attention.
+constexpr double dense_budget_ms = 8000;
+
 // Timed repeats that keep one live update under ~a second on slow devices.
-int repeats_for(double pairs, int64_t d) { return 4.0 * double(d) * pairs > 2e10 ? 1 : 3; }
+int repeats_for(double pairs, int64_t d) { return 4.0 * double(d) * pairs > 2e9 ? 1 : 3; }
 
 }  // namespace
 
@@ -65,6 +69,10 @@ struct Worker::State {
     std::shared_ptr<const BlockMask> blocks;
     double mask_build_ms = 0;
     std::unique_ptr<HopsGraph> hops_graph;
+    // Dense reference with the pattern's causality (a causal pattern is compared with causal
+    // dense attention, not with attention to the future).
+    std::shared_ptr<const BlockMask> dense_ref;
+    double block_build_ms = 0;
 
     // What is done for `gen`.
     std::optional<ui::MaskImageRequest> mask_done;
@@ -202,6 +210,9 @@ void Worker::run(std::stop_token stop) {
                     const auto t1 = Clock::now();
                     s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
                     const double block_ms = ms_since(t1);
+                    s.block_build_ms = block_ms;
+                    if (ui::head_pattern(p, 0).causal)
+                        s.dense_ref = std::make_shared<const BlockMask>(dense_block_mask(n, heads, 64, true));
                     const BlockMask& b = *s.blocks;
                     ui::MaskStats& st = m.stats;
                     st.n = n;
@@ -272,7 +283,7 @@ void Worker::run(std::stop_token stop) {
                 s.timing.d = p.d;
                 s.timing.heads = heads;
                 s.timing.density = s.blocks->density();
-                s.timing.mask_build_ms = s.mask_build_ms;
+                s.timing.mask_build_ms = s.mask_build_ms + s.block_build_ms;
                 s.timing.device = s.ctx->info().name;
                 continue;
             }
@@ -280,8 +291,8 @@ void Worker::run(std::stop_token stop) {
                 set_activity("timing the sparse kernel");
                 RunOptions ro;
                 ro.read_back = true;
-                ro.warmup = 1;
                 ro.repeats = repeats_for(double(s.blocks->kept_pairs), p.d);
+                ro.warmup = ro.repeats > 1 ? 1 : 0;
                 RunResult r = s.engine->run(*s.blocks, ro);
                 s.timing.sparse_ms = r.gpu_ms;
                 s.timing.sparse_gflops = gflops(double(s.blocks->kept_pairs), p.d, r.gpu_ms);
@@ -310,7 +321,7 @@ void Worker::run(std::stop_token stop) {
                 r.h = int(vp.rows);
                 r.sparse = s.engine->probabilities(s.blocks.get(), vp);
                 if (stale()) continue;
-                r.dense = s.engine->probabilities(nullptr, vp);
+                r.dense = s.engine->probabilities(s.dense_ref.get(), vp);
                 r.ms = ms_since(t0);
                 s.heat_done = v.heat;
                 publish([&](Inbox& in) { in.heat = std::move(r); });
@@ -333,7 +344,7 @@ void Worker::run(std::stop_token stop) {
                         vp.row0 = std::clamp<int64_t>(vp.row0, 0, n - 1);
                         vp.rows = std::min(stripe, n - vp.row0);
                         vp.cols = n;
-                        const std::vector<float> w = s.engine->probabilities(nullptr, vp);
+                        const std::vector<float> w = s.engine->probabilities(s.dense_ref.get(), vp);
                         for (int64_t r = 0; r < vp.rows; ++r) {
                             s.heads[size_t(h)].row(vp.row0 + r, keys);
                             double kept = 0;
@@ -410,6 +421,25 @@ void Worker::run(std::stop_token stop) {
                 set_activity("timing the dense kernel");
                 const bool causal = ui::head_pattern(p, 0).causal;
                 const double pairs = double(heads) * double(n) * double(n) * (causal ? 0.5 : 1.0);
+                // The dense kernel costs ~pairs / kept_pairs times the sparse one. When that is
+                // more than a few seconds (large n on a CPU device) the live view skips it: a
+                // kernel cannot be interrupted, and it would hold up the next slider change.
+                const double estimate_ms =
+                    s.timing.sparse_ms * pairs / std::max(1.0, double(s.blocks->kept_pairs));
+                if (estimate_ms > dense_budget_ms) {
+                    s.timing.dense_ms = -1;
+                    s.timing.dense_estimate_ms = estimate_ms;
+                    s.dense_done = true;
+                    ui::AccuracyResult acc;
+                    acc.gen = job.gen;
+                    acc.kept_mass = -1;
+                    acc.rel_error = -2;  // not measured
+                    publish([&](Inbox& in) {
+                        in.timings.push_back(s.timing);
+                        in.accuracy.push_back(acc);
+                    });
+                    continue;
+                }
                 RunOptions ro;
                 ro.read_back = true;
                 ro.repeats = repeats_for(pairs, p.d);

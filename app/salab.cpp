@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     salab::gui::AppOptions o;
     CLI::App cli{"salab: see what a sparse attention pattern does, live (mask, weights, hops, kernel time)"};
     cli.add_option("--pattern", o.pattern_path, "pattern or preset JSON to open");
+    cli.add_option("--n", o.n, "override the pattern's n (tokens)")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cli.add_option("--device", o.device, "Vulkan device index for compute (see salab-cli devices)");
     cli.add_option("--screenshot", o.screenshot, "render, write the window to this PNG and exit");
     cli.add_option("--frames", o.frames, "frames to render before the screenshot (after the first results)")->check(CLI::Range(1, 100000));

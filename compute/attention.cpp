@@ -6,6 +6,7 @@
 #include "shared.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -50,6 +51,19 @@ struct AttentionEngine::Impl {
         if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
     }
 
+    // The tensor-core kernel: VK_NV_cooperative_matrix with a 16x16x16 fp16 x fp16 -> fp32 shape,
+    // 32-lane subgroups, and a head dimension it was built for. SALAB_PORTABLE=1 turns it off.
+    bool coopmat_ok(int64_t d) const {
+        const auto& i = ctx.info();
+        if (!i.nv_coopmat || i.subgroup_size != 32 || (d != 64 && d != 128)) return false;
+        if (const char* e = std::getenv("SALAB_PORTABLE"); e && *e && *e != '0') return false;
+        for (const auto& s : i.coopmat_shapes)
+            if (s.m == 16 && s.n == 16 && s.k == 16 && s.a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                s.b_type == VK_COMPONENT_TYPE_FLOAT16_NV && s.c_type == VK_COMPONENT_TYPE_FLOAT32_NV)
+                return true;
+        return false;
+    }
+
     void ensure_queries(uint32_t count) {
         if (count <= query_capacity) return;
         if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
@@ -71,13 +85,16 @@ struct AttentionEngine::Impl {
     void upload_buffers() {
         const size_t count = size_t(shape.heads) * size_t(shape.n) * size_t(shape.d);
         const size_t elem = uploaded_dtype == DType::f16 ? 2 : 4;
-        q = GpuBuffer(ctx, count * elem);
-        k = GpuBuffer(ctx, count * elem);
-        v = GpuBuffer(ctx, count * elem);
+        // The tensor-core path loads whole 16x16 tiles: rows past n of the last head must be
+        // readable and finite, so fp16 buffers carry one zeroed block of rows at the end.
+        const size_t pad = uploaded_dtype == DType::f16 ? size_t(gpu::kBlock) * size_t(shape.d) : 0;
+        q = GpuBuffer(ctx, (count + pad) * elem);
+        k = GpuBuffer(ctx, (count + pad) * elem);
+        v = GpuBuffer(ctx, (count + pad) * elem);
         o = GpuBuffer(ctx, count * elem);
         auto put = [&](GpuBuffer& b, const std::vector<float>& src) {
             if (uploaded_dtype == DType::f16) {
-                std::vector<uint16_t> h(src.size());
+                std::vector<uint16_t> h(src.size() + pad, 0);
                 for (size_t i = 0; i < src.size(); ++i) h[i] = float_to_half(src[i]);
                 b.write(ctx, h.data(), h.size() * 2);
             } else {
@@ -105,8 +122,10 @@ struct AttentionEngine::Impl {
 
     RunResult dispatch(const MaskBuffers* mb, uint32_t mode, const RunOptions& opt, bool mask_shared = false) {
         ensure_dtype(opt.dtype);
-        const char* shader = opt.dtype == DType::f16 ? "attention_f16" : "attention_f32";
-        const Pipeline& pipe = pipelines.get(shader, {d4_for(shape.d)});
+        const bool tensor = opt.dtype == DType::f16 && coopmat_ok(shape.d);
+        const std::string shader = tensor ? "attention_nv_d" + std::to_string(shape.d)
+                                          : (opt.dtype == DType::f16 ? "attention_f16" : "attention_f32");
+        const Pipeline& pipe = tensor ? pipelines.get(shader, {}) : pipelines.get(shader, {d4_for(shape.d)});
 
         std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
@@ -151,7 +170,7 @@ struct AttentionEngine::Impl {
         });
 
         RunResult res;
-        res.path = opt.dtype == DType::f16 ? "portable-f16" : "portable-f32";
+        res.path = tensor ? "nv-coopmat-f16" : (opt.dtype == DType::f16 ? "portable-f16" : "portable-f32");
         if (timed) {
             std::vector<uint64_t> ts(size_t(2 * total));
             SALAB_VK(vkGetQueryPoolResults(ctx.device(), queries, 0, uint32_t(2 * total), ts.size() * 8, ts.data(), 8,

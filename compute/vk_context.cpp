@@ -137,7 +137,8 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
                 if (s.scope == VK_SCOPE_SUBGROUP_NV)
                     info.coopmat_shapes.push_back({s.MSize, s.NSize, s.KSize, int(s.AType), int(s.BType),
                                                    int(s.CType), int(s.DType)});
-            info.nv_coopmat = !info.coopmat_shapes.empty() && api12;
+            // The coopmat shaders use the Vulkan memory model (scopes on loads/stores).
+            info.nv_coopmat = !info.coopmat_shapes.empty() && api12 && f12.vulkanMemoryModel;
         }
     }
 
@@ -297,6 +298,7 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
     f12.shaderFloat16 = ctx->info_.fp16_arithmetic;
     std::vector<const char*> exts;
     if (ctx->info_.nv_coopmat) {
+        f12.vulkanMemoryModel = VK_TRUE;
         f12.pNext = &coop;
         coop.cooperativeMatrix = VK_TRUE;
         exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);

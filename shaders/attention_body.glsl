@@ -1,6 +1,8 @@
 #extension GL_GOOGLE_include_directive : require
 #include "attention_common.glsl"
 
+layout(local_size_x = 64) in;  // == kBlock: one invocation per query row of the block
+
 layout(std430, binding = 3) writeonly buffer OBuf { STORAGE_T o_data[]; };
 
 // D4 = ceil(d / 4) rounded up to a power of two (1..64): Q and the accumulators live in

@@ -2,8 +2,6 @@
 #extension GL_GOOGLE_include_directive : require
 #include "shared.h"
 
-layout(local_size_x = 64) in;  // == kBlock: one invocation per query row of the block
-
 layout(std430, binding = 0) readonly buffer QBuf { STORAGE_T q_data[]; };
 layout(std430, binding = 1) readonly buffer KBuf { STORAGE_T k_data[]; };
 layout(std430, binding = 2) readonly buffer VBuf { STORAGE_T v_data[]; };

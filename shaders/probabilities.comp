@@ -7,6 +7,8 @@
 #define LOAD(x) (x)
 #include "attention_common.glsl"
 
+layout(local_size_x = 64) in;
+
 layout(std430, binding = 3) buffer PBuf { float p_out[]; };
 
 layout(constant_id = 0) const uint D4 = 16;

@@ -1,1 +1,60 @@
-# placeholder until the window lands
+# The window under Xvfb on lavapipe: for a few presets, `salab --screenshot` must exit 0 and
+# write a PNG with real content (many colours, not one flat fill). salab prints
+#   salab: screenshot F.png WxH colours=C stddev=S
+# which this script checks, with the file's size.
+#   cmake -DSALAB=... -DXVFB_RUN=... -DSRC=<source dir> -DOUT=<dir> -P gui_screenshot.cmake
+foreach(var SALAB XVFB_RUN SRC OUT)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "gui_screenshot.cmake needs -D${var}=...")
+  endif()
+endforeach()
+file(MAKE_DIRECTORY ${OUT})
+
+# A flat pattern, a causal one, a stack of layers, one that needs Q/K; n kept small for CI.
+set(presets bigbird mistral_sliding_window gemma_stack reformer_lsh)
+set(failures "")
+foreach(preset ${presets})
+  set(pattern ${SRC}/assets/presets/${preset}.json)
+  if(NOT EXISTS ${pattern})
+    message(STATUS "skip ${preset}: ${pattern} not found")
+    continue()
+  endif()
+  set(png ${OUT}/${preset}.png)
+  file(REMOVE ${png})
+  execute_process(
+    COMMAND ${XVFB_RUN} -a -s "-screen 0 1600x1000x24" ${SALAB} --pattern ${pattern} --n 1024
+            --screenshot ${png} --frames 3 --wait 240
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 400)
+  message(STATUS "${preset}: rc=${rc} ${out}${err}")
+  if(NOT rc EQUAL 0)
+    list(APPEND failures "${preset}: exit ${rc}: ${err}")
+    continue()
+  endif()
+  if(NOT EXISTS ${png})
+    list(APPEND failures "${preset}: no ${png}")
+    continue()
+  endif()
+  file(SIZE ${png} bytes)
+  if(bytes LESS 20000)
+    list(APPEND failures "${preset}: ${png} is only ${bytes} bytes")
+  endif()
+  if(NOT out MATCHES "colours=([0-9]+) stddev=([0-9.]+)")
+    list(APPEND failures "${preset}: no content line in: ${out}")
+    continue()
+  endif()
+  set(colours ${CMAKE_MATCH_1})
+  set(stddev ${CMAKE_MATCH_2})
+  if(colours LESS 40)
+    list(APPEND failures "${preset}: only ${colours} colours")
+  endif()
+  if(stddev LESS 5)
+    list(APPEND failures "${preset}: nearly flat image (stddev ${stddev})")
+  endif()
+  if(out MATCHES "results incomplete")
+    list(APPEND failures "${preset}: results did not arrive before the time cap")
+  endif()
+endforeach()
+if(failures)
+  string(REPLACE ";" "\n  " msg "${failures}")
+  message(FATAL_ERROR "gui_screenshot failed:\n  ${msg}")
+endif()

@@ -54,6 +54,8 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         ImGui::SameLine();
         if (a.rel_error >= 0)
             ImGui::Text("  output error %.2e", a.rel_error);
+        else if (a.rel_error == -2)
+            ImGui::TextDisabled("  output error n/a");
         else
             ImGui::TextDisabled("  output error ...");
         tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
@@ -117,7 +119,7 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         if (hov && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
         ImGui::PopID();
         dl->PushClipRect(p0, {p0.x + side, p0.y + side}, true);
-        dl->AddRectFilled(p0, {p0.x + side, p0.y + side}, IM_COL32(10, 10, 12, 255));
+        if (!hr || imgs[k]->empty()) dl->AddRectFilled(p0, {p0.x + side, p0.y + side}, IM_COL32(10, 10, 12, 255));
         if (hr && !imgs[k]->empty()) {
             const TokenRect& g = hr->request.region;
             const int64_t st = hr->request.stride;
@@ -139,12 +141,12 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     ImGui::SameLine();
     ImGui::BeginGroup();
     const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
-    draw_legend("P(i, j)", s.view.heat_scale, vmin, vmax_, std::min(side, 220.0f));
+    draw_legend("P(i, j)", s.view.heat_scale, vmin, vmax_, std::min(side * 0.8f, 180.0f));
     ImGui::EndGroup();
     if (s.view.heat_show_diff) {
         ImGui::SameLine();
         ImGui::BeginGroup();
-        draw_legend("sparse - dense", ColorScale::linear, -diff_max_, diff_max_, std::min(side, 220.0f), true);
+        draw_legend("sparse - dense", ColorScale::linear, -diff_max_, diff_max_, std::min(side * 0.8f, 180.0f), true);
         ImGui::EndGroup();
     }
 

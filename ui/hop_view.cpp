@@ -50,22 +50,27 @@ ReachTheory reach_theory(const Pattern& p, int layers) {
         case ComponentType::strided:
         case ComponentType::fixed: sparse_tr = true; break;
         case ComponentType::random: random = true, per_query = std::max(per_query, c.per_query); break;
-        case ComponentType::dense: t.label = "dense: 1 layer"; t.full_at = 1; return t;
+        case ComponentType::dense: t.label = "1 (dense)"; t.full_at = 1; return t;
+        case ComponentType::block:
+            // BigBird blocks: global blocks connect everything in 2 steps.
+            if (c.global_blocks > 0) global = true;
+            else other = true;
+            break;
         default: other = true;
         }
     }
     if (other) return t;
     if (global) {
-        t.label = "global tokens: 2 layers (via the global token)";
+        t.label = "2 (via a global token)";
         t.full_at = 2;
     } else if (sparse_tr) {
-        t.label = "Sparse Transformer: 2 layers";
+        t.label = "2 (Sparse Transformer)";
         t.full_at = 2;
     } else if (random && per_query > 0) {
-        t.label = "random: ~log n / log(keys per query) layers";
+        t.label = "~log n / log k (random)";
         t.full_at = std::log(double(n)) / std::log(double(std::max<int64_t>(2, per_query + (window ? 2 * radius : 0))));
     } else if (window && radius > 0) {
-        t.label = "window: reach = layers x radius";
+        t.label = "L x radius";
         for (int l = 1; l <= layers; ++l) t.reach.push_back(band_fraction(n, int64_t(l) * radius, h.causal));
         t.full_at = std::ceil(double(n - 1) / double(radius));
     }
@@ -206,7 +211,7 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         if (m && (edges_gen_ != m->gen || edges_token_ != tok || edges_depth_ != s.view.hop_depth)) {
             edges_.clear();
             edges_truncated_ = false;
-            constexpr size_t max_edges = 3000;
+            constexpr size_t max_edges = 20000;
             std::unordered_map<int32_t, int> seen{{int32_t(tok), 0}};
             std::vector<int32_t> frontier{int32_t(tok)}, next, keys;
             for (int d = 1; d <= s.view.hop_depth && !frontier.empty() && !edges_truncated_; ++d) {
@@ -239,31 +244,36 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         }
         const ImVec2 a0 = ImGui::GetCursorScreenPos();
         const ImVec2 as{sw, std::max(40.0f, ImGui::GetContentRegionAvail().y - 4)};
-        dl->AddRectFilled(a0, {a0.x + as.x, a0.y + as.y}, IM_COL32(18, 18, 22, 255), 3.0f);
+        dl->AddRect(a0, {a0.x + as.x, a0.y + as.y}, IM_COL32(60, 60, 68, 255), 3.0f);
         const float base = a0.y + as.y * 0.62f;
         dl->AddLine({a0.x + 4, base}, {a0.x + as.x - 4, base}, IM_COL32(120, 120, 130, 255));
         if (n > 0) {
             const auto x_of = [&](int64_t t) { return a0.x + 6 + float(double(t) + 0.5) / float(n) * (as.x - 12); };
-            // Deeper hops first so the 1-hop arcs are drawn on top.
-            for (int d = s.view.hop_depth; d >= 1; --d)
+            // Deeper hops first so the 1-hop arcs are drawn on top. Dense neighbourhoods are
+            // thinned to at most ~250 arcs per depth (evenly over the list) so they stay legible.
+            for (int d = s.view.hop_depth; d >= 1; --d) {
+                size_t count = 0;
+                for (const Edge& e : edges_) count += e.depth == d;
+                const size_t step = std::max<size_t>(1, count / 250);
+                const ImU32 alpha = ImU32(std::clamp(60.0f * (d == 1 ? 3.5f : d == 2 ? 1.6f : 1.0f) * (step > 1 ? 0.6f : 1.0f), 20.0f, 230.0f));
+                size_t k = 0;
                 for (const Edge& e : edges_) {
-                    if (e.depth != d) continue;
+                    if (e.depth != d || (k++ % step) != 0) continue;
                     const float x1 = x_of(e.from), x2 = x_of(e.to);
                     const float span = std::fabs(x2 - x1);
                     // Arcs above the line for keys before the query, below for keys after it.
                     const float up = e.from < e.to ? -1.0f : 1.0f;
                     const float room = up < 0 ? (base - a0.y - 4) : (a0.y + as.y - base - 4);
                     const float hgt = std::min(room, span * 0.5f + 3.0f);
-                    ImU32 col = component_color(e.component);
-                    const ImU32 alpha = d == 1 ? 230u : d == 2 ? 120u : 60u;
-                    col = (col & 0x00ffffffu) | (alpha << 24);
+                    const ImU32 col = (component_color(e.component) & 0x00ffffffu) | (alpha << 24);
                     dl->AddBezierCubic({x1, base}, {x1, base + up * hgt * 1.33f}, {x2, base + up * hgt * 1.33f}, {x2, base}, col,
-                                       d == 1 ? 1.6f : 1.0f, 16);
+                                       d == 1 ? 1.5f : 1.0f, 20);
                 }
+            }
             dl->AddCircleFilled({x_of(tok), base}, 4.0f, IM_COL32(80, 200, 255, 255));
             char buf[128];
-            std::snprintf(buf, sizeof buf, "%zu edges into token %d within %d hop%s%s (layer %d, all heads)", edges_.size(), tok,
-                          s.view.hop_depth, s.view.hop_depth > 1 ? "s" : "", edges_truncated_ ? ", first 3000" : "", s.params.layer);
+            std::snprintf(buf, sizeof buf, "%s%zu edges into %d within %d hop%s (layer %d)", edges_truncated_ ? ">= " : "",
+                          edges_.size(), tok, s.view.hop_depth, s.view.hop_depth > 1 ? "s" : "", s.params.layer);
             dl->AddText({a0.x + 6, a0.y + 4}, IM_COL32(170, 170, 180, 255), buf);
             dl->AddText({a0.x + 6, a0.y + as.y - ImGui::GetTextLineHeight() - 2}, IM_COL32(120, 120, 130, 255), "0");
             const std::string last = std::to_string(n - 1);

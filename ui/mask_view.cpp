@@ -110,11 +110,13 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
 
     ImDrawList* dl = ImGui::GetWindowDrawList();
     dl->PushClipRect(p0, {p0.x + size.x, p0.y + size.y}, true);
-    dl->AddRectFilled(p0, {p0.x + size.x, p0.y + size.y}, IM_COL32(10, 10, 12, 255));
     const auto sx = [&](double tx) { return p0.x + float(zoom_.to_px_x(tx)); };
     const auto sy = [&](double ty) { return p0.y + float(zoom_.to_px_y(ty)); };
-    // The matrix's extent.
-    dl->AddRectFilled({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, empty_color);
+    // The matrix's extent, where the image does not cover it (each layer of fill costs frame
+    // time on a software rasteriser).
+    const bool have_image = ctx.mask && !image_.empty() && ctx.model && ctx.mask->gen == ctx.model->gen;
+    if (!have_image || !(image_region_ == zoom_.visible(n, size.x, size.y)))
+        dl->AddRectFilled({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, empty_color);
 
     // The latest image (it moves with the view until the worker sends the new one).
     if (ctx.mask) {
@@ -146,7 +148,7 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         const double block_px = double(b.block) / zoom_.tokens_per_px;
         if ((I1 - I0) * (J1 - J0) > 60000 || block_px < 2.0) {
             const char* msg = "zoom in to see blocks";
-            dl->AddText({p0.x + 8, p0.y + size.y - ImGui::GetTextLineHeight() - 6}, IM_COL32(255, 200, 120, 255), msg);
+            dl->AddText({p0.x + 8, p0.y + 6}, IM_COL32(255, 200, 120, 255), msg);
         } else {
             std::vector<std::pair<int64_t, bool>> row;
             for (int64_t I = I0; I < I1; ++I) {
@@ -185,13 +187,17 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     }
     dl->AddRect({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, IM_COL32(90, 90, 100, 255));
 
-    // Axis hints.
-    dl->AddText({p0.x + 4, p0.y + 2}, IM_COL32(160, 160, 170, 255), "keys j ->");
-    char scale[96];
-    std::snprintf(scale, sizeof scale, "%.3g tokens/px  rows %lld..%lld", zoom_.tokens_per_px,
-                  (long long)zoom_.visible(n, size.x, size.y).row0,
-                  (long long)(zoom_.visible(n, size.x, size.y).row0 + zoom_.visible(n, size.x, size.y).rows));
-    dl->AddText({p0.x + 4, p0.y + 2 + ImGui::GetTextLineHeight()}, IM_COL32(160, 160, 170, 255), scale);
+    // Where we are: visible rows and keys, and the scale.
+    {
+        const TokenRect v = zoom_.visible(n, size.x, size.y);
+        char info[160];
+        std::snprintf(info, sizeof info, "queries %lld-%lld  keys %lld-%lld  %.3g tokens/px", (long long)v.row0,
+                      (long long)(v.row0 + v.rows - 1), (long long)v.col0, (long long)(v.col0 + v.cols - 1), zoom_.tokens_per_px);
+        const ImVec2 ts = ImGui::CalcTextSize(info);
+        const ImVec2 a{p0.x + 4, p0.y + size.y - ts.y - 6};
+        dl->AddRectFilled({a.x - 2, a.y - 1}, {a.x + ts.x + 2, a.y + ts.y + 1}, IM_COL32(0, 0, 0, 170), 3.0f);
+        dl->AddText(a, IM_COL32(190, 190, 200, 255), info);
+    }
 
     // Minimap when zoomed.
     if (s.view.show_minimap && !zoom_.shows_all(n, size.x, size.y)) {

@@ -98,7 +98,6 @@ bool draw_plot(const char* id, const PlotSpec& spec, const std::vector<PlotSerie
     const float lh = ImGui::GetTextLineHeight();
     const float left = ImGui::CalcTextSize("00000").x + lh, bottom = 2.2f * lh, top = 0.5f * lh, right = 0.8f * lh;
     const ImVec2 a{p0.x + left, p0.y + top}, b{p0.x + size.x - right, p0.y + size.y - bottom};
-    dl->AddRectFilled(p0, {p0.x + size.x, p0.y + size.y}, IM_COL32(24, 24, 28, 255), 3.0f);
     if (b.x - a.x < 20 || b.y - a.y < 20) {
         ImGui::PopID();
         return hovered;

@@ -71,7 +71,8 @@ struct TimingSample {
     int64_t n = 0, d = 0;
     int heads = 0;
     double density = 0;
-    double sparse_ms = 0, dense_ms = 0;  // median GPU time; dense 0 when skipped
+    double sparse_ms = 0, dense_ms = 0;  // median GPU time; dense 0: not yet, -1: skipped
+    double dense_estimate_ms = 0;        // when skipped: the estimate that was too long
     double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
     double mask_build_ms = 0;
     std::string path;    // kernel variant
@@ -101,7 +102,8 @@ struct AccuracyResult {
     double kept_mass = 0;      // mean over rows of the dense weight on kept pairs
     int64_t rows_used = 0;     // rows the mean is over
     bool sampled = false;
-    double rel_error = 0;      // relative error of the sparse output vs dense (all heads)
+    double rel_error = 0;      // relative error of the sparse output vs dense (all heads);
+                               // -1: not yet, -2: not measured (dense run skipped)
 };
 
 // Hop analysis of the whole pattern (all layers).

@@ -53,9 +53,16 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
         ImGui::TextColored(ImColor(sparse_col), "sparse %.3f ms", last->sparse_ms);
         tip("Median GPU time of the block-sparse kernel (timestamp queries), all heads.");
         ImGui::SameLine();
-        if (last->dense_ms > 0) ImGui::TextColored(ImColor(dense_col), "dense %.3f ms", last->dense_ms);
-        else ImGui::TextDisabled("dense ...");
-        tip("Median GPU time of the dense kernel on the same Q/K/V.");
+        if (last->dense_ms > 0) {
+            ImGui::TextColored(ImColor(dense_col), "dense %.3f ms", last->dense_ms);
+            tip("Median GPU time of the dense kernel on the same Q/K/V.");
+        } else if (last->dense_ms < 0) {
+            ImGui::TextDisabled("dense skipped (~%.0f s)", last->dense_estimate_ms / 1000.0);
+            tip("The dense kernel would take about this long here (estimated from the sparse time), so the live view "
+                "skips it. The scaling sweep times it.");
+        } else {
+            ImGui::TextDisabled("dense ...");
+        }
         ImGui::SameLine();
         if (last->dense_ms > 0 && last->sparse_ms > 0)
             ImGui::Text("speedup %.1fx (1/density %.1fx)", last->dense_ms / last->sparse_ms, 1.0 / std::max(1e-12, last->density));
