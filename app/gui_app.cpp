@@ -79,6 +79,7 @@ struct ImageStats {
 };
 ImageStats image_stats(const RgbImage& img) {
     std::set<uint32_t> colours;
+    if (img.w <= 0 || img.h <= 0) return {};
     double sum = 0, sum2 = 0;
     const size_t n = size_t(img.w) * size_t(img.h);
     for (size_t i = 0; i < n; i += 7) {
@@ -92,13 +93,31 @@ ImageStats image_stats(const RgbImage& img) {
     return {int(colours.size()), std::sqrt(std::max(0.0, sum2 / cnt - (sum / cnt) * (sum / cnt)))};
 }
 
-bool write_png(const std::string& path, const RgbImage& img, int x0 = 0, int y0 = 0, int w = 0, int h = 0) {
+// Writes the rectangle (x0, y0, w, h) of `img` (all of it when w or h <= 0), scaled by `scale`
+// <= 1 with an area filter.
+bool write_png(const std::string& path, const RgbImage& img, int x0 = 0, int y0 = 0, int w = 0, int h = 0,
+               double scale = 1.0) {
     if (w <= 0 || h <= 0) x0 = y0 = 0, w = img.w, h = img.h;
     x0 = std::clamp(x0, 0, img.w - 1);
     y0 = std::clamp(y0, 0, img.h - 1);
     w = std::min(w, img.w - x0);
     h = std::min(h, img.h - y0);
-    return stbi_write_png(path.c_str(), w, h, 3, img.rgb.data() + (size_t(y0) * size_t(img.w) + size_t(x0)) * 3, img.w * 3) != 0;
+    const int ow = std::max(1, int(std::lround(w * scale))), oh = std::max(1, int(std::lround(h * scale)));
+    std::vector<uint8_t> out(size_t(ow) * size_t(oh) * 3);
+    for (int y = 0; y < oh; ++y) {
+        const int sy0 = y0 + y * h / oh, sy1 = std::max(sy0 + 1, y0 + (y + 1) * h / oh);
+        for (int x = 0; x < ow; ++x) {
+            const int sx0 = x0 + x * w / ow, sx1 = std::max(sx0 + 1, x0 + (x + 1) * w / ow);
+            for (int c = 0; c < 3; ++c) {
+                int sum = 0;
+                for (int yy = sy0; yy < sy1; ++yy)
+                    for (int xx = sx0; xx < sx1; ++xx) sum += img.rgb[(size_t(yy) * size_t(img.w) + size_t(xx)) * 3 + size_t(c)];
+                out[(size_t(y) * size_t(ow) + size_t(x)) * 3 + size_t(c)] = uint8_t(sum / ((sy1 - sy0) * (sx1 - sx0)));
+            }
+        }
+    }
+    stbi_write_png_compression_level = 9;
+    return stbi_write_png(path.c_str(), ow, oh, 3, out.data(), ow * 3) != 0;
 }
 
 struct WindowRect {
@@ -127,6 +146,7 @@ private:
     void post_if_changed();
     bool results_complete() const;
     void script_step();
+    bool write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const;
 
     AppOptions opt_;
     GLFWwindow* window_;
@@ -188,6 +208,12 @@ void App::load_initial() {
     std::string err;
     for (const DeviceInfo& d : list_devices(&err)) devices_.push_back({d.index, d.name, d.type, d.usable, d.unusable_reason});
     state_.params.device = opt_.device;
+    if (!opt_.session_path.empty()) {
+        state_ = ui::load_session(opt_.session_path);
+        if (opt_.device >= 0) state_.params.device = opt_.device;
+        if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
+        return;
+    }
     if (!opt_.pattern_path.empty()) {
         state_.params.pattern = load_pattern(opt_.pattern_path);  // InputError -> run() prints it
         if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
@@ -301,6 +327,7 @@ void App::handle_shortcuts() {
     if (pressed(GLFW_KEY_B)) v.show_blocks = !v.show_blocks;
     if (pressed(GLFW_KEY_K)) v.color_by_component = !v.color_by_component;
     if (pressed(GLFW_KEY_M)) v.show_minimap = !v.show_minimap;
+    if (pressed(GLFW_KEY_O)) v.show_hop_overlay = !v.show_hop_overlay;
     if (pressed(GLFW_KEY_L)) v.heat_scale = v.heat_scale == ui::ColorScale::log ? ui::ColorScale::linear : ui::ColorScale::log;
     if (pressed(GLFW_KEY_C)) {
         HeadPattern& h = ui::edited_head(p, v.head);
@@ -349,7 +376,7 @@ void App::carry_out(ui::ViewActions& a) {
     if (a.export_png) {
         want_capture_ = true;
         capture_path_ = a.export_path;
-        capture_rect_ = -1;
+        capture_rect_ = a.export_view;
     }
 }
 
@@ -445,6 +472,18 @@ void App::draw_windows() {
     carry_out(actions);
 }
 
+bool App::write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const {
+    static const char* names[] = {"pattern", "mask", "stats", "heatmap", "timing", "hops"};
+    for (int k = 0; k < 6; ++k)
+        if (view == names[k]) {
+            const ImVec2 sc = ImGui::GetIO().DisplayFramebufferScale;
+            const WindowRect& r = rects_[k];
+            return write_png(path, shot, int(r.pos.x * sc.x), int(r.pos.y * sc.y), int(r.size.x * sc.x), int(r.size.y * sc.y),
+                             opt_.screenshot_scale);
+        }
+    return write_png(path, shot, 0, 0, 0, 0, opt_.screenshot_scale);
+}
+
 void App::script_step() {
     // --bench-changes: like a user dragging a slider, one step at a time, each once the
     // previous update has fully landed.
@@ -510,7 +549,7 @@ int App::run() {
             if (shot.w == 0) {
                 std::fprintf(stderr, "salab: this surface cannot be read back (no TRANSFER_SRC on the swapchain)\n");
                 exit_code = 1;
-            } else if (!write_png(opt_.screenshot, shot)) {
+            } else if (!write_view_png(opt_.screenshot, shot, opt_.screenshot_view)) {
                 std::fprintf(stderr, "salab: cannot write %s\n", opt_.screenshot.c_str());
                 exit_code = 1;
             } else {
@@ -521,7 +560,18 @@ int App::run() {
         } else if (want_capture_) {
             renderer_.render(ImGui::GetDrawData(), &shot);
             want_capture_ = false;
-            if (shot.w > 0 && write_png(capture_path_, shot)) status_ = "wrote " + capture_path_;
+            bool ok = false;
+            if (shot.w > 0) {
+                if (capture_rect_ >= 0 && capture_rect_ < 6) {
+                    const ImVec2 sc = ImGui::GetIO().DisplayFramebufferScale;
+                    const WindowRect& r = rects_[capture_rect_];
+                    ok = write_png(capture_path_, shot, int(r.pos.x * sc.x), int(r.pos.y * sc.y), int(r.size.x * sc.x),
+                                   int(r.size.y * sc.y));
+                } else {
+                    ok = write_png(capture_path_, shot);
+                }
+            }
+            if (ok) status_ = "wrote " + capture_path_;
             else status_ = "could not write " + capture_path_;
         } else {
             renderer_.render(ImGui::GetDrawData());

@@ -12,7 +12,10 @@ struct AppOptions {
     std::string pattern_path;    // --pattern
     int64_t n = 0;               // --n: override the pattern's n (0: keep)
     int device = -1;             // --device
+    std::string session_path;    // --session
     std::string screenshot;      // --screenshot F.png
+    std::string screenshot_view; // --screenshot-view: crop to one view ("" = whole window)
+    double screenshot_scale = 1; // --screenshot-scale: downscale the PNG (docs)
     int frames = 3;              // --frames K
     double wait_s = 120;         // --wait: cap on waiting for the first results (screenshot)
     bool stats = false;          // --stats: print frame rate and update latency

@@ -39,7 +39,7 @@ void fill_structured(std::vector<float>& q, std::vector<float>& k, int heads, in
             for (int64_t t = i; t < std::min(n, i + len); ++t) cluster[size_t(t)] = c;
             i += len;
         }
-        const double local_logits = 2.5 + 0.5 * (h % 3), sink_logits = 3.0, content_logits = 2.0, noise = 0.35;
+        const double local_logits = 4.0 + 0.5 * (h % 3), sink_logits = 4.0, content_logits = 1.5, noise = 0.35;
         for (int64_t i = 0; i < n; ++i) {
             float* qi = q.data() + (int64_t(h) * n + i) * d;
             float* ki = k.data() + (int64_t(h) * n + i) * d;

@@ -2,6 +2,7 @@
 // the frame loop in gui_app.cpp.
 //
 //   salab [--pattern P.json] [--device I] [--screenshot F.png --frames K] [--stats]
+//         [--session S.json] [--n N] [--screenshot-view mask|heatmap|...] [--bench-changes N]
 #include "gui_app.h"
 
 #include <CLI/CLI.hpp>
@@ -16,7 +17,12 @@ int main(int argc, char** argv) {
     cli.add_option("--pattern", o.pattern_path, "pattern or preset JSON to open");
     cli.add_option("--n", o.n, "override the pattern's n (tokens)")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cli.add_option("--device", o.device, "Vulkan device index for compute (see salab-cli devices)");
+    cli.add_option("--screenshot-scale", o.screenshot_scale, "scale the screenshot (area filter), e.g. 0.75 for docs")
+        ->check(CLI::Range(0.1, 1.0));
+    cli.add_option("--session", o.session_path, "session JSON to open (pattern, settings, view)");
     cli.add_option("--screenshot", o.screenshot, "render, write the window to this PNG and exit");
+    cli.add_option("--screenshot-view", o.screenshot_view, "crop the screenshot to one view")
+        ->check(CLI::IsMember({"pattern", "mask", "stats", "heatmap", "timing", "hops"}));
     cli.add_option("--frames", o.frames, "frames to render before the screenshot (after the first results)")->check(CLI::Range(1, 100000));
     cli.add_option("--wait", o.wait_s, "seconds to wait at most for the first results before a screenshot");
     cli.add_flag("--stats", o.stats, "print frame rate and slider-to-update latency");

@@ -175,6 +175,7 @@ TEST_CASE("colour scales") {
     CHECK(img.version != 0);
     CHECK(component_color(0) != component_color(1));
     CHECK(short_number(12345) == "12.3k");
+    CHECK(short_number(1000) == "1000");
     CHECK(short_number(0.5) == "0.5");
 }
 

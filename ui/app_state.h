@@ -34,6 +34,7 @@ struct ViewSettings {
     bool color_by_component = false;
     bool show_blocks = false;
     bool show_minimap = true;
+    bool show_hop_overlay = true;  // hop counts of hop_token along its row and column
     ColorScale heat_scale = ColorScale::log;
     bool heat_show_diff = true;
     int hop_token = 0;            // token whose hop map / neighbourhood is shown

@@ -55,6 +55,12 @@ ImU32 diverging_color(float t) { return sample(diverging, 0.5f * (std::clamp(t, 
 
 ImU32 component_color(int c) { return components[size_t(std::abs(c)) % components.size()]; }
 
+ImU32 hop_color(int h, int max_h) {
+    if (h < 0) return IM_COL32(90, 20, 20, 255);
+    if (h == 0) return IM_COL32(255, 255, 255, 255);
+    return sequential_color(1.0f - 0.85f * float(h - 1) / float(std::max(1, max_h - 1)));
+}
+
 float scale_to_unit(ColorScale scale, float v, float vmin, float vmax) {
     if (scale == ColorScale::log) {
         const float lo = std::log10(std::max(vmin, 1e-12f));
@@ -101,7 +107,7 @@ std::string short_number(double v) {
     if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.3gG", v / 1e9);
     else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.3gM", v / 1e6);
     else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.3gk", v / 1e3);
-    else if (a >= 0.01) std::snprintf(buf, sizeof buf, "%.3g", v);
+    else if (a >= 0.01) std::snprintf(buf, sizeof buf, "%.4g", v);
     else std::snprintf(buf, sizeof buf, "%.1e", v);
     return buf;
 }

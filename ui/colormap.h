@@ -18,6 +18,9 @@ ImU32 diverging_color(float t);
 // Distinct colour of component c (cycles after 8).
 ImU32 component_color(int c);
 
+// Hop counts: 0 white, 1 brightest .. max_h darkest of the sequential map, -1 (never) dark red.
+ImU32 hop_color(int h, int max_h);
+
 // Maps v in [vmin, vmax] to [0, 1]. Log scale uses log10 with vmin clamped to > 0; values at
 // or below vmin give 0.
 float scale_to_unit(ColorScale scale, float v, float vmin, float vmax);

@@ -7,7 +7,7 @@
 namespace salab::ui {
 
 namespace {
-constexpr std::array<Shortcut, 17> list{{
+constexpr std::array<Shortcut, 18> list{{
     {"F1 or ?", "this help"},
     {"1 .. 9", "load preset 1 .. 9"},
     {"F", "fit the mask view (also: double-click)"},
@@ -16,6 +16,7 @@ constexpr std::array<Shortcut, 17> list{{
     {"B", "block overlay: full / partial / skipped"},
     {"K", "colour the mask by component"},
     {"M", "minimap"},
+    {"O", "hop overlay on the mask (selected token's row and column)"},
     {"L", "heatmap colour scale: log / linear"},
     {"C", "causal on / off (selected head)"},
     {"R", "re-roll every seed (random parts and Q/K/V)"},

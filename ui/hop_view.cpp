@@ -25,12 +25,6 @@ double band_fraction(int64_t n, int64_t m, bool causal) {
     return causal ? one_side / (pairs / 2.0) : 2.0 * one_side / pairs;
 }
 
-ImU32 hop_color(int h, int max_h) {
-    if (h < 0) return IM_COL32(60, 20, 20, 255);  // never reached
-    if (h == 0) return IM_COL32(255, 255, 255, 255);
-    return sequential_color(1.0f - 0.85f * float(h - 1) / float(std::max(1, max_h - 1)));
-}
-
 }  // namespace
 
 ReachTheory reach_theory(const Pattern& p, int layers) {
@@ -134,12 +128,12 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         }
         const ReachTheory th = reach_theory(s.params.pattern, L);
         if (!th.reach.empty()) {
-            PlotSeries t{"theory: " + th.label, {}, th.reach, IM_COL32(200, 200, 200, 220), false, true};
+            PlotSeries t{"theory", {}, th.reach, IM_COL32(200, 200, 200, 220), false, true};
             for (size_t k = 0; k < th.reach.size(); ++k) t.x.push_back(double(k + 1));
             series.push_back(std::move(t));
         } else if (th.full_at) {
             const double x = *th.full_at;
-            series.push_back({"theory: " + th.label, {x, x}, {0.0, 1.0}, IM_COL32(200, 200, 200, 220), false, true});
+            series.push_back({"theory", {x, x}, {0.0, 1.0}, IM_COL32(200, 200, 200, 220), false, true});
         }
         PlotSpec spec;
         spec.x_label = "layers";
@@ -148,7 +142,11 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         spec.y_hi = 1.05;
         spec.x_lo = 0.5;
         spec.x_hi = double(L) + 0.5;
-        draw_plot("reach", spec, series, {left_w - 4, std::max(60.0f, h_avail - 4)});
+        const float th_h = th.label.empty() ? 0.0f : ImGui::GetTextLineHeightWithSpacing();
+        draw_plot("reach", spec, series, {left_w - 4, std::max(60.0f, h_avail - 4 - th_h)});
+        if (!th.label.empty()) ImGui::TextDisabled("theory: %s", th.label.c_str());
+        tip("Theory line for this pattern: window w reaches L*w tokens after L layers; a global token connects "
+            "every pair in 2; the Sparse Transformer's factorised heads in 2; random links in about log n / log k.");
     }
     ImGui::EndChild();
     ImGui::SameLine();

@@ -1,6 +1,7 @@
 #include "mask_view.h"
 
 #include "colormap.h"
+#include "hops.h"
 #include "widgets.h"
 
 #include <imgui.h>
@@ -71,6 +72,10 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     ImGui::SameLine();
     ImGui::Checkbox("minimap", &s.view.show_minimap);
     tip("Show where the view is when zoomed (M).");
+    ImGui::SameLine();
+    ImGui::Checkbox("hops", &s.view.show_hop_overlay);
+    tip("Overlay the selected token's hop counts: along its row, hops from each key to it; along its column, "
+        "hops from it to each query (white 0, bright 1, darker more, red never). Click a query to select (O).");
     ImGui::SameLine();
     if (ImGui::Button("fit")) fitted_n_ = -1;
     tip("Fit the whole matrix (F or double-click).");
@@ -175,6 +180,40 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
                 skip(next, J1);
             }
         }
+    }
+
+    // Hop overlay: along the selected token's row, hops(j -> t) for every key j; along its
+    // column, hops(t -> i) for every query i. Bands of at least 6 px so they read at any zoom.
+    const TokenHopResult* th = ctx.token_hops;
+    if (s.view.show_hop_overlay && th && th->hops && th->token < n && ctx.current(th->gen)) {
+        const int64_t t = th->token;
+        const float band = std::max(6.0f, float(1.0 / zoom_.tokens_per_px));
+        const float ry = sy(double(t)) + float(0.5 / zoom_.tokens_per_px) - band * 0.5f;
+        const float cx = sx(double(t)) + float(0.5 / zoom_.tokens_per_px) - band * 0.5f;
+        const TokenRect vis = zoom_.visible(n, size.x, size.y);
+        int maxh = 1;
+        for (int v : th->hops->to) maxh = std::max(maxh, v);
+        for (int v : th->hops->from) maxh = std::max(maxh, v);
+        const int cols = std::max(1, int(std::ceil(double(vis.cols) / std::max(1.0, zoom_.tokens_per_px))));
+        const auto worst = [&](const std::vector<int>& v, int64_t a, int64_t b) {
+            int w = 0;
+            for (int64_t k = a; k < b && k < int64_t(v.size()); ++k) {
+                if (v[size_t(k)] < 0) return -1;
+                w = std::max(w, v[size_t(k)]);
+            }
+            return w;
+        };
+        for (int c = 0; c < cols; ++c) {
+            const int64_t a = vis.col0 + int64_t(c) * vis.cols / cols, b = std::max(a + 1, vis.col0 + int64_t(c + 1) * vis.cols / cols);
+            dl->AddRectFilled({sx(double(a)), ry}, {sx(double(b)), ry + band}, hop_color(worst(th->hops->to, a, b), maxh));
+        }
+        const int rows = std::max(1, int(std::ceil(double(vis.rows) / std::max(1.0, zoom_.tokens_per_px))));
+        for (int r = 0; r < rows; ++r) {
+            const int64_t a = vis.row0 + int64_t(r) * vis.rows / rows, b = std::max(a + 1, vis.row0 + int64_t(r + 1) * vis.rows / rows);
+            dl->AddRectFilled({cx, sy(double(a))}, {cx + band, sy(double(b))}, hop_color(worst(th->hops->from, a, b), maxh));
+        }
+        dl->AddRect({sx(0), ry - 1}, {sx(double(n)), ry + band + 1}, IM_COL32(0, 0, 0, 200));
+        dl->AddRect({cx - 1, sy(0)}, {cx + band + 1, sy(double(n))}, IM_COL32(0, 0, 0, 200));
     }
 
     // Selected query: its row (the keys it reads) and its column (the queries that read it).

@@ -6,6 +6,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -320,8 +321,15 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     tip("Copy the pattern as JSON to the clipboard (Ctrl+C); usable with salab-cli --pattern.");
     ImGui::InputText("png", png_path_, sizeof png_path_);
     tip("Where 'export PNG' writes the window's pixels (every view at its current zoom).");
-    if (ImGui::Button("export PNG")) actions.export_png = true, actions.export_path = png_path_;
-    tip("Write the window as PNG (P)");
+    if (ImGui::Button("export PNG")) {
+        actions.export_png = true;
+        actions.export_path = png_path_;
+        actions.export_view = export_choice_ - 1;
+    }
+    tip("Write the chosen view, at its current zoom, as PNG (P: the whole window)");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(-FLT_MIN);
+    ImGui::Combo("##exportview", &export_choice_, export_view_names);
     if (!data.status.empty()) {
         ImGui::PushTextWrapPos(0.0f);
         ImGui::TextDisabled("%s", data.status.c_str());

@@ -28,6 +28,7 @@ private:
     char tokens_buf_[256] = "";
     int tokens_for_ = -1;
     int add_type_ = 0;
+    int export_choice_ = 0;  // 0: whole window, k: ExportView(k - 1)
 };
 
 // The HeadPattern the panel edits: head `head` of layer params.layer (a flat pattern's one head).

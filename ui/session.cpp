@@ -48,6 +48,7 @@ std::string session_to_json(const AppState& s) {
                  {"color_by_component", v.color_by_component},
                  {"show_blocks", v.show_blocks},
                  {"show_minimap", v.show_minimap},
+                 {"show_hop_overlay", v.show_hop_overlay},
                  {"heat_scale", v.heat_scale == ColorScale::log ? "log" : "linear"},
                  {"heat_show_diff", v.heat_show_diff},
                  {"hop_token", v.hop_token},
@@ -86,6 +87,7 @@ AppState session_from_json(std::string_view text) {
             get(v, "color_by_component", s.view.color_by_component);
             get(v, "show_blocks", s.view.show_blocks);
             get(v, "show_minimap", s.view.show_minimap);
+            get(v, "show_hop_overlay", s.view.show_hop_overlay);
             if (v.contains("heat_scale"))
                 s.view.heat_scale = v.at("heat_scale").get<std::string>() == "linear" ? ColorScale::linear : ColorScale::log;
             get(v, "heat_show_diff", s.view.heat_show_diff);

@@ -70,7 +70,10 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
         ImGui::Text("%.1f GFLOP/s sparse, %.1f dense", last->sparse_gflops, last->dense_gflops);
         tip("Useful work: 4 d FLOPs per kept pair (q.k and p.v), over the measured time.");
         ImGui::SameLine();
-        ImGui::Text("  mask build %.1f ms (CPU)", last->mask_build_ms);
+        ImGui::TextDisabled("  mask build");
+        ImGui::SameLine();
+        ImGui::Text("%.1f ms", last->mask_build_ms);
+        tip("CPU time to build the heads' masks and compile the block mask.");
         ImGui::PopStyleColor();
         if (!current) {
             ImGui::SameLine();

@@ -37,14 +37,19 @@ struct ViewContext {
     bool current(uint64_t result_gen) const { return result_gen == gen; }
 };
 
+// Views a PNG export can crop to.
+enum class ExportView { pattern, mask, stats, heatmap, timing, hops, count };
+inline const char* export_view_names = "whole window\0pattern\0mask\0stats\0attention weights\0timing\0hops\0";
+
 // Requests from views that the app carries out (files, clipboard, threads).
 struct ViewActions {
     bool save_session = false, load_session = false, copy_pattern = false;
     std::string session_path;
     bool start_sweep = false, cancel_sweep = false;
     int64_t sweep_max_n = 0;
-    bool export_png = false;  // window screenshot to export_path
+    bool export_png = false;  // screenshot to export_path
     std::string export_path;
+    int export_view = -1;     // -1: the whole window, else a ExportView
     std::string load_preset;  // path of a preset to load
     bool fit_views = false;
 };
