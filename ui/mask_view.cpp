@@ -173,8 +173,8 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
                     if (J < J0 || J >= J1) continue;
                     skip(next, J);
                     const ImVec2 a{sx(double(J * b.block)), y0}, z{sx(double(std::min<int64_t>(n, (J + 1) * b.block))), y1};
-                    dl->AddRectFilled(a, z, partial ? IM_COL32(255, 170, 0, 45) : IM_COL32(40, 220, 90, 45));
-                    if (block_px >= 6) dl->AddRect(a, z, partial ? IM_COL32(255, 170, 0, 160) : IM_COL32(40, 220, 90, 160));
+                    dl->AddRectFilled(a, z, partial ? IM_COL32(255, 170, 0, 28) : IM_COL32(40, 220, 90, 32));
+                    if (block_px >= 12) dl->AddRect(a, z, partial ? IM_COL32(255, 170, 0, 90) : IM_COL32(40, 220, 90, 110));
                     next = J + 1;
                 }
                 skip(next, J1);
