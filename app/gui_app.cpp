@@ -35,6 +35,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace salab::gui {
 
@@ -69,6 +70,18 @@ struct ImGuiScope {
 };
 
 std::string g_glfw_error;
+
+// Set by the input callbacks (installed before ImGui's, which chain to them): the frame loop
+// then draws a few frames instead of waiting.
+bool g_input = false;
+void on_cursor(GLFWwindow*, double, double) { g_input = true; }
+void on_button(GLFWwindow*, int, int, int) { g_input = true; }
+void on_scroll(GLFWwindow*, double, double) { g_input = true; }
+void on_key(GLFWwindow*, int, int, int, int) { g_input = true; }
+void on_char(GLFWwindow*, unsigned int) { g_input = true; }
+void on_size(GLFWwindow*, int, int) { g_input = true; }
+void on_focus(GLFWwindow*, int) { g_input = true; }
+void on_enter(GLFWwindow*, int) { g_input = true; }
 void glfw_error(int code, const char* msg) { g_glfw_error = "GLFW error " + std::to_string(code) + ": " + msg; }
 
 // Real content: more than a handful of distinct colours (quantised to 4 bits per channel)
@@ -133,12 +146,13 @@ double percentile(std::vector<double> v, double p) {
 
 class App {
 public:
-    App(const AppOptions& o, GLFWwindow* w, Renderer& r) : opt_(o), window_(w), renderer_(r) {}
+    App(const AppOptions& o, GLFWwindow* w, Renderer& r)
+        : opt_(o), window_(w), renderer_(r), worker_([] { glfwPostEmptyEvent(); }) {}
     int run();
 
 private:
     void load_initial();
-    void take_results();
+    bool take_results();  // true when anything arrived
     void draw_windows();
     void handle_shortcuts();
     void carry_out(ui::ViewActions& a);
@@ -247,9 +261,18 @@ void App::load_preset(const std::string& path) {
     }
 }
 
-void App::take_results() {
+bool App::take_results() {
     Inbox in = worker_.take();
+    const bool any = in.model || in.mask || !in.timings.empty() || in.heat || !in.accuracy.empty() || in.hops ||
+                     in.token_hops || in.compute_error || in.device_name;
     const auto now = Clock::now();
+    if (in.model && opt_.stats && posted_at_.count(in.model->gen))
+        std::printf("salab: gen %llu model after %.0f ms (masks %.1f ms, blocks %.1f ms)\n", (unsigned long long)in.model->gen,
+                    std::chrono::duration<double, std::milli>(now - posted_at_[in.model->gen]).count(),
+                    in.model->stats.mask_build_ms, in.model->stats.block_build_ms);
+    if (in.mask && opt_.stats)
+        std::printf("salab: gen %llu mask image %dx%d in %.0f ms\n", (unsigned long long)in.mask->gen, in.mask->image.w,
+                    in.mask->image.h, in.mask->ms);
     if (in.model) model_ = std::move(in.model);
     if (in.mask) {
         if (opt_.stats && posted_at_.count(in.mask->gen) && (!mask_ || mask_->gen != in.mask->gen))
@@ -276,7 +299,11 @@ void App::take_results() {
     if (in.token_hops) token_hops_ = std::move(in.token_hops);
     if (in.compute_error) compute_error_ = *in.compute_error;
     if (in.device_name) device_name_ = *in.device_name;
-    sweep_ = worker_.sweep();
+    ui::SweepState sw = worker_.sweep();
+    const bool sweep_changed = sw.points.size() != sweep_.points.size() || sw.status != sweep_.status ||
+                               sw.progress != sweep_.progress || sw.running != sweep_.running;
+    sweep_ = std::move(sw);
+    return any || sweep_changed;
 }
 
 void App::post_if_changed() {
@@ -516,9 +543,17 @@ int App::run() {
     auto stats_window_start = Clock::now();
     int exit_code = 0;
 
+    // Frames are drawn when something happens (input, results, a few frames after either so
+    // hover states settle) and twice a second otherwise: the CPU is left to compute, which on
+    // lavapipe shares the cores with drawing.
+    int frames_left = 3;
     while (!glfwWindowShouldClose(window_)) {
-        glfwPollEvents();
-        take_results();
+        const bool continuous = screenshot || opt_.bench_changes > 0 || want_capture_;
+        if (frames_left > 0 || continuous || g_input) glfwPollEvents();
+        else glfwWaitEventsTimeout(0.5);
+        if (std::exchange(g_input, false)) frames_left = 3;
+        if (take_results()) frames_left = std::max(frames_left, 2);
+        frames_left = std::max(0, frames_left - 1);
         ImGui_ImplVulkan_NewFrame();
         ImGui_ImplGlfw_NewFrame();
         // Screenshots show the views, not whatever the (virtual) pointer happens to hover.
@@ -653,6 +688,14 @@ int run_app(const AppOptions& options) {
         const char* font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
         if (std::filesystem::exists(font)) io.Fonts->AddFontFromFileTTF(font, std::round(15.0f * scale));
         else io.FontGlobalScale = scale;
+        glfwSetCursorPosCallback(win.window, on_cursor);
+        glfwSetMouseButtonCallback(win.window, on_button);
+        glfwSetScrollCallback(win.window, on_scroll);
+        glfwSetKeyCallback(win.window, on_key);
+        glfwSetCharCallback(win.window, on_char);
+        glfwSetFramebufferSizeCallback(win.window, on_size);
+        glfwSetWindowFocusCallback(win.window, on_focus);
+        glfwSetCursorEnterCallback(win.window, on_enter);
         imgui.glfw = ImGui_ImplGlfw_InitForVulkan(win.window, true);
         try {
             renderer->init_imgui();

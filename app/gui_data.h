@@ -1,6 +1,6 @@
-// Q, K, V for the GUI: a structured synthetic source whose attention looks like a real model's
-// (local bands, an attention sink on the first tokens, content clusters), plain Gaussian, or
-// the user's .npy files. All float32 [heads, n, d].
+// Q, K, V for the GUI: the engine's synthetic sources (structured: local bands, an attention
+// sink on the first tokens, content clusters; or Gaussian), or the user's .npy files. All
+// float32 [heads, n, d].
 #pragma once
 
 #include "app_state.h"

@@ -46,12 +46,29 @@ double gflops(double pairs, int64_t d, double ms) { return ms > 0 ? 4.0 * double
 
 // Longest dense kernel the live view runs (estimated from the sparse time); beyond it the
 // scaling sweep is the place to time dense attention.
-constexpr double dense_budget_ms = 8000;
+constexpr double dense_budget_ms = 12000;
 
 // Timed repeats that keep one live update under ~a second on slow devices.
 int repeats_for(double pairs, int64_t d) { return 4.0 * double(d) * pairs > 2e9 ? 1 : 3; }
 
 }  // namespace
+
+// What a dense run depends on (never the pattern).
+struct DenseKey {
+    int64_t n = 0, d = 0;
+    int heads = 0;
+    bool causal = false;
+    int device = -1;
+    ui::QkSource source{};
+    uint64_t seed = 0;
+    std::string q, k, v;
+    bool operator==(const DenseKey&) const = default;
+};
+struct DenseRun {
+    DenseKey key;
+    double ms = 0;
+    std::vector<float> out;
+};
 
 struct Worker::State {
     // Device.
@@ -72,6 +89,8 @@ struct Worker::State {
     // Dense reference with the pattern's causality (a causal pattern is compared with causal
     // dense attention, not with attention to the future).
     std::shared_ptr<const BlockMask> dense_ref;
+    std::shared_ptr<const DenseRun> dense_cache;  // kept across generations
+    ui::ModelResult model;  // as published before the block mask was compiled
     double block_build_ms = 0;
 
     // What is done for `gen`.
@@ -84,7 +103,7 @@ struct Worker::State {
     std::vector<float> sparse_out;
 };
 
-Worker::Worker() : state_(std::make_unique<State>()) {
+Worker::Worker(std::function<void()> wake) : wake_(std::move(wake)), state_(std::make_unique<State>()) {
     thread_ = std::jthread([this](std::stop_token st) { run(st); });
 }
 
@@ -123,8 +142,11 @@ bool Worker::idle() const {
 }
 
 void Worker::publish(const std::function<void(Inbox&)>& f) {
-    std::lock_guard lock(mutex_);
-    f(inbox_);
+    {
+        std::lock_guard lock(mutex_);
+        f(inbox_);
+    }
+    if (wake_) wake_();
 }
 
 void Worker::set_activity(std::string s) {
@@ -139,7 +161,8 @@ bool Worker::has_work_locked() const {
     if (!s.model_ok) return false;
     const ViewRequest& v = latest_.view;
     if (s.mask_done != v.mask && v.mask.w > 0) return true;
-    if (!s.engine) return false;  // no device: only mask views
+    if (!s.blocks) return true;
+    if (!s.engine) return false;  // no device: mask views and statistics only
     if (!s.uploaded || !s.sparse_done || !s.dense_done || !s.accuracy_done) return true;
     if (s.heat_done != v.heat && !v.heat.region.empty()) return true;
     if (!s.hops_done) return true;
@@ -189,7 +212,11 @@ void Worker::run(std::stop_token stop) {
 
             if (job.gen != s.gen) {
                 set_activity("building masks");
-                s = State{s.device_index, std::move(s.ctx), std::move(s.engine), s.device_error};
+                {
+                    auto cache = std::move(s.dense_cache);
+                    s = State{s.device_index, std::move(s.ctx), std::move(s.engine), s.device_error};
+                    s.dense_cache = std::move(cache);
+                }
                 s.gen = job.gen;
                 s.params = p;
                 ui::ModelResult m;
@@ -199,42 +226,20 @@ void Worker::run(std::stop_token stop) {
                     const int heads = ui::layer_heads(p);
                     if (heads < 1 || heads > 64) throw InputError("heads must be in [1, 64], got " + std::to_string(heads));
                     if (p.d < 1 || p.d > 256) throw InputError("d must be in [1, 256], got " + std::to_string(p.d));
-                    const bool need_data = p.pattern.needs_qk() || s.engine;
-                    if (need_data) s.qkv = make_qkv(p, heads);
+                    // Q/K first only when the mask depends on them; otherwise after the mask is
+                    // on screen (generating them takes seconds at large n).
+                    if (p.pattern.needs_qk()) s.qkv = make_qkv(p, heads);
                     if (stale()) continue;
                     const auto t0 = Clock::now();
                     for (int h = 0; h < heads; ++h)
                         s.heads.emplace_back(ui::head_pattern(p, h), n, head_qk(s.qkv, h, n, p.d));
                     s.mask_build_ms = ms_since(t0);
-                    if (stale()) continue;
-                    const auto t1 = Clock::now();
-                    s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
-                    const double block_ms = ms_since(t1);
-                    s.block_build_ms = block_ms;
-                    if (ui::head_pattern(p, 0).causal)
-                        s.dense_ref = std::make_shared<const BlockMask>(dense_block_mask(n, heads, 64, true));
-                    const BlockMask& b = *s.blocks;
-                    ui::MaskStats& st = m.stats;
-                    st.n = n;
-                    st.heads = heads;
-                    st.kept_pairs = b.kept_pairs;
-                    st.density = b.density();
-                    st.keys_min = b.min_keys_per_query;
-                    st.keys_max = b.max_keys_per_query;
-                    st.keys_mean = double(b.kept_pairs) / double(std::max<int64_t>(1, n * heads));
-                    st.empty_rows = b.empty_rows;
-                    st.full_blocks = b.full_blocks;
-                    st.partial_blocks = b.partial_blocks;
-                    st.skipped_blocks = int64_t(heads) * b.num_blocks * b.num_blocks - b.listed_blocks();
-                    st.block = b.block;
-                    st.block_mask_bytes = b.bytes();
-                    st.csr_bytes = int64_t(heads) * (8 * (n + 1)) + 4 * b.kept_pairs;
-                    st.dense_mask_bytes = int64_t(heads) * n * n;
-                    st.mask_build_ms = s.mask_build_ms;
-                    st.block_build_ms = block_ms;
+                    m.stats.n = n;
+                    m.stats.heads = heads;
+                    m.stats.mask_build_ms = s.mask_build_ms;
                     m.heads = s.heads;
-                    m.blocks = s.blocks;
                     s.model_ok = true;
+                    s.model = m;
                 } catch (const InputError& e) {
                     m.error = e.what();
                 } catch (const std::invalid_argument& e) {
@@ -263,11 +268,64 @@ void Worker::run(std::stop_token stop) {
                 r.gen = job.gen;
                 r.id = ui::next_image_version();
                 r.request = v.mask;
-                r.image = ui::aggregate_mask(s.heads[size_t(h)], v.mask.region, v.mask.w, v.mask.h, comps, ao);
+                ui::TokenRect region = v.mask.region;  // clipped to n, defensively
+                region.row0 = std::clamp<int64_t>(region.row0, 0, n);
+                region.col0 = std::clamp<int64_t>(region.col0, 0, n);
+                region.rows = std::clamp<int64_t>(region.rows, 0, n - region.row0);
+                region.cols = std::clamp<int64_t>(region.cols, 0, n - region.col0);
+                r.image = ui::aggregate_mask(s.heads[size_t(h)], region, v.mask.w, v.mask.h, comps, ao);
                 r.ms = ms_since(t0);
                 if (stale()) continue;
                 s.mask_done = v.mask;
                 publish([&](Inbox& in) { in.mask = std::move(r); });
+                continue;
+            }
+            if (!s.blocks) {
+                // After the first mask image: compiling blocks takes seconds at large n.
+                set_activity("compiling the block mask");
+                ui::ModelResult m = s.model;
+                const int heads = int(s.heads.size());
+                try {
+                    const auto t1 = Clock::now();
+                    s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
+                    const double block_ms = ms_since(t1);
+                    s.block_build_ms = block_ms;
+                    if (ui::head_pattern(p, 0).causal)
+                        s.dense_ref = std::make_shared<const BlockMask>(dense_block_mask(n, heads, 64, true));
+                    const BlockMask& b = *s.blocks;
+                    ui::MaskStats& st = m.stats;
+                    st.n = n;
+                    st.heads = heads;
+                    st.kept_pairs = b.kept_pairs;
+                    st.density = b.density();
+                    st.keys_min = b.min_keys_per_query;
+                    st.keys_max = b.max_keys_per_query;
+                    st.keys_mean = double(b.kept_pairs) / double(std::max<int64_t>(1, n * heads));
+                    st.empty_rows = b.empty_rows;
+                    st.full_blocks = b.full_blocks;
+                    st.partial_blocks = b.partial_blocks;
+                    st.skipped_blocks = int64_t(heads) * b.num_blocks * b.num_blocks - b.listed_blocks();
+                    st.block = b.block;
+                    for (int h = 0; h < heads; ++h)
+                        for (int64_t I = 0; I < b.num_blocks; ++I) {
+                            const size_t rb = size_t(int64_t(h) * b.num_blocks + I);
+                            const int64_t rows = std::min<int64_t>(b.block, n - I * b.block);
+                            for (uint32_t e = b.row_ptr[rb]; e < b.row_ptr[rb + 1]; ++e) {
+                                const int64_t J = int64_t(b.entries[2 * size_t(e)] & 0x7fffffffu);
+                                st.visited_pairs += rows * std::min<int64_t>(b.block, n - J * b.block);
+                            }
+                        }
+                    st.block_mask_bytes = b.bytes();
+                    st.csr_bytes = int64_t(heads) * (8 * (n + 1)) + 4 * b.kept_pairs;
+                    st.dense_mask_bytes = int64_t(heads) * n * n;
+                    st.mask_build_ms = s.mask_build_ms;
+                    st.block_build_ms = block_ms;
+                    m.blocks = s.blocks;
+                } catch (const std::exception& e) {
+                    m.error = e.what();
+                    s.model_ok = false;
+                }
+                publish([&](Inbox& in) { in.model = std::move(m); });
                 continue;
             }
             if (!s.engine) continue;
@@ -275,7 +333,9 @@ void Worker::run(std::stop_token stop) {
             const int heads = int(s.heads.size());
             const ProblemShape shape{heads, n, p.d};
             if (!s.uploaded) {
-                set_activity("uploading Q/K/V");
+                set_activity("generating and uploading Q/K/V");
+                if (s.qkv.q.empty()) s.qkv = make_qkv(p, heads);
+                if (stale()) continue;
                 s.engine->upload(s.qkv.q, s.qkv.k, s.qkv.v, shape);
                 s.uploaded = true;
                 s.timing.gen = job.gen;
@@ -308,11 +368,11 @@ void Worker::run(std::stop_token stop) {
                 const int h = std::clamp(v.heat.head, 0, heads - 1);
                 Viewport vp;
                 vp.head = h;
-                vp.row0 = v.heat.region.row0;
-                vp.col0 = v.heat.region.col0;
+                vp.row0 = std::clamp<int64_t>(v.heat.region.row0, 0, n - 1);
+                vp.col0 = std::clamp<int64_t>(v.heat.region.col0, 0, n - 1);
                 vp.stride = std::max<int64_t>(1, v.heat.stride);
-                vp.rows = (v.heat.region.rows + vp.stride - 1) / vp.stride;
-                vp.cols = (v.heat.region.cols + vp.stride - 1) / vp.stride;
+                vp.rows = std::max<int64_t>(1, (std::min(v.heat.region.rows, n - vp.row0) + vp.stride - 1) / vp.stride);
+                vp.cols = std::max<int64_t>(1, (std::min(v.heat.region.cols, n - vp.col0) + vp.stride - 1) / vp.stride);
                 ui::HeatResult r;
                 r.gen = job.gen;
                 r.id = ui::next_image_version();
@@ -426,6 +486,23 @@ void Worker::run(std::stop_token stop) {
                 // kernel cannot be interrupted, and it would hold up the next slider change.
                 const double estimate_ms =
                     s.timing.sparse_ms * pairs / std::max(1.0, double(s.blocks->kept_pairs));
+                // Dense attention does not depend on the pattern: reuse the last dense run when
+                // only the pattern changed (dragging a pattern slider then costs no dense run).
+                DenseKey key{n, p.d, heads, causal, p.device, p.source, p.data_seed, p.q_path, p.k_path, p.v_path};
+                if (s.dense_cache && s.dense_cache->key == key) {
+                    s.timing.dense_ms = s.dense_cache->ms;
+                    s.timing.dense_gflops = gflops(pairs, p.d, s.dense_cache->ms);
+                    s.dense_done = true;
+                    ui::AccuracyResult acc;
+                    acc.gen = job.gen;
+                    acc.kept_mass = -1;
+                    acc.rel_error = relative_error(s.sparse_out, s.dense_cache->out);
+                    publish([&](Inbox& in) {
+                        in.timings.push_back(s.timing);
+                        in.accuracy.push_back(acc);
+                    });
+                    continue;
+                }
                 if (estimate_ms > dense_budget_ms) {
                     s.timing.dense_ms = -1;
                     s.timing.dense_estimate_ms = estimate_ms;
@@ -452,6 +529,7 @@ void Worker::run(std::stop_token stop) {
                 acc.gen = job.gen;
                 acc.kept_mass = -1;
                 acc.rel_error = relative_error(s.sparse_out, r.out);
+                s.dense_cache = std::make_shared<DenseRun>(DenseRun{key, r.gpu_ms, std::move(r.out)});
                 publish([&](Inbox& in) {
                     // Replaces the sparse-only sample of this generation.
                     in.timings.push_back(s.timing);
@@ -496,8 +574,11 @@ ui::SweepState Worker::sweep() const {
 
 void Worker::run_sweep(std::stop_token stop, ui::Params params, int64_t max_n) {
     const auto set = [&](auto f) {
-        std::lock_guard lock(sweep_mutex_);
-        f(sweep_);
+        {
+            std::lock_guard lock(sweep_mutex_);
+            f(sweep_);
+        }
+        if (wake_) wake_();
     };
     lower_thread_priority();
     try {

@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,7 +43,9 @@ struct Inbox {
 
 class Worker {
 public:
-    Worker();
+    // `wake` is called (from the worker thread) after each publish, so an idle frame loop that
+    // waits for events can wake up (glfwPostEmptyEvent).
+    explicit Worker(std::function<void()> wake = {});
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -80,6 +83,7 @@ private:
     bool has_job_ = false;
     Inbox inbox_;
     std::string activity_;
+    std::function<void()> wake_;
     std::unique_ptr<State> state_;  // touched by the worker thread only (and has_work_locked)
     std::atomic<uint64_t> latest_gen_{0};
     std::stop_source hops_stop_;

@@ -19,7 +19,7 @@ void main() {
     const uint head = gl_WorkGroupID.y + pc.head_offset;
     const uint n = pc.n, d = pc.d;
     const uint row = qblock * kBlock + gl_LocalInvocationID.x;
-    if (row >= n) return;  // no barriers below: invocations are independent
+    const bool row_valid = row < n;  // rows past n run along (uniform control flow), never write
     const uint head_base = head * n * d;
     const uint qb = head_base + row * d;
 
@@ -28,8 +28,8 @@ void main() {
     FOR_C4(c4) {
         vec4 x = vec4(0.0);
         for (uint j = 0u; j < 4u; ++j)
-            if (4u * c4 + j < d) x[j] = LOAD(q_data[qb + 4u * c4 + j]);
-        q[c4] = x * pc.scale_log2;
+            if (row_valid && 4u * c4 + j < d) x[j] = LOAD(q_data[qb + 4u * c4 + j]);
+        q[c4] = row_valid ? x * pc.scale_log2 : vec4(0.0);
         acc[c4] = vec4(0.0);
     }
     float m = -3.0e38;  // running max (log2 domain); finite so m - m_new is never inf - inf
@@ -38,6 +38,10 @@ void main() {
 
     uint first, last;
     block_range(head, qblock, first, last);
+    // Control flow below depends only on the workgroup's block list, never on the row: every
+    // K and V load then has a workgroup-uniform address, which GPUs broadcast and lavapipe turns
+    // into one scalar load instead of a per-lane gather (about 10x on lavapipe). Masked keys
+    // cost their arithmetic and contribute p = 0.
     for (uint e = first; e < last; ++e) {
         uint w0, w1;
         entry_words(e, w0, w1);
@@ -49,8 +53,7 @@ void main() {
             for (uint t = 0u; t < TILE_K; ++t) {
                 const uint key = key0 + t;
                 float dot_qk = 0.0;
-                if (key < key_end && entry_keeps(w0, w1, row, key) && causal_ok(row, key)) {
-                    kept_mask |= 1u << t;
+                if (key < key_end) {  // uniform
                     const uint kb = head_base + key * d;
                     FOR_C4(c4) {
                         vec4 k4 = vec4(0.0);
@@ -58,30 +61,34 @@ void main() {
                             if (4u * c4 + j < d) k4[j] = LOAD(k_data[kb + 4u * c4 + j]);
                         dot_qk += dot(q[c4], k4);
                     }
-                    tile_max = max(tile_max, dot_qk);
                 }
+                const bool kept = key < key_end && entry_keeps(w0, w1, row, key) && causal_ok(row, key);
+                kept_mask |= kept ? (1u << t) : 0u;
                 s[t] = dot_qk;
+                tile_max = kept ? max(tile_max, dot_qk) : tile_max;
             }
-            if (kept_mask == 0u) continue;
             const float m_new = max(m, tile_max);
             const float correction = exp2(m - m_new);
             l *= correction;
             FOR_C4(c4) acc[c4] *= correction;
             for (uint t = 0u; t < TILE_K; ++t) {
-                if ((kept_mask & (1u << t)) == 0u) continue;
-                const float p = exp2(s[t] - m_new);
+                const uint key = key0 + t;
+                const float p = (kept_mask & (1u << t)) != 0u ? exp2(s[t] - m_new) : 0.0;
                 l += p;
-                const uint vb = head_base + (key0 + t) * d;
-                FOR_C4(c4) {
-                    vec4 v4 = vec4(0.0);
-                    for (uint j = 0u; j < 4u; ++j)
-                        if (4u * c4 + j < d) v4[j] = LOAD(v_data[vb + 4u * c4 + j]);
-                    acc[c4] += p * v4;
+                if (key < key_end) {  // uniform
+                    const uint vb = head_base + key * d;
+                    FOR_C4(c4) {
+                        vec4 v4 = vec4(0.0);
+                        for (uint j = 0u; j < 4u; ++j)
+                            if (4u * c4 + j < d) v4[j] = LOAD(v_data[vb + 4u * c4 + j]);
+                        acc[c4] += p * v4;
+                    }
                 }
             }
             m = m_new;
         }
     }
+    if (!row_valid) return;
     const float inv = l > 0.0 ? 1.0 / l : 0.0;  // empty rows give zeros
     FOR_C4(c4)
         for (uint j = 0u; j < 4u; ++j)

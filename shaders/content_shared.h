@@ -26,6 +26,10 @@ SALAB_CONTENT_CONST kScoreTile = 8u;
 // radix digit histogram, so every invocation owns one bin. A row of n keys costs each
 // invocation about 6 * n / 256 loop steps (n = 2^21 stays under lavapipe's budget).
 SALAB_CONTENT_CONST kSelectThreads = 256u;
+// Candidates the select kernel's fast path (k <= kSelectThreads) keeps in shared memory: the
+// keys scoring at least the k-th best of the 256 segment maxima, typically 1.5-3 k of them.
+// More (ties, k near 256) fall back to the radix select over the whole row.
+SALAB_CONTENT_CONST kSelectCandidates = 1024u;
 
 // Bindings (one descriptor set layout of kContentBindings storage buffers for all kernels).
 SALAB_CONTENT_CONST kContentBindings = 5u;

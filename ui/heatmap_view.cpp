@@ -64,7 +64,7 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const int panels = s.view.heat_show_diff ? 3 : 2;
     const float gap = 8;
-    const float legend_h = ImGui::GetTextLineHeightWithSpacing() * 2.6f;
+    const float legend_h = ImGui::GetTextLineHeightWithSpacing() * 3.2f;
     const float side = std::max(24.0f, std::min((avail.x - gap * float(panels - 1)) / float(panels),
                                                 avail.y - ImGui::GetTextLineHeightWithSpacing() - legend_h));
     if (fitted_n_ != n || std::fabs(side - panel_) > 0.5f) {
@@ -134,11 +134,6 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     const bool stale = !hr || !ctx.current(hr->gen) || !(hr->request == request(s));
     if (stale) draw_updating_badge({top.x + float(panels) * (side + gap) - gap, top.y + ImGui::GetTextLineHeightWithSpacing()}, ctx.activity);
     ImGui::SetCursorScreenPos({top.x, top.y + ImGui::GetTextLineHeightWithSpacing() + side + 4});
-    if (hr && hr->request.stride > 1)
-        ImGui::TextDisabled("every %lld-th token sampled (zoom in for exact cells)", (long long)hr->request.stride);
-    else
-        ImGui::TextDisabled("exact cells");
-    ImGui::SameLine();
     ImGui::BeginGroup();
     const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
     draw_legend("P(i, j)", s.view.heat_scale, vmin, vmax_, std::min(side * 0.8f, 180.0f));
@@ -149,6 +144,13 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         draw_legend("sparse - dense", ColorScale::linear, -diff_max_, diff_max_, std::min(side * 0.8f, 180.0f), true);
         ImGui::EndGroup();
     }
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    if (hr && hr->request.stride > 1)
+        ImGui::TextDisabled("every %lld-th token\nsampled: zoom in\nfor exact cells", (long long)hr->request.stride);
+    else
+        ImGui::TextDisabled("exact cells");
+    ImGui::EndGroup();
 
     if (any_hover && hr && !hr->dense.empty()) {
         const int64_t i = int64_t(std::floor(zoom_.to_token_y(hover_m.y))), j = int64_t(std::floor(zoom_.to_token_x(hover_m.x)));

@@ -173,13 +173,15 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         const bool strip_hover = ImGui::IsItemHovered();
         const TokenHopResult* th = ctx.token_hops;
         const bool th_ok = th && th->hops && th->token == tok && ctx.current(th->gen);
-        if (th && th->hops && n > 0) {
+        if (th && th->hops && !th->hops->to.empty()) {
             const std::vector<int>& v = s.view.hop_to ? th->hops->to : th->hops->from;
+            // The result's own n: while a new pattern is analysed it may differ from the current.
+            const int64_t vn = int64_t(v.size());
             int maxh = 1;
             for (int x : v) maxh = std::max(maxh, x);
             const int cols = std::max(1, int(sw));
             for (int c = 0; c < cols; ++c) {
-                const int64_t a = int64_t(c) * n / cols, b = std::max(a + 1, int64_t(c + 1) * n / cols);
+                const int64_t a = int64_t(c) * vn / cols, b = std::max(a + 1, int64_t(c + 1) * vn / cols);
                 // A pixel shows the worst of its tokens: the most hops, or "never".
                 int worst = 0;
                 bool never = false;
@@ -189,10 +191,10 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
                 }
                 dl->AddRectFilled({p0.x + float(c), p0.y}, {p0.x + float(c + 1), p0.y + strip_h}, hop_color(never ? -1 : worst, maxh));
             }
-            const float tx = p0.x + float(double(th->token) / double(n) * sw);
+            const float tx = p0.x + float(double(th->token) / double(vn) * sw);
             dl->AddTriangleFilled({tx - 5, p0.y - 1}, {tx + 5, p0.y - 1}, {tx, p0.y + 6}, IM_COL32(80, 200, 255, 255));
             if (strip_hover) {
-                const int64_t t = std::clamp<int64_t>(int64_t((ImGui::GetIO().MousePos.x - p0.x) / sw * double(n)), 0, n - 1);
+                const int64_t t = std::clamp<int64_t>(int64_t((ImGui::GetIO().MousePos.x - p0.x) / sw * double(vn)), 0, vn - 1);
                 ImGui::SetTooltip("token %lld: %d hops %s token %lld", (long long)t, v[size_t(t)], s.view.hop_to ? "to" : "from",
                                   (long long)th->token);
             }
@@ -205,7 +207,7 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         }
 
         // Arc diagram of the neighbourhood on the selected layer's graph.
-        const ModelResult* m = ctx.model && !ctx.model->heads.empty() ? ctx.model : nullptr;
+        const ModelResult* m = ctx.model && !ctx.model->heads.empty() && tok < ctx.model->heads[0].n() ? ctx.model : nullptr;
         if (m && (edges_gen_ != m->gen || edges_token_ != tok || edges_depth_ != s.view.hop_depth)) {
             edges_.clear();
             edges_truncated_ = false;
@@ -248,11 +250,12 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         if (n > 0) {
             const auto x_of = [&](int64_t t) { return a0.x + 6 + float(double(t) + 0.5) / float(n) * (as.x - 12); };
             // Deeper hops first so the 1-hop arcs are drawn on top. Dense neighbourhoods are
-            // thinned to at most ~250 arcs per depth (evenly over the list) so they stay legible.
+            // thinned to at most ~160 arcs per depth (evenly over the list) so they stay legible
+            // (and cheap to draw on a software rasteriser).
             for (int d = s.view.hop_depth; d >= 1; --d) {
                 size_t count = 0;
                 for (const Edge& e : edges_) count += e.depth == d;
-                const size_t step = std::max<size_t>(1, count / 250);
+                const size_t step = std::max<size_t>(1, (count + 159) / 160);
                 const ImU32 alpha = ImU32(std::clamp(60.0f * (d == 1 ? 3.5f : d == 2 ? 1.6f : 1.0f) * (step > 1 ? 0.6f : 1.0f), 20.0f, 230.0f));
                 size_t k = 0;
                 for (const Edge& e : edges_) {
@@ -265,7 +268,7 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
                     const float hgt = std::min(room, span * 0.5f + 3.0f);
                     const ImU32 col = (component_color(e.component) & 0x00ffffffu) | (alpha << 24);
                     dl->AddBezierCubic({x1, base}, {x1, base + up * hgt * 1.33f}, {x2, base + up * hgt * 1.33f}, {x2, base}, col,
-                                       d == 1 ? 1.5f : 1.0f, 20);
+                                       d == 1 ? 1.5f : 1.0f, 12);
                 }
             }
             dl->AddCircleFilled({x_of(tok), base}, 4.0f, IM_COL32(80, 200, 255, 255));

@@ -148,8 +148,11 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     if (s.view.show_blocks && model && model->blocks) {
         const BlockMask& b = *model->blocks;
         const TokenRect vis = zoom_.visible(n, size.x, size.y);
-        const int64_t I0 = vis.row0 / b.block, I1 = (vis.row0 + vis.rows + b.block - 1) / b.block;
-        const int64_t J0 = vis.col0 / b.block, J1 = (vis.col0 + vis.cols + b.block - 1) / b.block;
+        // (The model may still be the previous one, of another n, while the new one is built.)
+        const int64_t I0 = std::min(b.num_blocks, vis.row0 / b.block);
+        const int64_t I1 = std::min(b.num_blocks, (vis.row0 + vis.rows + b.block - 1) / b.block);
+        const int64_t J0 = std::min(b.num_blocks, vis.col0 / b.block);
+        const int64_t J1 = std::min(b.num_blocks, (vis.col0 + vis.cols + b.block - 1) / b.block);
         const double block_px = double(b.block) / zoom_.tokens_per_px;
         if ((I1 - I0) * (J1 - J0) > 60000 || block_px < 2.0) {
             const char* msg = "zoom in to see blocks";

@@ -32,6 +32,7 @@ struct MaskStats {
     int64_t empty_rows = 0;
     int64_t full_blocks = 0, partial_blocks = 0, skipped_blocks = 0;
     int block = 64;
+    int64_t visited_pairs = 0;     // token pairs inside the listed blocks (what the kernel touches)
     int64_t block_mask_bytes = 0;  // the GPU structure
     int64_t csr_bytes = 0;         // token-exact CSR (row_ptr int64 + cols int32)
     int64_t dense_mask_bytes = 0;  // uint8 n x n per head

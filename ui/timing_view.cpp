@@ -173,6 +173,11 @@ void draw_stats(const AppState& s, const ViewContext& ctx) {
     }
     const MaskStats& st = m->stats;
     if (!ctx.current(m->gen)) ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating... (showing the previous pattern)");
+    if (!m->blocks) {
+        ImGui::Text("%lld x %lld, %d head%s", (long long)st.n, (long long)st.n, st.heads, st.heads == 1 ? "" : "s");
+        ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "compiling the block mask...");
+        return;
+    }
     if (ImGui::BeginTable("stats", 2, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
         const auto row = [](const char* k, const std::string& v, const char* help) {
             ImGui::TableNextRow();
@@ -199,9 +204,7 @@ void draw_stats(const AppState& s, const ViewContext& ctx) {
         row("blocks", buf, "Kernel blocks of 64 x 64: full (no per-element test), partial (bitmask), skipped (never visited).");
         std::snprintf(buf, sizeof buf, "%.2f%% of blocks visited, %.1f%% of visited pairs kept",
                       total ? 100.0 * double(st.full_blocks + st.partial_blocks) / double(total) : 0.0,
-                      (st.full_blocks + st.partial_blocks)
-                          ? 100.0 * double(st.kept_pairs) / (double(st.full_blocks + st.partial_blocks) * st.block * st.block)
-                          : 0.0);
+                      st.visited_pairs ? 100.0 * double(st.kept_pairs) / double(st.visited_pairs) : 0.0);
         row("hardware sparsity", buf, "What the kernel actually touches, against the logical sparsity above.");
         row("block mask", bytes_text(st.block_mask_bytes), "The GPU structure: block lists and partial-block bitmasks.");
         row("token CSR", bytes_text(st.csr_bytes), "Token-exact compressed rows (int64 offsets, int32 keys).");

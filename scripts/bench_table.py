@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Turns `salab-cli bench --json` output (one JSON object per line) into a Markdown table.
+
+    python3 scripts/bench_table.py results.jsonl > table.md
+Columns with FlexAttention figures appear when the rows carry them (--suite anchors).
+"""
+import json
+import sys
+
+
+def main(path):
+    rows = [json.loads(line) for line in open(path) if line.startswith("{")]
+    if not rows:
+        sys.exit(f"{path}: no JSON rows")
+    anchors = any("flex_ms" in r for r in rows)
+    head = ["pattern", "n", "d", "heads", "density", "sparse ms", "dense ms", "dense/sparse",
+            "1/density", "eff GFLOP/s", "mask build ms", "path"]
+    if anchors:
+        head += ["flex ms", "ours vs flex (>1: faster)", "flex build ms"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        dense = r.get("dense_ms")
+        cells = [r["pattern"] + (f" L{r['layer']}" if r.get("layer") else ""), r["n"], r["d"], r["heads"],
+                 f"{r['density']:.4f}", f"{r['sparse_ms']:.3f}", f"{dense:.3f}" if dense else "",
+                 f"{r['speedup']:.2f}" if "speedup" in r else "",
+                 f"{r['ideal_speedup']:.1f}" if "ideal_speedup" in r else "",
+                 f"{r['eff_gflops']:.1f}", f"{r['mask_build_ms']:.1f}", r["path"]]
+        if anchors:
+            cells += [r.get("flex_ms", ""), f"{r['vs_flex']:.2f}x" if "vs_flex" in r else "",
+                      r.get("flex_mask_build_ms", "")]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
