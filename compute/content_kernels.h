@@ -40,7 +40,7 @@ namespace salab {
 std::vector<double> lsh_projection(const Component& c, int64_t d, int64_t round);
 
 class ContentKernels {
-public:
+  public:
     explicit ContentKernels(VulkanContext& ctx);
     ~ContentKernels();
     ContentKernels(const ContentKernels&) = delete;
@@ -48,13 +48,13 @@ public:
 
     struct TopkResult {
         int64_t n = 0;
-        int64_t slots = 0;            // min(k, n): the row stride of `keys`
-        std::vector<int32_t> keys;    // [n, slots]: row i's keys ascending, -1 past counts[i]
-        std::vector<int32_t> counts;  // min(k, i + 1) when causal, else min(k, n)
-        double gpu_ms = 0.0;          // the indexer pass (scores + select), timestamp queries
-        double score_ms = 0.0;        // of which the score kernel (q . k of every candidate)
-        double select_ms = 0.0;       // of which the selection kernel
-        int64_t refined = 0;          // rows re-selected in double on the host
+        int64_t slots = 0;           // min(k, n): the row stride of `keys`
+        std::vector<int32_t> keys;   // [n, slots]: row i's keys ascending, -1 past counts[i]
+        std::vector<int32_t> counts; // min(k, i + 1) when causal, else min(k, n)
+        double gpu_ms = 0.0;         // the indexer pass (scores + select), timestamp queries
+        double score_ms = 0.0;       // of which the score kernel (q . k of every candidate)
+        double select_ms = 0.0;      // of which the selection kernel
+        int64_t refined = 0;         // rows re-selected in double on the host
     };
     // Row i keeps the kk largest q_i . k_j (causal: among j <= i), ties to the smaller j.
     // q, k: row-major [n, d] floats, d in [1, 256], kk >= 1 (kk >= n keeps every candidate).
@@ -65,9 +65,9 @@ public:
         int64_t n = 0;
         int64_t rounds = 0;
         int64_t buckets = 0;
-        std::vector<int32_t> q_buckets, k_buckets;  // [round * n + token], as HeadMask::lsh_buckets
-        double gpu_ms = 0.0;  // timestamp queries; 0 when the queue has none
-        int64_t refined = 0;  // (round, token) hashes redone in double on the host
+        std::vector<int32_t> q_buckets, k_buckets; // [round * n + token], as HeadMask::lsh_buckets
+        double gpu_ms = 0.0;                       // timestamp queries; 0 when the queue has none
+        int64_t refined = 0; // (round, token) hashes redone in double on the host
     };
     // Buckets of lsh component c (c.type must be lsh) for the queries and keys of one head.
     LshResult lsh(std::span<const float> q, std::span<const float> k, int64_t n, int64_t d,
@@ -75,7 +75,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 
@@ -97,4 +97,4 @@ struct ContentStats {
 Csr build_head_csr(ContentKernels& kernels, const HeadPattern& head, int64_t n, const HeadQK& qk,
                    ContentStats* stats = nullptr);
 
-}  // namespace salab
+} // namespace salab

@@ -33,14 +33,14 @@ SALAB_CONTENT_CONST kSelectCandidates = 1024u;
 
 // Bindings (one descriptor set layout of kContentBindings storage buffers for all kernels).
 SALAB_CONTENT_CONST kContentBindings = 5u;
-SALAB_CONTENT_CONST kBindCQ = 0u;        // Q, [n, 4 * D4] floats, rows zero-padded
-SALAB_CONTENT_CONST kBindCK = 1u;        // K, same layout
-SALAB_CONTENT_CONST kBindCAux = 2u;      // lsh: W^T [rounds][B/2][4 * D4]; top-k: score rows
-SALAB_CONTENT_CONST kBindCOut = 3u;      // lsh: buckets [rounds][2][n]; top-k: keys [n, slots]
-SALAB_CONTENT_CONST kBindCMargin = 4u;   // lsh: margins [rounds][2][n]; top-k: [n][2] scores
+SALAB_CONTENT_CONST kBindCQ = 0u;      // Q, [n, 4 * D4] floats, rows zero-padded
+SALAB_CONTENT_CONST kBindCK = 1u;      // K, same layout
+SALAB_CONTENT_CONST kBindCAux = 2u;    // lsh: W^T [rounds][B/2][4 * D4]; top-k: score rows
+SALAB_CONTENT_CONST kBindCOut = 3u;    // lsh: buckets [rounds][2][n]; top-k: keys [n, slots]
+SALAB_CONTENT_CONST kBindCMargin = 4u; // lsh: margins [rounds][2][n]; top-k: [n][2] scores
 
 #ifdef __cplusplus
-}  // namespace salab::gpu
+} // namespace salab::gpu
 #endif
 
 // Run-time lengths; sizes (D4) are specialization constants.
@@ -50,20 +50,21 @@ struct ContentPush {
 #else
 layout(push_constant) uniform ContentPush {
 #endif
-    uint n;        // tokens
-    uint half_b;   // lsh: B / 2 projections per round
-    uint round0;   // lsh: first round held in the W buffer of this submission
-    uint k;        // top-k: keys per row, min(k, n)
-    uint causal;   // top-k: 1 when row i only sees keys j <= i
-    uint row0;     // top-k: first query row of this batch (the score rows hold rows row0..)
-    uint rows;     // top-k: query rows in this batch
-    uint token0;   // lsh: first token of this dispatch (n beyond the dispatch-size limit)
+    uint n;      // tokens
+    uint half_b; // lsh: B / 2 projections per round
+    uint round0; // lsh: first round held in the W buffer of this submission
+    uint k;      // top-k: keys per row, min(k, n)
+    uint causal; // top-k: 1 when row i only sees keys j <= i
+    uint row0;   // top-k: first query row of this batch (the score rows hold rows row0..)
+    uint rows;   // top-k: query rows in this batch
+    uint token0; // lsh: first token of this dispatch (n beyond the dispatch-size limit)
 #ifdef __cplusplus
 };
 static_assert(sizeof(ContentPush) == 32, "push constant layout must match GLSL std430");
-}  // namespace salab::gpu
+} // namespace salab::gpu
 #else
-} pc;
+}
+pc;
 #endif
 
 #endif

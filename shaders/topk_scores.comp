@@ -14,25 +14,29 @@ layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
 
 void main() {
     const uint local_row = gl_WorkGroupID.x * kContentRows + gl_LocalInvocationID.x;
-    if (local_row >= pc.rows) return;  // no barriers: invocations are independent
-    const uint i = pc.row0 + local_row;
+    const bool row_valid = local_row < pc.rows;  // rows past the batch run along, never write
+    const uint i = pc.row0 + min(local_row, pc.rows - 1u);
     const uint n = pc.n;
-    const uint lim = pc.causal != 0u ? i + 1u : n;
+    // Control flow depends only on the workgroup (its last row's causal limit), never on the
+    // row: every K load then has a workgroup-uniform address, which GPUs broadcast and lavapipe
+    // turns into one scalar load instead of a per-lane gather. Scores past a row's own limit
+    // land in its score row too; the select kernel never reads them.
+    const uint wg_last = pc.row0 + min(pc.rows, (gl_WorkGroupID.x + 1u) * kContentRows) - 1u;
+    const uint lim = pc.causal != 0u ? wg_last + 1u : n;
     const uint key_begin = gl_WorkGroupID.y * kScoreKeyChunk;
     const uint key_end = min(lim, key_begin + kScoreKeyChunk);
-    if (key_begin >= key_end) return;
 
     vec4 q[D4];
     FOR_CC4(c4) q[c4] = q_data[i * D4 + c4];
-    const uint out_base = local_row * n;
+    const uint out_base = (i - pc.row0) * n;
     // kScoreTile keys per step with the inner loop unrolled: at most 256 steps per invocation.
     for (uint key0 = key_begin; key0 < key_end; key0 += kScoreTile) {
         for (uint t = 0u; t < kScoreTile; ++t) {
             const uint j = key0 + t;
-            if (j >= key_end) continue;
+            if (j >= key_end) continue;  // uniform
             float s = 0.0;
             FOR_CC4(c4) s += dot(q[c4], k_data[j * D4 + c4]);
-            scores[out_base + j] = isnan(s) ? kNegInf : (s == 0.0 ? 0.0 : s);
+            if (row_valid) scores[out_base + j] = isnan(s) ? kNegInf : (s == 0.0 ? 0.0 : s);
         }
     }
 }

@@ -26,8 +26,10 @@ namespace {
 
 std::vector<std::string> preset_paths() {
     std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(std::string(SALAB_SOURCE_DIR) + "/assets/presets"))
-        if (e.path().extension() == ".json") out.push_back(e.path().string());
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::string(SALAB_SOURCE_DIR) + "/assets/presets"))
+        if (e.path().extension() == ".json")
+            out.push_back(e.path().string());
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -48,7 +50,7 @@ Component make(ComponentType t) {
     return c;
 }
 
-}  // namespace
+} // namespace
 
 TEST_SUITE("gpu") {
     TEST_CASE("every preset runs at reduced n and matches the oracle per head and layer") {
@@ -64,21 +66,26 @@ TEST_SUITE("gpu") {
                     CAPTURE(path);
                     CAPTURE(n);
                     CAPTURE(layer);
-                    const Problem p = prepare_problem(pattern, {.n = n, .d = 32, .layer = layer, .seed = 3});
+                    const Problem p =
+                        prepare_problem(pattern, {.n = n, .d = 32, .layer = layer, .seed = 3});
                     engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
                     const RunResult r = engine.run(p.block_mask, {.read_back = true});
                     const size_t per = size_t(p.n) * size_t(p.d);
                     for (int h = 0; h < p.heads; ++h) {
                         CAPTURE(h);
-                        const std::vector<float> got(r.out.begin() + std::ptrdiff_t(size_t(h) * per),
-                                                     r.out.begin() + std::ptrdiff_t(size_t(h + 1) * per));
+                        const std::vector<float> got(
+                            r.out.begin() + std::ptrdiff_t(size_t(h) * per),
+                            r.out.begin() + std::ptrdiff_t(size_t(h + 1) * per));
                         CHECK(relative_error(got, oracle_head(p, h)) < 1e-4);
                         // Content components: the GPU-built mask is the CPU's.
-                        const HeadPattern& hp = p.pattern.layers[size_t(layer)].heads.size() == 1
-                                                    ? p.pattern.layers[size_t(layer)].heads[0]
-                                                    : p.pattern.layers[size_t(layer)].heads[size_t(h)];
-                        if (std::any_of(hp.components.begin(), hp.components.end(), [](const Component& c) { return needs_qk(c); }))
-                            CHECK(build_head_csr(ck, hp, p.n, p.head_qk(h)) == build_csr(p.mask(h)));
+                        const HeadPattern& hp =
+                            p.pattern.layers[size_t(layer)].heads.size() == 1
+                                ? p.pattern.layers[size_t(layer)].heads[0]
+                                : p.pattern.layers[size_t(layer)].heads[size_t(h)];
+                        if (std::any_of(hp.components.begin(), hp.components.end(),
+                                        [](const Component& c) { return needs_qk(c); }))
+                            CHECK(build_head_csr(ck, hp, p.n, p.head_qk(h)) ==
+                                  build_csr(p.mask(h)));
                     }
                 }
         }
@@ -111,8 +118,8 @@ TEST_SUITE("gpu") {
         topk.k = 16;
 
         const std::vector<HeadPattern> unions = {
-            {false, {win, glob, rnd}}, {true, {win, glob, rnd}},  {false, {strided, block}},
-            {true, {strided, block}},  {true, {lsh, win}},        {false, {topk, glob}},
+            {false, {win, glob, rnd}}, {true, {win, glob, rnd}}, {false, {strided, block}},
+            {true, {strided, block}},  {true, {lsh, win}},       {false, {topk, glob}},
             {true, {topk, glob}},
         };
         AttentionEngine engine(gpu_context());
@@ -129,7 +136,8 @@ TEST_SUITE("gpu") {
                 const HeadMask cpu(hp, n, qk);
                 CHECK(csr == build_csr(cpu));
                 engine.upload(x.q, x.k, x.v, {1, n, d});
-                const RunResult r = engine.run(compile_block_mask(std::vector<Csr>{csr}), {.read_back = true});
+                const RunResult r =
+                    engine.run(compile_block_mask(std::vector<Csr>{csr}), {.read_back = true});
                 std::vector<float> want(x.q.size());
                 reference_attention(cpu, x.q, x.k, x.v, d, want);
                 CHECK(relative_error(r.out, want) < 1e-4);
