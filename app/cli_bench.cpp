@@ -1,6 +1,7 @@
 // salab-cli bench: sparse vs dense kernel time, and the built-in suites (anchors, laptop).
 #include "attention.h"
 #include "cli_commands.h"
+#include "content_kernels.h"
 #include "problem.h"
 #include "vk_context.h"
 
@@ -69,7 +70,7 @@ struct BenchCase {
     int heads;
 };
 
-void bench_one(AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bool anchors) {
+void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bool anchors) {
     const bool is_dense_pattern = c.pattern.is_flat() && c.pattern.layers[0].heads[0].components.size() == 1 &&
                                   c.pattern.layers[0].heads[0].components[0].type == ComponentType::dense;
     for (int layer = 0; layer < c.pattern.num_layers(); ++layer) {
@@ -89,6 +90,19 @@ void bench_one(AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bo
         RunResult sparse = engine.run(p.block_mask, ro);
         std::optional<RunResult> dense;
         if (!a.no_dense) dense = engine.run_dense(p.causal, ro);
+        // lsh/topk: the GPU content pass (hashing / the top-k indexer), timed on its own.
+        std::optional<double> indexer_ms;
+        if (p.pattern.needs_qk()) {
+            ContentKernels kernels(ctx);
+            const Layer& l = p.pattern.layers[size_t(layer)];
+            double total = 0.0;
+            for (int h = 0; h < p.heads; ++h) {
+                ContentStats st;
+                build_head_csr(kernels, l.heads.size() == 1 ? l.heads[0] : l.heads[size_t(h)], p.n, p.head_qk(h), &st);
+                total += st.gpu_ms;
+            }
+            indexer_ms = total;
+        }
         const int64_t dense_pairs = p.causal ? p.n * (p.n + 1) / 2 * p.heads : p.n * p.n * p.heads;
         const double density = p.density();
         json j = {{"pattern", p.pattern.name}, {"layer", layer}, {"n", p.n}, {"d", p.d}, {"heads", p.heads},
@@ -97,6 +111,7 @@ void bench_one(AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bo
                   {"eff_gflops", gflops(p.kept_pairs(), p.d, sparse.gpu_ms)},
                   {"blocks_full", p.block_mask.full_blocks}, {"blocks_partial", p.block_mask.partial_blocks},
                   {"path", sparse.path}, {"device", engine.device().name}};
+        if (indexer_ms) j["indexer_ms"] = *indexer_ms;
         if (dense) {
             j["dense_ms"] = dense->gpu_ms;
             j["dense_gflops"] = gflops(dense_pairs, p.d, dense->gpu_ms);
@@ -119,6 +134,7 @@ void bench_one(AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bo
                         dense ? ("dense " + std::to_string(dense->gpu_ms) + " ms").c_str() : "", p.mask_build_ms,
                         j["eff_gflops"].get<double>());
             if (dense) std::printf("  speedup %.2fx (ideal %.1fx)", j["speedup"].get<double>(), j["ideal_speedup"].get<double>());
+            if (indexer_ms) std::printf("  indexer %.3f ms", *indexer_ms);
             if (j.contains("vs_flex")) std::printf("  vs flex %.2fx", j["vs_flex"].get<double>());
             std::printf("\n");
         }
@@ -146,7 +162,7 @@ int cmd_bench(const CliArgs& a) {
         for (int64_t d : ds)
             for (int64_t n : ns)
                 for (auto& ap : kAnchorPatterns) cases.push_back({parse_pattern(ap.json), n, d, heads});
-        for (auto& c : cases) bench_one(engine, c, a, anchors);
+        for (auto& c : cases) bench_one(*r.context, engine, c, a, anchors);
         return 0;
     }
     if (a.pattern.empty()) throw InputError("bench needs --pattern P.json or --suite anchors|laptop");
@@ -155,7 +171,7 @@ int cmd_bench(const CliArgs& a) {
     for (int64_t n : ns) with_n(pat, n);  // validates every n before any work
     std::vector<int64_t> ds = a.d_list.empty() ? std::vector<int64_t>{64} : a.d_list;
     for (int64_t d : ds)
-        for (int64_t n : ns) bench_one(engine, {pat, n, d, a.heads > 0 ? a.heads : 1}, a, false);
+        for (int64_t n : ns) bench_one(*r.context, engine, {pat, n, d, a.heads > 0 ? a.heads : 1}, a, false);
     return 0;
 }
 

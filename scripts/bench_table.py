@@ -13,8 +13,11 @@ def main(path):
     if not rows:
         sys.exit(f"{path}: no JSON rows")
     anchors = any("flex_ms" in r for r in rows)
+    indexer = any("indexer_ms" in r for r in rows)
     head = ["pattern", "n", "d", "heads", "density", "sparse ms", "dense ms", "dense/sparse",
             "1/density", "eff GFLOP/s", "mask build ms", "path"]
+    if indexer:
+        head += ["indexer ms"]
     if anchors:
         head += ["flex ms", "ours vs flex (>1: faster)", "flex build ms"]
     print("| " + " | ".join(head) + " |")
@@ -26,6 +29,8 @@ def main(path):
                  f"{r['speedup']:.2f}" if "speedup" in r else "",
                  f"{r['ideal_speedup']:.1f}" if "ideal_speedup" in r else "",
                  f"{r['eff_gflops']:.1f}", f"{r['mask_build_ms']:.1f}", r["path"]]
+        if indexer:
+            cells += [f"{r['indexer_ms']:.1f}" if "indexer_ms" in r else ""]
         if anchors:
             cells += [r.get("flex_ms", ""), f"{r['vs_flex']:.2f}x" if "vs_flex" in r else "",
                       r.get("flex_mask_build_ms", "")]
