@@ -312,4 +312,64 @@ std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const V
     return result;
 }
 
+int64_t AttentionEngine::mask_density_sample_rows(int64_t stride) {
+    // Per sampled row the kernel takes <= 17 binary-search steps and one step per listed key
+    // block overlapping the cell (<= ceil(stride / 64) + 1); keep the product below 32768.
+    const int64_t span = (std::max<int64_t>(stride, 1) + gpu::kBlock - 1) / gpu::kBlock + 1;
+    return std::clamp<int64_t>(32768 / (span + 18), 1, 64);
+}
+
+std::vector<float> AttentionEngine::mask_density(const BlockMask& mask, const Viewport& view) {
+    auto& im = *impl_;
+    if (mask.n < 1 || mask.heads < 1 || mask.block != int(gpu::kBlock) || mask.n > max_tokens)
+        throw InputError("mask_density needs a compiled block mask with block 64 and n in [1, " +
+                         std::to_string(max_tokens) + "]");
+    if (mask.row_ptr.size() != size_t(mask.heads) * size_t(mask.num_blocks) + 1)
+        throw InputError("block mask row_ptr does not match its heads and blocks");
+    if (view.head < 0 || (mask.heads != 1 && view.head >= mask.heads))
+        throw InputError("viewport head out of range");
+    if (view.rows < 1 || view.cols < 1 || view.stride < 1 || view.row0 < 0 || view.col0 < 0)
+        throw InputError("viewport is empty or has negative offsets");
+    const int64_t limit = int64_t(1) << 32;
+    if (view.rows >= limit || view.cols >= limit || view.stride >= limit ||
+        view.row0 + (view.rows + 1) * view.stride >= limit || view.col0 + (view.cols + 1) * view.stride >= limit)
+        throw InputError("viewport exceeds 2^32 tokens");
+    const size_t cells = size_t(view.rows) * size_t(view.cols);
+    GpuBuffer out(im.ctx, cells * 4);
+    auto mb = im.upload_mask(mask);
+    const Pipeline& pipe = im.pipelines.get("mask_density", {});
+    std::array<VkBuffer, kBindings> bufs{im.dummy.handle(), im.dummy.handle(), im.dummy.handle(), out.handle(),
+                                         mb.row_ptr.handle(), mb.entries.handle(), mb.bits.handle()};
+    VkDescriptorSet set = im.pipelines.bind_buffers(bufs);
+    gpu::AttnPush pc{};
+    pc.n = uint32_t(mask.n);
+    pc.d = uint32_t(mask_density_sample_rows(view.stride));  // rows sampled per cell
+    pc.num_blocks = uint32_t(mask.num_blocks);
+    pc.mode = gpu::kModeSparse;
+    pc.mask_shared = mask.heads == 1 ? 1u : 0u;
+    pc.row0 = uint32_t(view.row0);
+    pc.col0 = uint32_t(view.col0);
+    pc.rows = uint32_t(view.rows);
+    pc.cols = uint32_t(view.cols);
+    pc.stride = uint32_t(view.stride);
+    pc.head = mask.heads == 1 ? 0u : uint32_t(view.head);
+    const uint64_t groups_x = (uint64_t(view.cols) + 7) / 8, groups_y = (uint64_t(view.rows) + 7) / 8;
+    if (groups_x > 65535 || groups_y > 65535) throw InputError("viewport exceeds 524,280 cells per side");
+    im.ctx.submit_and_wait([&](VkCommandBuffer cb) {
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
+        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1, &set, 0, nullptr);
+        vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+        vkCmdDispatch(cb, uint32_t(groups_x), uint32_t(groups_y), 1);
+        VkMemoryBarrier h{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        h.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        h.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+        vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                             VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &h, 0, nullptr, 0,
+                             nullptr);
+    });
+    std::vector<float> result(cells);
+    out.read(im.ctx, result.data(), cells * 4);
+    return result;
+}
+
 }  // namespace salab

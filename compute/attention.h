@@ -77,6 +77,18 @@ public:
     // Returns rows x cols floats; cells whose pair is not kept are 0.
     std::vector<float> probabilities(const BlockMask* mask, const Viewport& view);
 
+    // Density image of `mask` on a viewport (issue 4), computed on the GPU from the block mask
+    // alone (no Q/K/V upload needed). Cell (r, c) covers query rows [row0 + r*stride, +stride)
+    // and keys [col0 + c*stride, +stride), cut at n; it holds kept pairs / pairs of the cell, or
+    // 0 when it lies past n. Returns rows x cols floats in [0, 1]. Cells covering more than
+    // mask_density_sample_rows(stride) query rows are estimated from that many evenly spaced
+    // rows (rows row_begin + floor(s * row_count / samples)); other cells are exact (up to float
+    // rounding). mask.heads == 1 serves every head.
+    std::vector<float> mask_density(const BlockMask& mask, const Viewport& view);
+    // Query rows sampled per cell by mask_density (64, fewer for very wide cells so the kernel's
+    // per-invocation loop steps stay within lavapipe's budget).
+    static int64_t mask_density_sample_rows(int64_t stride);
+
     const DeviceInfo& device() const;
 
     struct Impl;

@@ -18,7 +18,6 @@ namespace salab {
 
 namespace {
 
-constexpr uint64_t tag_lsh = 0x6c7368ull; // "lsh", as in mask.cpp
 // Largest scratch (score rows, W matrices) one submission uses; bigger problems go in batches.
 constexpr uint64_t kScratchBytes = uint64_t(64) << 20;
 // Most workgroups in one grid dimension (the guaranteed minimum of maxComputeWorkGroupCount).
@@ -174,15 +173,6 @@ void compute_barrier(VkCommandBuffer cb, VkPipelineStageFlags dst_stage, VkAcces
 }
 
 } // namespace
-
-std::vector<double> lsh_projection(const Component& c, int64_t d, int64_t round) {
-    const int64_t half = c.buckets / 2;
-    const uint64_t key = mix64(mix64(stream_key(c.seed) ^ tag_lsh) + uint64_t(round));
-    std::vector<double> w(size_t(d * half));
-    for (size_t e = 0; e < w.size(); ++e)
-        w[e] = gaussian_at(key, e);
-    return w;
-}
 
 struct ContentKernels::Impl {
     VulkanContext& ctx;

@@ -34,10 +34,6 @@
 
 namespace salab {
 
-// W_r of lsh component c for round r and head dimension d: d x B/2 doubles, row-major
-// [a * (B/2) + col], the generator mask.h documents (key_r = mix64(mix64(mix64(seed) ^
-// 0x6c7368) + r), W_r[a][col] = gaussian_at(key_r, a * (B/2) + col)).
-std::vector<double> lsh_projection(const Component& c, int64_t d, int64_t round);
 
 class ContentKernels {
   public:

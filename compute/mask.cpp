@@ -304,10 +304,7 @@ void build_lsh(Comp& p, int64_t n, const HeadQK& qk) {
     p.key_ptr.assign(size_t(R * (B + 1)), 0);
     p.key_list.resize(size_t(R * n));
     for (int64_t r = 0; r < R; ++r) {
-        const uint64_t key = mix64(mix64(stream_key(p.c.seed) ^ tag_lsh) + uint64_t(r));
-        std::vector<double> w(static_cast<size_t>(d * half));
-        for (size_t e = 0; e < w.size(); ++e)
-            w[e] = gaussian_at(key, e);
+        const std::vector<double> w = lsh_projection(p.c, d, r);
         hash_tokens(qk.q, n, d, w, half, &p.q_bucket[size_t(r * n)]);
         hash_tokens(qk.k, n, d, w, half, &p.k_bucket[size_t(r * n)]);
         // Counting sort of keys by bucket; stable, so each bucket lists keys ascending.
@@ -457,6 +454,15 @@ Csr build_csr(const HeadMask& m) {
         csr.row_ptr[size_t(i + 1)] = int64_t(csr.cols.size());
     }
     return csr;
+}
+
+std::vector<double> lsh_projection(const Component& c, int64_t d, int64_t round) {
+    const int64_t half = c.buckets / 2;
+    const uint64_t key = mix64(mix64(stream_key(c.seed) ^ tag_lsh) + uint64_t(round));
+    std::vector<double> w(static_cast<size_t>(d * half));
+    for (size_t e = 0; e < w.size(); ++e)
+        w[e] = gaussian_at(key, e);
+    return w;
 }
 
 }  // namespace salab

@@ -90,6 +90,11 @@ struct Csr {
 
 Csr build_csr(const HeadMask& m);
 
+// W_r of lsh component c for round r and head dimension d: d x B/2 doubles, row-major
+// [a * (B/2) + col], the generator documented above. The one definition both the CPU masks and
+// the GPU hashing kernel (content_kernels.cpp) use.
+std::vector<double> lsh_projection(const Component& c, int64_t d, int64_t round);
+
 // The seeded draws defined above, for tools that re-express a mask (exports):
 // keys drawn by a random component for query i, ascending;
 std::vector<int64_t> random_component_keys(const Component& c, int64_t i, int64_t n, bool causal);
