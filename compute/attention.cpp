@@ -27,6 +27,15 @@ uint32_t d4_for(int64_t d) {
     return d4;
 }
 
+// Shader writes become visible to a mapped read or a copy into a staging buffer.
+void record_host_read_barrier(VkCommandBuffer cb) {
+    VkMemoryBarrier h{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    h.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    h.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &h, 0, nullptr, 0, nullptr);
+}
+
 double median(std::vector<double> v) {
     if (v.empty()) return 0.0;
     std::sort(v.begin(), v.end());
@@ -300,12 +309,7 @@ std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const V
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1, &set, 0, nullptr);
         vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
         vkCmdDispatch(cb, uint32_t((view.rows + 63) / 64), 1, 1);
-        VkMemoryBarrier h{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-        h.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-        h.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
-        vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                             VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &h, 0, nullptr, 0,
-                             nullptr);
+        record_host_read_barrier(cb);
     });
     std::vector<float> result(cells);
     out.read(im.ctx, result.data(), cells * 4);
@@ -360,12 +364,7 @@ std::vector<float> AttentionEngine::mask_density(const BlockMask& mask, const Vi
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1, &set, 0, nullptr);
         vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
         vkCmdDispatch(cb, uint32_t(groups_x), uint32_t(groups_y), 1);
-        VkMemoryBarrier h{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-        h.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-        h.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
-        vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                             VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &h, 0, nullptr, 0,
-                             nullptr);
+        record_host_read_barrier(cb);
     });
     std::vector<float> result(cells);
     out.read(im.ctx, result.data(), cells * 4);

@@ -1,5 +1,6 @@
 // Every GPU kernel against the CPU oracle, over odd sizes, several heads, empty and dense rows.
 #include "gpu_fixture.h"
+#include "components.h"
 
 #include "block_mask.h"
 #include "half.h"
@@ -14,29 +15,12 @@
 using namespace salab;
 using salab::test::check_no_validation_messages;
 using salab::test::gpu_context;
+using salab::test::global_first;
+using salab::test::random_keys;
+using salab::test::window;
 
 namespace {
 
-Component window(int64_t r, int64_t dil = 1) {
-    Component c;
-    c.type = ComponentType::window;
-    c.radius = r;
-    c.dilation = dil;
-    return c;
-}
-Component global_first(int64_t g) {
-    Component c;
-    c.type = ComponentType::global;
-    c.first = g;
-    return c;
-}
-Component random_keys(int64_t r, uint64_t seed) {
-    Component c;
-    c.type = ComponentType::random;
-    c.per_query = r;
-    c.seed = seed;
-    return c;
-}
 
 std::vector<float> oracle(const std::vector<Csr>& heads, const QKV& x, int64_t n, int64_t d) {
     const size_t per = size_t(n) * size_t(d);

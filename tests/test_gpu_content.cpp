@@ -2,6 +2,7 @@
 // masks they produce against the oracle. Sizes include 1, odd n, n not a multiple of the 64-row
 // workgroup or 2048-key chunk, and n = 4097 (lavapipe's loop budget would cut longer loops).
 #include "gpu_fixture.h"
+#include "components.h"
 
 #include "block_mask.h"
 #include "content_kernels.h"
@@ -18,29 +19,12 @@
 using namespace salab;
 using salab::test::check_no_validation_messages;
 using salab::test::gpu_context;
+using salab::test::lsh_component;
+using salab::test::topk_component;
+using salab::test::window;
 
 namespace {
 
-Component lsh_component(int64_t buckets, int64_t rounds, uint64_t seed) {
-    Component c;
-    c.type = ComponentType::lsh;
-    c.buckets = buckets;
-    c.rounds = rounds;
-    c.seed = seed;
-    return c;
-}
-Component topk_component(int64_t k) {
-    Component c;
-    c.type = ComponentType::topk;
-    c.k = k;
-    return c;
-}
-Component window(int64_t r) {
-    Component c;
-    c.type = ComponentType::window;
-    c.radius = r;
-    return c;
-}
 
 HeadQK qk_of(const QKV& x, int64_t d) {
     return HeadQK{x.q, x.k, d};

@@ -10,6 +10,7 @@
 //       V is the total variation of f over the cell's rows, range(f) = max f - min f and
 //       S = sum_k |len_k/R - 1/u| (segment-mean vs sample term plus unequal-weight term).
 #include "gpu_fixture.h"
+#include "components.h"
 
 #include "block_mask.h"
 #include "mask.h"
@@ -25,25 +26,6 @@ using salab::test::gpu_context;
 
 namespace {
 
-Component dens_window(int64_t r) {
-    Component c;
-    c.type = ComponentType::window;
-    c.radius = r;
-    return c;
-}
-Component dens_global(int64_t g) {
-    Component c;
-    c.type = ComponentType::global;
-    c.first = g;
-    return c;
-}
-Component dens_random(int64_t r, uint64_t seed) {
-    Component c;
-    c.type = ComponentType::random;
-    c.per_query = r;
-    c.seed = seed;
-    return c;
-}
 Component dens_dense() {
     Component c;
     c.type = ComponentType::dense;
@@ -52,8 +34,8 @@ Component dens_dense() {
 
 HeadPattern dens_pattern(int which) {
     HeadPattern hp;
-    if (which == 0) hp.components = {dens_window(5)};
-    if (which == 1) hp.components = {dens_global(2), dens_random(3, 11)};
+    if (which == 0) hp.components = {salab::test::window(5)};
+    if (which == 1) hp.components = {salab::test::global_first(2), salab::test::random_keys(3, 11)};
     if (which == 2) {
         hp.causal = true;
         hp.components = {dens_dense()};
