@@ -206,6 +206,10 @@ private:
     int vtx_count_ = 0;
     std::map<uint64_t, Clock::time_point> posted_at_;
     std::vector<double> mask_latency_ms_, timing_latency_ms_;
+    // Per generation: until mask, heatmap and sparse timing of it are all shown as current
+    // (update), and until every result incl. dense timing and hops is (complete).
+    std::vector<double> update_latency_ms_, complete_latency_ms_;
+    uint64_t update_logged_gen_ = 0, complete_logged_gen_ = 0;
     int script_changes_done_ = 0;
     Clock::time_point script_next_{};
 };
@@ -299,6 +303,22 @@ bool App::take_results() {
     if (in.token_hops) token_hops_ = std::move(in.token_hops);
     if (in.compute_error) compute_error_ = *in.compute_error;
     if (in.device_name) device_name_ = *in.device_name;
+    if (opt_.stats && posted_at_.count(gen_)) {
+        const double ms = std::chrono::duration<double, std::milli>(now - posted_at_[gen_]).count();
+        const bool shown = model_ && model_->gen == gen_ && mask_ && mask_->gen == gen_ && heat_ && heat_->gen == gen_ &&
+                           !timings_.empty() && timings_.back().gen == gen_;
+        if (shown && update_logged_gen_ != gen_) {
+            update_latency_ms_.push_back(ms);
+            update_logged_gen_ = gen_;
+            std::printf("salab: gen %llu update (mask %s + heatmap + sparse timing) shown after %.0f ms\n",
+                        (unsigned long long)gen_, mask_->on_gpu ? "GPU" : "CPU", ms);
+        }
+        if (results_complete() && complete_logged_gen_ != gen_) {
+            complete_latency_ms_.push_back(ms);
+            complete_logged_gen_ = gen_;
+            std::printf("salab: gen %llu complete (dense timing, accuracy, hops) after %.0f ms\n", (unsigned long long)gen_, ms);
+        }
+    }
     ui::SweepState sw = worker_.sweep();
     const bool sweep_changed = sw.points.size() != sweep_.points.size() || sw.status != sweep_.status ||
                                sw.progress != sweep_.progress || sw.running != sweep_.running;
@@ -513,8 +533,9 @@ bool App::write_view_png(const std::string& path, const RgbImage& shot, const st
 
 void App::script_step() {
     // --bench-changes: like a user dragging a slider, one step at a time, each once the
-    // previous update has fully landed.
-    if (!results_complete() || Clock::now() < script_next_) return;
+    // previous update has fully landed and the worker is idle (so each latency is measured from
+    // a quiet start: a kernel already running cannot be interrupted).
+    if (!results_complete() || !worker_.idle() || Clock::now() < script_next_) return;
     if (script_changes_done_ >= opt_.bench_changes) return;
     HeadPattern& h = ui::edited_head(state_.params, 0);
     bool changed = false;
@@ -547,6 +568,7 @@ int App::run() {
     // hover states settle) and twice a second otherwise: the CPU is left to compute, which on
     // lavapipe shares the cores with drawing.
     int frames_left = 3;
+    Clock::time_point idle_phase_start{};
     while (!glfwWindowShouldClose(window_)) {
         const bool continuous = screenshot || opt_.bench_changes > 0 || want_capture_;
         if (frames_left > 0 || continuous || g_input) glfwPollEvents();
@@ -611,7 +633,14 @@ int App::run() {
         } else {
             renderer_.render(ImGui::GetDrawData());
         }
-        if (!screenshot && opt_.bench_changes > 0 && script_done) finish = true;
+        // After the last scripted change has fully landed, ~3 s more of frames with the worker
+        // idle, so the idle frame rate has a sample of its own.
+        if (!screenshot && opt_.bench_changes > 0 && script_done) {
+            if (idle_phase_start == Clock::time_point{}) {
+                if (worker_.idle()) idle_phase_start = Clock::now();  // (the timing refinement may still run)
+            }
+            else if (seconds_since(idle_phase_start) > 3.0) finish = true;
+        }
 
         const auto now = Clock::now();
         render_ms_.push_back(std::chrono::duration<double, std::milli>(now - render_t0).count());
@@ -632,13 +661,16 @@ int App::run() {
     }
     if (opt_.stats) {
         std::printf("salab: stats n=%lld frames=%zu fps_median=%.1f frame_ms_p50=%.1f frame_ms_p95=%.1f "
-                    "busy_fps=%.1f (%zu frames) idle_fps=%.1f (%zu frames) vertices=%d ui_ms_p50=%.1f render_ms_p50=%.1f mask_latency_ms_p50=%.0f timing_latency_ms_p50=%.0f changes=%zu\n",
+                    "busy_fps=%.1f (%zu frames) idle_fps=%.1f (%zu frames) vertices=%d ui_ms_p50=%.1f render_ms_p50=%.1f mask_latency_ms_p50=%.0f timing_latency_ms_p50=%.0f changes=%zu "
+                    "update_latency_ms_p50=%.0f update_latency_ms_max=%.0f complete_latency_ms_p50=%.0f updates=%zu scripted_changes=%d\n",
                     (long long)state_.params.pattern.n, frame_ms_.size(), 1000.0 / std::max(1e-3, percentile(frame_ms_, 0.5)),
                     percentile(frame_ms_, 0.5), percentile(frame_ms_, 0.95),
                     1000.0 / std::max(1e-3, percentile(busy_frame_ms_, 0.5)), busy_frame_ms_.size(),
                     1000.0 / std::max(1e-3, percentile(idle_frame_ms_, 0.5)), idle_frame_ms_.size(), vtx_count_, percentile(ui_ms_, 0.5), percentile(render_ms_, 0.5),
                     percentile(mask_latency_ms_, 0.5),
-                    percentile(timing_latency_ms_, 0.5), mask_latency_ms_.size());
+                    percentile(timing_latency_ms_, 0.5), mask_latency_ms_.size(), percentile(update_latency_ms_, 0.5),
+                    percentile(update_latency_ms_, 1.0), percentile(complete_latency_ms_, 0.5), update_latency_ms_.size(),
+                    script_changes_done_);
     }
     worker_.cancel_sweep();
     renderer_.wait_idle();

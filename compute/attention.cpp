@@ -3,6 +3,7 @@
 #include "gpu_buffer.h"
 #include "half.h"
 #include "pipeline.h"
+#include "density_shared.h"
 #include "shared.h"
 
 #include <algorithm>
@@ -323,42 +324,86 @@ int64_t AttentionEngine::mask_density_sample_rows(int64_t stride) {
     return std::clamp<int64_t>(32768 / (span + 18), 1, 64);
 }
 
+int64_t AttentionEngine::density_rows(const DensityGrid& grid) {
+    const int64_t widest = grid.cells_x > 0 ? (grid.cols + grid.cells_x - 1) / grid.cells_x : 1;  // keys
+    const int64_t rows = mask_density_sample_rows(widest);
+    return grid.max_rows > 0 ? std::min(rows, grid.max_rows) : rows;
+}
+
 std::vector<float> AttentionEngine::mask_density(const BlockMask& mask, const Viewport& view) {
-    auto& im = *impl_;
-    if (mask.n < 1 || mask.heads < 1 || mask.block != int(gpu::kBlock) || mask.n > max_tokens)
-        throw InputError("mask_density needs a compiled block mask with block 64 and n in [1, " +
-                         std::to_string(max_tokens) + "]");
-    if (mask.row_ptr.size() != size_t(mask.heads) * size_t(mask.num_blocks) + 1)
-        throw InputError("block mask row_ptr does not match its heads and blocks");
-    if (view.head < 0 || (mask.heads != 1 && view.head >= mask.heads))
-        throw InputError("viewport head out of range");
     if (view.rows < 1 || view.cols < 1 || view.stride < 1 || view.row0 < 0 || view.col0 < 0)
         throw InputError("viewport is empty or has negative offsets");
     const int64_t limit = int64_t(1) << 32;
     if (view.rows >= limit || view.cols >= limit || view.stride >= limit ||
         view.row0 + (view.rows + 1) * view.stride >= limit || view.col0 + (view.cols + 1) * view.stride >= limit)
         throw InputError("viewport exceeds 2^32 tokens");
-    const size_t cells = size_t(view.rows) * size_t(view.cols);
+    // Square stride x stride cells: the grid spanning rows * stride rows and cols * stride keys.
+    return mask_density(mask, DensityGrid{view.head, view.row0, view.col0, view.rows * view.stride,
+                                          view.cols * view.stride, view.rows, view.cols});
+}
+
+struct AttentionEngine::DeviceMask {
+    Impl::MaskBuffers buffers;
+    int64_t n = 0;
+    int heads = 0;
+    int64_t num_blocks = 0;
+};
+
+std::shared_ptr<const AttentionEngine::DeviceMask> AttentionEngine::upload_for_density(const BlockMask& mask) {
+    if (mask.n < 1 || mask.heads < 1 || mask.block != int(gpu::kBlock) || mask.n > max_tokens)
+        throw InputError("mask_density needs a compiled block mask with block 64 and n in [1, " +
+                         std::to_string(max_tokens) + "]");
+    if (mask.row_ptr.size() != size_t(mask.heads) * size_t(mask.num_blocks) + 1)
+        throw InputError("block mask row_ptr does not match its heads and blocks");
+    auto dm = std::make_shared<DeviceMask>();
+    dm->buffers = impl_->upload_mask(mask);
+    dm->n = mask.n;
+    dm->heads = mask.heads;
+    dm->num_blocks = mask.num_blocks;
+    return dm;
+}
+
+std::vector<float> AttentionEngine::mask_density(const BlockMask& mask, const DensityGrid& grid) {
+    return mask_density(*upload_for_density(mask), grid);
+}
+
+std::vector<float> AttentionEngine::mask_density(const DeviceMask& mask, const DensityGrid& grid) {
+    auto& im = *impl_;
+    if (grid.head < 0 || (mask.heads != 1 && grid.head >= mask.heads))
+        throw InputError("density grid head out of range");
+    if (grid.cells_y < 1 || grid.cells_x < 1 || grid.rows < grid.cells_y || grid.cols < grid.cells_x ||
+        grid.row0 < 0 || grid.col0 < 0)
+        throw InputError("density grid is empty, has negative offsets or more cells than tokens");
+    const int64_t limit = int64_t(1) << 32;
+    if (grid.row0 + grid.rows >= limit || grid.col0 + grid.cols >= limit)
+        throw InputError("density grid exceeds 2^32 tokens");
+    // The shader's floor(i * len / cells) needs i * (len % cells) < 2^32.
+    if ((grid.rows % grid.cells_y != 0 && grid.cells_y >= 65536) || (grid.cols % grid.cells_x != 0 && grid.cells_x >= 65536))
+        throw InputError("density grid: at most 65,535 unequal cells per side");
+    const uint64_t groups_x = (uint64_t(grid.cells_x) + 7) / 8, groups_y = (uint64_t(grid.cells_y) + 7) / 8;
+    if (groups_x > 65535 || groups_y > 65535) throw InputError("density grid exceeds 524,280 cells per side");
+    const size_t cells = size_t(grid.cells_y) * size_t(grid.cells_x);
     GpuBuffer out(im.ctx, cells * 4);
-    auto mb = im.upload_mask(mask);
+    const Impl::MaskBuffers& mb = mask.buffers;
     const Pipeline& pipe = im.pipelines.get("mask_density", {});
-    std::array<VkBuffer, kBindings> bufs{im.dummy.handle(), im.dummy.handle(), im.dummy.handle(), out.handle(),
-                                         mb.row_ptr.handle(), mb.entries.handle(), mb.bits.handle()};
+    std::array<VkBuffer, kBindings> bufs;
+    bufs.fill(im.dummy.handle());
+    bufs[gpu::kBindO] = out.handle();
+    bufs[gpu::kBindRowPtr] = mb.row_ptr.handle();
+    bufs[gpu::kBindEntries] = mb.entries.handle();
+    bufs[gpu::kBindBits] = mb.bits.handle();
     VkDescriptorSet set = im.pipelines.bind_buffers(bufs);
-    gpu::AttnPush pc{};
+    gpu::DensityPush pc{};
     pc.n = uint32_t(mask.n);
-    pc.d = uint32_t(mask_density_sample_rows(view.stride));  // rows sampled per cell
     pc.num_blocks = uint32_t(mask.num_blocks);
-    pc.mode = gpu::kModeSparse;
-    pc.mask_shared = mask.heads == 1 ? 1u : 0u;
-    pc.row0 = uint32_t(view.row0);
-    pc.col0 = uint32_t(view.col0);
-    pc.rows = uint32_t(view.rows);
-    pc.cols = uint32_t(view.cols);
-    pc.stride = uint32_t(view.stride);
-    pc.head = mask.heads == 1 ? 0u : uint32_t(view.head);
-    const uint64_t groups_x = (uint64_t(view.cols) + 7) / 8, groups_y = (uint64_t(view.rows) + 7) / 8;
-    if (groups_x > 65535 || groups_y > 65535) throw InputError("viewport exceeds 524,280 cells per side");
+    pc.mask_head = mask.heads == 1 ? 0u : uint32_t(grid.head);
+    pc.sample_rows = uint32_t(density_rows(grid));
+    pc.row0 = uint32_t(grid.row0);
+    pc.col0 = uint32_t(grid.col0);
+    pc.row_len = uint32_t(grid.rows);
+    pc.col_len = uint32_t(grid.cols);
+    pc.cells_y = uint32_t(grid.cells_y);
+    pc.cells_x = uint32_t(grid.cells_x);
     im.ctx.submit_and_wait([&](VkCommandBuffer cb) {
         vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1, &set, 0, nullptr);

@@ -54,6 +54,22 @@ struct Viewport {
     bool operator==(const Viewport&) const = default;
 };
 
+// A grid of cells over a token rectangle of one head, for mask_density: cells_y x cells_x cells
+// partition rows [row0, row0 + rows) and keys [col0, col0 + cols) per axis, cell (r, c) covering
+// rows [row0 + floor(r*rows/cells_y), row0 + floor((r+1)*rows/cells_y)) and keys likewise (the
+// floor partition of ui::aggregate_mask; cells need not be square or equal). Parts past n are
+// cut off. Needs rows >= cells_y >= 1 and cols >= cells_x >= 1.
+struct DensityGrid {
+    int head = 0;
+    int64_t row0 = 0, col0 = 0;
+    int64_t rows = 0, cols = 0;
+    int64_t cells_y = 0, cells_x = 0;
+    // Most query rows counted per cell: 0 = mask_density_sample_rows(widest cell); a smaller
+    // value trades exactness for time (the cost is linear in it; lavapipe is a CPU).
+    int64_t max_rows = 0;
+    bool operator==(const DensityGrid&) const = default;
+};
+
 class AttentionEngine {
 public:
     explicit AttentionEngine(VulkanContext& ctx);
@@ -85,9 +101,23 @@ public:
     // rows (rows row_begin + floor(s * row_count / samples)); other cells are exact (up to float
     // rounding). mask.heads == 1 serves every head.
     std::vector<float> mask_density(const BlockMask& mask, const Viewport& view);
+    // The same on a per-axis floor partition (what the GUI's mask view shows: w x h pixels over
+    // the visible tokens). Returns cells_y x cells_x floats. A cell covering more than
+    // density_rows(grid) query rows is estimated from that many evenly spaced rows, as above.
+    std::vector<float> mask_density(const BlockMask& mask, const DensityGrid& grid);
+    // A block mask uploaded once for repeated mask_density calls (the GUI's pan and zoom count
+    // it again without re-uploading: the partial-block bitmasks of 3 random keys per query at
+    // n = 65,536 are of the order of 100 MB, and re-uploading them took ~1 s on lavapipe).
+    // Valid while this engine lives. Throws InputError for masks mask_density cannot read.
+    struct DeviceMask;
+    std::shared_ptr<const DeviceMask> upload_for_density(const BlockMask& mask);
+    std::vector<float> mask_density(const DeviceMask& mask, const DensityGrid& grid);
     // Query rows sampled per cell by mask_density (64, fewer for very wide cells so the kernel's
     // per-invocation loop steps stay within lavapipe's budget).
     static int64_t mask_density_sample_rows(int64_t stride);
+    // Query rows counted per cell of a grid: mask_density_sample_rows of its widest cell, capped
+    // by grid.max_rows when that is > 0.
+    static int64_t density_rows(const DensityGrid& grid);
 
     const DeviceInfo& device() const;
 

@@ -1,30 +1,41 @@
 #version 450
-// Density image of a block mask (issue 4): one invocation per output cell. Cell (r, c) covers
-// query rows [row0 + r*stride, +stride) and keys [col0 + c*stride, +stride), both cut at n, and
-// receives kept pairs / pairs of the cell (0 when the cell lies past n).
+// Density image of a block mask (issue 4): one invocation per output cell. The cells partition
+// a token rectangle per axis (density_shared.h): cell (r, c) covers query rows
+// [row0 + floor(r*row_len/cells_y), row0 + floor((r+1)*row_len/cells_y)) and keys likewise,
+// both cut at n, and receives kept pairs / pairs of the cell (0 when the cell lies past n).
+// Square stride x stride cells are the case row_len = cells_y * stride.
 //
 // Loop bounds (lavapipe counts the steps of loops it does not unroll against a 65535 budget per
 // invocation and silently leaves loops past it): at most `sample_rows` query rows per cell
 // (every row when the cell has no more; otherwise rows rbeg + floor(s * rows / sample_rows),
-// so the value is an estimate), per row a binary search of the row's block list (<= 17 steps for 2^16 blocks) and
-// one step per listed key block overlapping the cell's keys. Keys are counted with arithmetic
-// (full blocks) or bitCount over 32-bit words (partial blocks), never one by one. The host picks
-// sample_rows (passed in `d`) so rows * (search + blocks) stays far below the budget.
-#define STORAGE_T float
-#include "attention_common.glsl"
+// so the value is an estimate), per row a binary search of the row's block list (<= 17 steps
+// for 2^16 blocks) and one step per listed key block overlapping the cell's keys. Keys are
+// counted with arithmetic (full blocks) or bitCount over 32-bit words (partial blocks), never
+// one by one. The host picks sample_rows so rows * (search + blocks) stays far below the budget.
+//
+// Reads plain block masks only (compile_block_mask with gather = false).
+#extension GL_GOOGLE_include_directive : require
+#include "density_shared.h"
 
 layout(local_size_x = 8, local_size_y = 8) in;
 
 layout(std430, binding = 3) writeonly buffer DensityBuf { float density_out[]; };
+layout(std430, binding = 4) readonly buffer RowPtr { uint row_ptr[]; };
+layout(std430, binding = 5) readonly buffer Entries { uint entries[]; };
+layout(std430, binding = 6) readonly buffer Bits { uint bits[]; };
+
+// floor(i * len / cells) without 64-bit arithmetic; the host guarantees i * (len % cells)
+// fits 32 bits (len % cells == 0, or cells < 65536).
+uint cell_edge(uint i, uint len, uint cells) { return i * (len / cells) + (i * (len % cells)) / cells; }
 
 // Keys of [kbeg, kend) kept by entry (w0, w1) for query `row`; the entry's block overlaps it.
 uint entry_count(uint w0, uint w1, uint row, uint kbeg, uint kend) {
-    const uint base = (w0 & ~kPartialBit) * kBlock;
-    const uint lo = max(kbeg, base), hi = min(kend, base + kBlock);
+    const uint base = (w0 & ~kDensityPartialBit) * kDensityBlock;
+    const uint lo = max(kbeg, base), hi = min(kend, base + kDensityBlock);
     if (hi <= lo) return 0u;
-    if ((w0 & kPartialBit) == 0u) return hi - lo;  // full block: every in-range key (kend <= n)
-    const uint wpr = kBlock / 32u;
-    const uint row_base = w1 * kBlock * wpr + (row % kBlock) * wpr;
+    if ((w0 & kDensityPartialBit) == 0u) return hi - lo;  // full block: every in-range key (kend <= n)
+    const uint wpr = kDensityBlock / 32u;
+    const uint row_base = w1 * kDensityBlock * wpr + (row % kDensityBlock) * wpr;
     uint count = 0u;
     for (uint w = 0u; w < wpr; ++w) {  // constant trip count: unrolled
         const uint wb = base + 32u * w;
@@ -40,37 +51,44 @@ uint entry_count(uint w0, uint w1, uint row, uint kbeg, uint kend) {
 
 void main() {
     const uint c = gl_GlobalInvocationID.x, r = gl_GlobalInvocationID.y;
-    if (c >= pc.cols || r >= pc.rows) return;
+    if (c >= pc.cells_x || r >= pc.cells_y) return;
     const uint n = pc.n;
-    const uint out_index = r * pc.cols + c;
-    const uint rbeg = pc.row0 + r * pc.stride, kbeg = pc.col0 + c * pc.stride;
+    const uint out_index = r * pc.cells_x + c;
+    const uint rbeg = pc.row0 + cell_edge(r, pc.row_len, pc.cells_y);
+    const uint kbeg = pc.col0 + cell_edge(c, pc.col_len, pc.cells_x);
     if (rbeg >= n || kbeg >= n) {
         density_out[out_index] = 0.0;
         return;
     }
-    const uint rend = min(n, rbeg + pc.stride), kend = min(n, kbeg + pc.stride);
+    const uint rend = min(n, pc.row0 + cell_edge(r + 1u, pc.row_len, pc.cells_y));
+    const uint kend = min(n, pc.col0 + cell_edge(c + 1u, pc.col_len, pc.cells_x));
+    if (rend <= rbeg || kend <= kbeg) {  // (not with len >= cells; defensive)
+        density_out[out_index] = 0.0;
+        return;
+    }
     const uint row_count = rend - rbeg, key_count = kend - kbeg;
-    const uint sample_rows = max(1u, pc.d);
+    const uint sample_rows = max(1u, pc.sample_rows);
     const uint used = min(row_count, sample_rows);
-    const uint kb0 = kbeg / kBlock, kb1 = (kend - 1u) / kBlock;
+    const uint kb0 = kbeg / kDensityBlock, kb1 = (kend - 1u) / kDensityBlock;
+    const uint head_rows = pc.mask_head * pc.num_blocks;
 
     uint kept_lo = 0u, kept_hi = 0u;  // 64-bit count: 64 rows of up to 2^28 keys
     for (uint s = 0u; s < used; ++s) {
         // Every row when used == row_count; else evenly spaced rows (floor(s * count / used)).
         // floor(s * row_count / used) without 64-bit arithmetic (row_count % used < 64).
         const uint row = rbeg + s * (row_count / used) + (s * (row_count % used)) / used;
-        uint first, last;
-        block_range(pc.head, row / kBlock, first, last);
+        const uint first = row_ptr[head_rows + row / kDensityBlock];
+        const uint last = row_ptr[head_rows + row / kDensityBlock + 1u];
         // First entry whose key block is >= kb0 (entries are sorted by key block).
         uint lo = first, hi = last;
         while (lo < hi) {
             const uint mid = (lo + hi) / 2u;
-            if ((entries[2u * mid] & ~kPartialBit) < kb0) lo = mid + 1u;
+            if ((entries[2u * mid] & ~kDensityPartialBit) < kb0) lo = mid + 1u;
             else hi = mid;
         }
         for (uint e = lo; e < last; ++e) {
             const uint w0 = entries[2u * e], w1 = entries[2u * e + 1u];
-            if ((w0 & ~kPartialBit) > kb1) break;
+            if ((w0 & ~kDensityPartialBit) > kb1) break;
             uint carry;
             kept_lo = uaddCarry(kept_lo, entry_count(w0, w1, row, kbeg, kend), carry);
             kept_hi += carry;

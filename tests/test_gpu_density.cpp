@@ -14,6 +14,10 @@
 
 #include "block_mask.h"
 #include "mask.h"
+#ifdef SALAB_HAVE_UI
+#include "aggregate.h"
+#include "results.h"
+#endif
 
 #include <doctest.h>
 
@@ -217,4 +221,129 @@ TEST_SUITE("gpu") {
         CHECK(engine.mask_density(bm, v).size() == 16);
         check_no_validation_messages();
     }
+
+#ifdef SALAB_HAVE_UI
+    TEST_CASE("the mask view's image: GPU density matches the CPU aggregation pixel for pixel") {
+        // What the GUI worker does for a zoomed-out view (app/gui_worker.cpp): the floor grid of
+        // ui::cell_grid counted by mask_density on a DensityGrid, expanded by ui::image_from_cells.
+        // The CPU path (ui::aggregate_mask, every row counted) must give the same image: within
+        // 1e-6 per pixel when the GPU visits every row of a cell, and when it samples rows, equal
+        // to the CPU mean over the same rows (rbeg + floor(s * R / u)).
+        AttentionEngine engine(gpu_context());
+        struct Case {
+            int64_t n;
+            ui::TokenRect region;
+            int w, h;
+        };
+        int sampled_images = 0;
+        for (int64_t n : {int64_t(1000), int64_t(4097)}) {
+            HeadPattern bigbird;
+            bigbird.components = {salab::test::window(3), salab::test::global_first(2), salab::test::random_keys(3, 7)};
+            HeadPattern strided;
+            strided.causal = true;
+            Component st;
+            st.type = ComponentType::strided;
+            st.stride = 37;
+            strided.components = {st};
+            const std::vector<HeadMask> heads{HeadMask(bigbird, n), HeadMask(strided, n)};
+            const BlockMask bm = compile_block_mask(heads);
+            const auto dm = engine.upload_for_density(bm);  // once, as the GUI worker does
+            const std::vector<Case> cases{
+                {n, {0, 0, n, n}, 558, 558},                       // fitted, unequal cells (n / 558)
+                {n, {0, 0, n, n}, 1024, 700},                      // non-square pixel grid
+                {n, {n / 7, n / 3, n / 2, n / 2 + 1}, 333, 250},   // zoomed and panned
+                {n, {n - 900, 5, 900, 901}, 450, 450},             // 2 x 2 tokens per pixel
+                {n, {0, 0, n, n}, 40, 40},                         // > 16 and (n = 4097) > 64 rows per pixel: sampled
+                {n, {n / 7, 3, n / 2, n - 10}, 30, 20},            // wide unequal cells, sampled
+            };
+            for (const Case& c : cases)
+                for (int h = 0; h < 2; ++h) {
+                    CAPTURE(n);
+                    CAPTURE(h);
+                    CAPTURE(c.region.row0);
+                    CAPTURE(c.region.rows);
+                    CAPTURE(c.w);
+                    ui::MaskImageRequest req;
+                    req.head = h;
+                    req.region = c.region;
+                    req.w = c.w;
+                    req.h = c.h;
+                    REQUIRE(ui::wants_gpu_density(req));
+                    const ui::CellGrid g = ui::cell_grid(c.region, c.w, c.h);
+                  // Every row up to the kernel's default (64), and the GUI's cap on a CPU device.
+                  for (int64_t max_rows : {int64_t(0), int64_t(16)}) {
+                    const DensityGrid dg{h, c.region.row0, c.region.col0, c.region.rows, c.region.cols, g.ch, g.cw, max_rows};
+                    const int64_t u = AttentionEngine::density_rows(dg);
+                    const ui::DensityImage gpu = ui::image_from_cells(
+                        c.region, c.w, c.h, g,
+                        engine.mask_density(*dm, dg), u);
+                    ui::AggregateOptions exact;
+                    exact.max_rows_per_pixel = 1 << 30;
+                    const ui::DensityImage cpu = ui::aggregate_mask(heads[size_t(h)], c.region, c.w, c.h, {}, exact);
+                    REQUIRE(gpu.w == cpu.w);
+                    REQUIRE(gpu.h == cpu.h);
+                    REQUIRE(gpu.region == cpu.region);
+                    REQUIRE(gpu.density.size() == cpu.density.size());
+                    CHECK(gpu.rows_per_pixel == cpu.rows_per_pixel);
+                    CHECK(gpu.sampled == (gpu.rows_per_pixel > u));
+                    sampled_images += gpu.sampled;
+                    // Sampled: the CPU mean over the GPU's sampled rows, per cell.
+                    std::vector<double> cell_want;
+                    if (gpu.sampled) {
+                        cell_want.assign(size_t(g.cw * g.ch), 0.0);
+                        std::vector<int32_t> keys;
+                        for (int64_t cy = 0; cy < g.ch; ++cy) {
+                            const int64_t r0 = c.region.row0 + ui::cell_begin(cy, c.region.rows, g.ch);
+                            const int64_t R = c.region.row0 + ui::cell_begin(cy + 1, c.region.rows, g.ch) - r0;
+                            const int64_t used = std::min(R, u);
+                            for (int64_t sidx = 0; sidx < used; ++sidx) {
+                                heads[size_t(h)].row(r0 + sidx * R / used, keys);
+                                for (int64_t cx = 0; cx < g.cw; ++cx) {
+                                    const int64_t k0 = c.region.col0 + ui::cell_begin(cx, c.region.cols, g.cw);
+                                    const int64_t k1 = c.region.col0 + ui::cell_begin(cx + 1, c.region.cols, g.cw);
+                                    cell_want[size_t(cy * g.cw + cx)] +=
+                                        double(std::lower_bound(keys.begin(), keys.end(), int32_t(k1)) -
+                                               std::lower_bound(keys.begin(), keys.end(), int32_t(k0))) /
+                                        double(k1 - k0) / double(used);
+                                }
+                            }
+                        }
+                    }
+                    int bad = 0;
+                    for (int y = 0; y < c.h; ++y)
+                        for (int x = 0; x < c.w; ++x) {
+                            const size_t k = size_t(y) * size_t(c.w) + size_t(x);
+                            const double want = gpu.sampled
+                                ? cell_want[size_t((int64_t(y) * g.ch / c.h) * g.cw + int64_t(x) * g.cw / c.w)]
+                                : double(cpu.density[k]);
+                            if (!(std::abs(double(gpu.density[k]) - want) <= 1e-6) && bad++ < 3)
+                                FAIL_CHECK("pixel (" << x << ", " << y << "): gpu " << gpu.density[k] << ", cpu " << want);
+                        }
+                    CHECK(bad == 0);
+                  }
+                }
+        }
+        CHECK(sampled_images > 0);
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("density grids: square strides are the special case, bad grids are refused") {
+        AttentionEngine engine(gpu_context());
+        const int64_t n = 1000;
+        std::vector<HeadMask> one{HeadMask(dens_pattern(1), n)};
+        const BlockMask bm = compile_block_mask(one);
+        Viewport v;
+        v.row0 = 10;
+        v.col0 = 900;
+        v.rows = 40;
+        v.cols = 7;  // runs past n: cells past n are 0
+        v.stride = 24;
+        CHECK(engine.mask_density(bm, v) ==
+              engine.mask_density(bm, DensityGrid{0, v.row0, v.col0, v.rows * v.stride, v.cols * v.stride, v.rows, v.cols}));
+        CHECK_THROWS_AS(engine.mask_density(bm, DensityGrid{0, 0, 0, 10, 10, 11, 5}), InputError);  // more cells than rows
+        CHECK_THROWS_AS(engine.mask_density(bm, DensityGrid{0, 0, 0, 10, 10, 0, 5}), InputError);
+        CHECK_THROWS_AS(engine.mask_density(bm, DensityGrid{0, -1, 0, 10, 10, 5, 5}), InputError);
+        check_no_validation_messages();
+    }
+#endif
 }

@@ -9,6 +9,7 @@
 #include "hop_view.h"
 #include "plot.h"
 #include "presets.h"
+#include "results.h"
 #include "session.h"
 #include "timing_view.h"
 #include "zoom.h"
@@ -148,6 +149,44 @@ TEST_CASE("aggregate: sampling rows when a pixel covers many") {
     CHECK(img.density[1] == 0.0f);
     o.cancelled = [] { return true; };
     CHECK(aggregate_mask(m, {0, 0, 4096, 4096}, 64, 64, {}, o).density.empty());
+}
+
+TEST_CASE("aggregate: which mask images the GPU counts, exact pair counts for the tooltip") {
+    MaskImageRequest r;
+    r.region = {0, 0, 4096, 4096};
+    r.w = r.h = 558;
+    CHECK(wants_gpu_density(r));  // 7.3 tokens per pixel
+    r.by_component = true;
+    CHECK_FALSE(wants_gpu_density(r));  // component planes: CPU
+    r.by_component = false;
+    r.region = {100, 200, 558, 300};
+    CHECK_FALSE(wants_gpu_density(r));  // 1:1 or closer: exact CPU rows
+    r.region = {100, 200, 559, 300};
+    CHECK(wants_gpu_density(r));
+    r.w = 0;
+    CHECK_FALSE(wants_gpu_density(r));
+
+    const CellGrid g = cell_grid({0, 0, 1000, 10}, 300, 300);
+    CHECK(g.cw == 10);
+    CHECK(g.ch == 300);
+    CHECK(image_from_cells({0, 0, 1000, 10}, 300, 300, g, std::vector<float>(5), 8).density.empty());  // wrong size
+    const DensityImage img = image_from_cells({0, 0, 1000, 10}, 300, 300, g, std::vector<float>(3000, 0.5f), 2);
+    CHECK(img.w == 300);
+    CHECK(img.rows_per_pixel == 4);
+    CHECK(img.rows_visited == 2);
+    CHECK(img.sampled);
+
+    HeadPattern hp;
+    Component w;
+    w.type = ComponentType::window;
+    w.radius = 2;
+    hp.components = {w};
+    const HeadMask m(hp, 100);
+    const PairCount pc = count_pairs(m, 10, 20, 0, 100);
+    CHECK(pc.pairs == 1000);
+    CHECK(pc.kept == 50);
+    CHECK(count_pairs(m, 0, 1, 0, 100).kept == 3);
+    CHECK(count_pairs(m, 98, 200, 99, 300).pairs == 2);  // clipped to n
 }
 
 TEST_CASE("colour scales") {

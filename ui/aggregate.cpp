@@ -84,27 +84,56 @@ std::vector<float> expand(const std::vector<float>& cells, int64_t cw, int64_t c
 
 }  // namespace
 
-DensityImage aggregate_mask(const HeadMask& mask, const TokenRect& region, int w, int h,
-                            std::span<const HeadMask> components, const AggregateOptions& options) {
+CellGrid cell_grid(const TokenRect& region, int w, int h) {
+    if (region.empty() || w <= 0 || h <= 0) return {};
+    return {std::min<int64_t>(w, region.cols), std::min<int64_t>(h, region.rows)};
+}
+
+DensityImage image_from_cells(const TokenRect& region, int w, int h, const CellGrid& grid,
+                              std::vector<float> cells, int64_t rows_visited) {
     DensityImage img;
-    if (region.empty() || w <= 0 || h <= 0) return img;
-    const int64_t cw = std::min<int64_t>(w, region.cols);
-    const int64_t ch = std::min<int64_t>(h, region.rows);
-    std::atomic<bool> stop{false};
-    std::vector<float> cells = cells_of(mask, region, cw, ch, options, stop);
-    std::vector<std::vector<float>> comp_cells;
-    for (const HeadMask& c : components) {
-        if (stop) break;
-        comp_cells.push_back(cells_of(c, region, cw, ch, options, stop));
-    }
-    if (stop) return {};
+    if (region.empty() || w <= 0 || h <= 0 || grid.cw <= 0 || grid.ch <= 0 ||
+        cells.size() != size_t(grid.cw) * size_t(grid.ch))
+        return img;
     img.region = region;
     img.w = w;
     img.h = h;
-    img.rows_per_pixel = (region.rows + ch - 1) / ch;
-    img.sampled = img.rows_per_pixel > options.max_rows_per_pixel;
-    img.density = expand(cells, cw, ch, w, h);
-    for (auto& c : comp_cells) img.components.push_back(expand(c, cw, ch, w, h));
+    img.rows_per_pixel = (region.rows + grid.ch - 1) / grid.ch;
+    img.rows_visited = std::min(img.rows_per_pixel, std::max<int64_t>(1, rows_visited));
+    img.sampled = img.rows_visited < img.rows_per_pixel;
+    img.density = expand(cells, grid.cw, grid.ch, w, h);
+    return img;
+}
+
+PairCount count_pairs(const HeadMask& mask, int64_t row0, int64_t row1, int64_t col0, int64_t col1) {
+    PairCount pc;
+    const int64_t n = mask.n();
+    row0 = std::clamp<int64_t>(row0, 0, n), row1 = std::clamp<int64_t>(row1, row0, n);
+    col0 = std::clamp<int64_t>(col0, 0, n), col1 = std::clamp<int64_t>(col1, col0, n);
+    pc.pairs = (row1 - row0) * (col1 - col0);
+    std::vector<int32_t> keys;
+    for (int64_t i = row0; i < row1; ++i) {
+        mask.row(i, keys);
+        pc.kept += std::lower_bound(keys.begin(), keys.end(), int32_t(col1)) -
+                   std::lower_bound(keys.begin(), keys.end(), int32_t(col0));
+    }
+    return pc;
+}
+
+DensityImage aggregate_mask(const HeadMask& mask, const TokenRect& region, int w, int h,
+                            std::span<const HeadMask> components, const AggregateOptions& options) {
+    const CellGrid g = cell_grid(region, w, h);
+    if (g.cw <= 0) return {};
+    std::atomic<bool> stop{false};
+    std::vector<float> cells = cells_of(mask, region, g.cw, g.ch, options, stop);
+    std::vector<std::vector<float>> comp_cells;
+    for (const HeadMask& c : components) {
+        if (stop) break;
+        comp_cells.push_back(cells_of(c, region, g.cw, g.ch, options, stop));
+    }
+    if (stop) return {};
+    DensityImage img = image_from_cells(region, w, h, g, std::move(cells), options.max_rows_per_pixel);
+    for (auto& c : comp_cells) img.components.push_back(expand(c, g.cw, g.ch, w, h));
     return img;
 }
 

@@ -21,7 +21,31 @@ struct DensityImage {
     // sampled: the densities are then estimates.
     bool sampled = false;
     int64_t rows_per_pixel = 0;  // most query rows one pixel covers
+    int64_t rows_visited = 0;    // most query rows counted per pixel (< rows_per_pixel: sampled)
 };
+
+// The cells an image of w x h pixels over `region` is counted at: the floor partition of the
+// region into min(w, cols) x min(h, rows) cells (never more cells than tokens); cell (cx, cy)
+// covers keys [col0 + cell_begin(cx, cols, cw), col0 + cell_begin(cx + 1, cols, cw)) and rows
+// likewise. The GPU kernel (AttentionEngine::mask_density with a DensityGrid) counts the same
+// cells, so both paths give the same image.
+struct CellGrid {
+    int64_t cw = 0, ch = 0;
+};
+CellGrid cell_grid(const TokenRect& region, int w, int h);
+
+// The image from cell densities (ch x cw, row-major), expanded nearest-neighbour to w x h
+// pixels; `rows_visited`: the most query rows counted per cell (sampled when fewer than the
+// cell has).
+DensityImage image_from_cells(const TokenRect& region, int w, int h, const CellGrid& grid,
+                              std::vector<float> cells, int64_t rows_visited);
+
+// Kept pairs in rows [row0, row1) x keys [col0, col1), counted exactly from the mask's rows
+// (the tooltip's number; one row generation per query row).
+struct PairCount {
+    int64_t kept = 0, pairs = 0;
+};
+PairCount count_pairs(const HeadMask& mask, int64_t row0, int64_t row1, int64_t col0, int64_t col1);
 
 struct AggregateOptions {
     int max_rows_per_pixel = 8;

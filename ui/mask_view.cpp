@@ -232,9 +232,13 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     // Where we are: visible rows and keys, and the scale.
     {
         const TokenRect v = zoom_.visible(n, size.x, size.y);
-        char info[160];
-        std::snprintf(info, sizeof info, "queries %lld-%lld  keys %lld-%lld  %.3g tokens/px", (long long)v.row0,
-                      (long long)(v.row0 + v.rows - 1), (long long)v.col0, (long long)(v.col0 + v.cols - 1), zoom_.tokens_per_px);
+        char info[220];
+        // Where the image's densities were counted (the GPU from the block mask when zoomed out).
+        const char* src = "";
+        if (ctx.mask && ctx.model && ctx.mask->gen == ctx.model->gen)
+            src = ctx.mask->on_gpu ? "  density: GPU" : (ctx.mask->gpu_error.empty() ? "  density: CPU" : "  density: CPU fallback");
+        std::snprintf(info, sizeof info, "queries %lld-%lld  keys %lld-%lld  %.3g tokens/px%s", (long long)v.row0,
+                      (long long)(v.row0 + v.rows - 1), (long long)v.col0, (long long)(v.col0 + v.cols - 1), zoom_.tokens_per_px, src);
         const ImVec2 ts = ImGui::CalcTextSize(info);
         const ImVec2 a{p0.x + 4, p0.y + size.y - ts.y - 6};
         dl->AddRectFilled({a.x - 2, a.y - 1}, {a.x + ts.x + 2, a.y + ts.y + 1}, IM_COL32(0, 0, 0, 170), 3.0f);
@@ -256,6 +260,15 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
 
     const bool stale = !ctx.mask || !image_current_ || !ctx.model || !ctx.current(ctx.model->gen);
     if (stale) draw_updating_badge({p0.x + size.x, p0.y}, ctx.activity);
+    // The GPU density call failed: the CPU drew this image; say why (never silently).
+    if (ctx.mask && !ctx.mask->gpu_error.empty()) {
+        const std::string msg = "GPU density failed, CPU drew this: " + ctx.mask->gpu_error;
+        dl->PushClipRect(p0, {p0.x + size.x, p0.y + size.y}, true);
+        dl->AddRectFilled({p0.x + 4, p0.y + 4}, {p0.x + 8 + ImGui::CalcTextSize(msg.c_str()).x, p0.y + 8 + ImGui::GetTextLineHeight()},
+                          IM_COL32(0, 0, 0, 190), 3.0f);
+        dl->AddText({p0.x + 6, p0.y + 6}, IM_COL32(255, 170, 90, 255), msg.c_str());
+        dl->PopClipRect();
+    }
 
     // Hover tooltip.
     if (hovered && !ImGui::IsMouseDragging(ImGuiMouseButton_Left)) {
@@ -266,13 +279,38 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
                 const int64_t i1 = int64_t(std::floor(zoom_.to_token_y(m.y + 1))), j1 = int64_t(std::floor(zoom_.to_token_x(m.x + 1)));
                 ImGui::Text("queries %lld..%lld, keys %lld..%lld", (long long)i, (long long)std::min(n - 1, i1),
                             (long long)j, (long long)std::min(n - 1, j1));
-                if (ctx.mask && !ctx.mask->image.density.empty()) {
+                // The image cell under the cursor (the grid the image was counted on), its pairs
+                // counted exactly from the CPU mask; the image's own value next to it.
+                if (ctx.mask && !ctx.mask->image.density.empty() && model && model->gen == ctx.mask->gen) {
                     const DensityImage& d = ctx.mask->image;
                     const TokenRect& g = d.region;
-                    const int px = int((double(j - g.col0) / double(g.cols)) * d.w), py = int((double(i - g.row0) / double(g.rows)) * d.h);
-                    if (px >= 0 && py >= 0 && px < d.w && py < d.h)
-                        ImGui::Text("kept: %.2f%% of the pairs here%s", 100.0 * d.density[size_t(py) * size_t(d.w) + size_t(px)],
-                                    d.sampled ? " (sampled rows)" : "");
+                    const CellGrid cg = cell_grid(g, d.w, d.h);
+                    if (cg.cw > 0 && i >= g.row0 && i < g.row0 + g.rows && j >= g.col0 && j < g.col0 + g.cols) {
+                        const int64_t cx = cell_of(j - g.col0, g.cols, cg.cw), cy = cell_of(i - g.row0, g.rows, cg.ch);
+                        const int mh = std::clamp(ctx.mask->request.head, 0, int(model->heads.size()) - 1);
+                        const CellKey key{model->gen, mh, g.row0 + cell_begin(cy, g.rows, cg.ch), g.row0 + cell_begin(cy + 1, g.rows, cg.ch),
+                                          g.col0 + cell_begin(cx, g.cols, cg.cw), g.col0 + cell_begin(cx + 1, g.cols, cg.cw)};
+                        // At most ~32M keys generated per hovered cell (a dense cell of n = 65,536 is 8M).
+                        const bool countable = (key.row1 - key.row0) * model->heads[size_t(mh)].n() <= (int64_t(1) << 25);
+                        if (countable && !(key == count_key_)) {
+                            count_ = count_pairs(model->heads[size_t(mh)], key.row0, key.row1, key.col0, key.col1);
+                            count_key_ = key;
+                        }
+                        ImGui::Text("image cell: queries %lld..%lld, keys %lld..%lld", (long long)key.row0, (long long)key.row1 - 1,
+                                    (long long)key.col0, (long long)key.col1 - 1);
+                        if (countable && count_.pairs > 0)
+                            ImGui::Text("kept: %lld of %lld pairs (%.2f%%, exact)", (long long)count_.kept, (long long)count_.pairs,
+                                        100.0 * double(count_.kept) / double(count_.pairs));
+                        const int px = int(int64_t(cx) * d.w / cg.cw), py = int(int64_t(cy) * d.h / cg.ch);
+                        if (px >= 0 && py >= 0 && px < d.w && py < d.h) {
+                            const float v = d.density[size_t(py) * size_t(d.w) + size_t(px)];
+                            if (d.sampled)
+                                ImGui::TextDisabled("image: %.2f%% (%s, %lld of %lld rows sampled)", 100.0 * v,
+                                                    ctx.mask->on_gpu ? "GPU" : "CPU", (long long)d.rows_visited, (long long)d.rows_per_pixel);
+                            else
+                                ImGui::TextDisabled("image: %.2f%% (%s)", 100.0 * v, ctx.mask->on_gpu ? "GPU" : "CPU");
+                        }
+                    }
                 }
             }
             ImGui::Text("query i = %lld, key j = %lld", (long long)i, (long long)j);

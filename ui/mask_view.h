@@ -34,6 +34,15 @@ private:
     Rgba8Image overview_;  // the last full-matrix image (minimap)
     TokenRect image_region_;
     bool image_current_ = false;
+    // The tooltip's exact count for the hovered image cell (counted once per cell).
+    struct CellKey {
+        uint64_t model_gen = 0;
+        int head = -1;
+        int64_t row0 = 0, row1 = 0, col0 = 0, col1 = 0;
+        bool operator==(const CellKey&) const = default;
+    };
+    CellKey count_key_;
+    PairCount count_;
 };
 
 }  // namespace salab::ui

@@ -58,12 +58,23 @@ struct MaskImageRequest {
     bool operator==(const MaskImageRequest&) const = default;
 };
 
+// The mask image is counted on the GPU (from the block mask) when a pixel covers more than one
+// token and the per-component planes (counted on the CPU) are off; at 1:1 zoom or closer the CPU
+// reads the exact rows.
+inline bool wants_gpu_density(const MaskImageRequest& r) {
+    return !r.by_component && !r.region.empty() && r.w > 0 && r.h > 0 && (r.region.cols > r.w || r.region.rows > r.h);
+}
+
 struct MaskImageResult {
     uint64_t gen = 0;
     uint64_t id = 0;  // unique per result (next_image_version), so views can cache by it
     MaskImageRequest request;
     DensityImage image;
     double ms = 0;
+    // Where the densities were counted: true on the GPU (mask_density over the block mask),
+    // false on the CPU (1:1 zoom, colour by component, no device, or the GPU call failed).
+    bool on_gpu = false;
+    std::string gpu_error;  // non-empty: the GPU call failed with this and the CPU drew it
 };
 
 // One kernel timing of the live view.
