@@ -26,6 +26,7 @@ struct CliArgs {
     int repeats = 5;
     std::string suite;
     bool no_dense = false;
+    bool no_gather = false;  // bench/run: contiguous key blocks only (no gathered blocks)
     int layers = 0;
     int sources = 256;
     int64_t exact_threshold = 4096;

@@ -87,6 +87,7 @@ int cmd_run(const CliArgs& a) {
     po.q_path = a.q;
     po.k_path = a.k;
     po.v_path = a.v;
+    po.gather = !a.no_gather;
     auto ctx = open_context(a.device);
     AttentionEngine engine(*ctx);
     if (auto why = engine.check_fits(problem_shape(pattern, po)); !why.empty()) throw InputError(why);

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     run->add_option("--dtype", a.dtype, "f32 or f16 storage")->check(CLI::IsMember({"f32", "f16"}));
     run->add_option("--seed", a.seed, "Seed of generated Q/K/V (default 0)");
     run->add_flag("--check", a.check, "Compare with the CPU oracle; exit 1 above tolerance");
+    run->add_flag("--no-gather", a.no_gather, "Visit contiguous key blocks only (no gathered blocks of scattered keys)");
 
     auto* bench = app.add_subcommand("bench", "Time sparse vs dense attention over sizes");
     bench->add_option("--pattern", a.pattern, "Pattern JSON file");
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
     bench->add_option("--suite", a.suite, "Built-in suite: anchors (H100 FlexAttention table) or laptop")
         ->check(CLI::IsMember({"anchors", "laptop"}));
     bench->add_flag("--no-dense", a.no_dense, "Skip the dense kernel");
+    bench->add_flag("--no-gather", a.no_gather, "Visit contiguous key blocks only (no gathered blocks of scattered keys)");
     bench->add_flag("--json", a.json, "Print one JSON object per line");
     add_device(bench);
 

@@ -7,6 +7,7 @@
 #include "shared.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cmath>
 #include <map>
@@ -18,7 +19,7 @@ namespace salab {
 
 namespace {
 
-constexpr uint32_t kBindings = 7;
+constexpr uint32_t kBindings = 12;
 
 // vec4 registers per head-dimension row: ceil(d / 4) rounded up to a power of two, so only a
 // handful of pipelines exist and padding wastes less than half of the arithmetic.
@@ -117,7 +118,10 @@ struct AttentionEngine::Impl {
     }
 
     struct MaskBuffers {
-        GpuBuffer row_ptr, entries, bits;
+        GpuBuffer row_ptr, entries, bits, gather;
+        // Split-k (kModeSparseItems), when the plan splits some query block.
+        uint32_t num_items = 0, num_merges = 0;
+        GpuBuffer items, part_o, part_ml, merges;
     };
     MaskBuffers upload_mask(const BlockMask& m) {
         MaskBuffers b;
@@ -127,10 +131,28 @@ struct AttentionEngine::Impl {
         b.entries.write(ctx, m.entries.data(), m.entries.size() * 4);
         b.bits = GpuBuffer(ctx, m.bits.size() * 4);
         b.bits.write(ctx, m.bits.data(), m.bits.size() * 4);
+        b.gather = GpuBuffer(ctx, m.gather.size() * 4);
+        if (!m.gather.empty()) b.gather.write(ctx, m.gather.data(), m.gather.size() * 4);
         return b;
     }
 
+    // Uploads the split-k work of `plan` into mb (nothing when it splits no query block).
+    void upload_split(const SplitPlan& plan, MaskBuffers& mb) {
+        if (plan.merges.empty()) return;
+        mb.num_items = uint32_t(plan.items.size() / 4);
+        mb.num_merges = uint32_t(plan.merges.size() / 4);
+        mb.items = GpuBuffer(ctx, plan.items.size() * 4);
+        mb.items.write(ctx, plan.items.data(), plan.items.size() * 4);
+        mb.merges = GpuBuffer(ctx, plan.merges.size() * 4);
+        mb.merges.write(ctx, plan.merges.data(), plan.merges.size() * 4);
+        const uint64_t rows = uint64_t(plan.slots) * gpu::kBlock;
+        mb.part_o = GpuBuffer(ctx, rows * 4u * d4_for(shape.d) * 4u);
+        mb.part_ml = GpuBuffer(ctx, rows * 8u);
+    }
+
     RunResult dispatch(const MaskBuffers* mb, uint32_t mode, const RunOptions& opt, bool mask_shared = false) {
+        const bool split = mb && mb->num_items > 0;
+        if (split) mode = gpu::kModeSparseItems;
         ensure_dtype(opt.dtype);
         const bool tensor = opt.dtype == DType::f16 && coopmat_ok(shape.d);
         const std::string shader = tensor ? "attention_nv_d" + std::to_string(shape.d)
@@ -140,8 +162,16 @@ struct AttentionEngine::Impl {
         std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
                                              mb ? mb->entries.handle() : dummy.handle(),
-                                             mb ? mb->bits.handle() : dummy.handle()};
+                                             mb ? mb->bits.handle() : dummy.handle(),
+                                             mb ? mb->gather.handle() : dummy.handle(),
+                                             split ? mb->items.handle() : dummy.handle(),
+                                             split ? mb->part_o.handle() : dummy.handle(),
+                                             split ? mb->part_ml.handle() : dummy.handle(),
+                                             split ? mb->merges.handle() : dummy.handle()};
         VkDescriptorSet set = pipelines.bind_buffers(bufs);
+        const Pipeline* merge = split ? &pipelines.get(opt.dtype == DType::f16 ? "split_merge_f16" : "split_merge_f32",
+                                                       {d4_for(shape.d)})
+                                      : nullptr;
 
         gpu::AttnPush pc{};
         pc.n = uint32_t(shape.n);
@@ -157,30 +187,70 @@ struct AttentionEngine::Impl {
         if (timed) ensure_queries(uint32_t(2 * total));
         // Heads beyond the device's workgroup-count limit go in several dispatches.
         const uint32_t max_y = 65535;
-        ctx.submit_and_wait([&](VkCommandBuffer cb) {
-            if (timed) vkCmdResetQueryPool(cb, queries, 0, uint32_t(2 * total));
+        // One full run: the attention dispatch(es), then a barrier so runs never overlap.
+        auto record_run = [&](VkCommandBuffer cb) {
             vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
             vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines.layout(), 0, 1, &set, 0, nullptr);
+            if (split) {
+                // Work items (every head in one grid), then the merges of the split blocks.
+                pc.num_items = mb->num_items;
+                vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+                vkCmdDispatch(cb, std::min(gpu::kGridRow, pc.num_items), (pc.num_items + gpu::kGridRow - 1) / gpu::kGridRow, 1);
+                VkMemoryBarrier wb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+                wb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+                wb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+                vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
+                                     1, &wb, 0, nullptr, 0, nullptr);
+                vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, merge->pipeline);
+                pc.num_items = mb->num_merges;
+                vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+                vkCmdDispatch(cb, std::min(gpu::kGridRow, pc.num_items), (pc.num_items + gpu::kGridRow - 1) / gpu::kGridRow, 1);
+            }
+            for (uint32_t h0 = 0; h0 < uint32_t(shape.heads) && !split; h0 += max_y) {
+                pc.head_offset = h0;
+                vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+                vkCmdDispatch(cb, pc.num_blocks, std::min(max_y, uint32_t(shape.heads) - h0), 1);
+            }
+        };
+        auto record_serialise = [&](VkCommandBuffer cb) {
+            VkMemoryBarrier mb2{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+            mb2.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+            mb2.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
+            vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb2, 0,
+                                 nullptr, 0, nullptr);
+        };
+        // Warm-up by time: a GPU that idled while the host prepared data runs at its idle clock
+        // for a while (seen on an H200: 345 MHz idle vs 1980 MHz boost), so short kernels
+        // timed right after an idle gap read several times too slow.
+        if (opt.warmup_ms > 0) {
+            const auto t0 = std::chrono::steady_clock::now();
+            int batch = 1;
+            while (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() <
+                   opt.warmup_ms) {
+                ctx.submit_and_wait([&](VkCommandBuffer cb) {
+                    for (int i = 0; i < batch; ++i) {
+                        record_run(cb);
+                        record_serialise(cb);
+                    }
+                });
+                batch = std::min(batch * 2, 256);
+            }
+        }
+        ctx.submit_and_wait([&](VkCommandBuffer cb) {
+            if (timed) vkCmdResetQueryPool(cb, queries, 0, uint32_t(2 * total));
             for (int r = 0; r < total; ++r) {
                 if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, uint32_t(2 * r));
-                for (uint32_t h0 = 0; h0 < uint32_t(shape.heads); h0 += max_y) {
-                    pc.head_offset = h0;
-                    vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
-                    vkCmdDispatch(cb, pc.num_blocks, std::min(max_y, uint32_t(shape.heads) - h0), 1);
-                }
+                record_run(cb);
                 if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, uint32_t(2 * r + 1));
                 // Serialise repeats so each timestamp pair measures one full run.
-                VkMemoryBarrier mb2{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-                mb2.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-                mb2.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
-                vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                                     &mb2, 0, nullptr, 0, nullptr);
+                record_serialise(cb);
             }
         });
 
         RunResult res;
         res.path = tensor ? "nv-coopmat-f16" : (opt.dtype == DType::f16 ? "portable-f16" : "portable-f32");
+        if (split) res.path += "+split";
         if (timed) {
             std::vector<uint64_t> ts(size_t(2 * total));
             SALAB_VK(vkGetQueryPoolResults(ctx.device(), queries, 0, uint32_t(2 * total), ts.size() * 8, ts.data(), 8,
@@ -207,6 +277,46 @@ struct AttentionEngine::Impl {
         }
     }
 };
+
+SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {
+    SplitPlan plan;
+    const int64_t rows = int64_t(mask.heads) * mask.num_blocks;
+    if (chunk < 0 || rows == 0 || heads < 1 || uint32_t(heads) > gpu::kMaxItemHeads ||
+        mask.num_blocks > int64_t(gpu::kItemBlockMask) + 1)
+        return plan;
+    int64_t longest = 0;
+    for (int64_t r = 0; r < rows; ++r)
+        longest = std::max<int64_t>(longest, mask.row_ptr[size_t(r) + 1] - mask.row_ptr[size_t(r)]);
+    const int64_t mean = (int64_t(mask.row_ptr.back()) + rows - 1) / rows;
+    int64_t t = chunk;
+    if (t == 0) {
+        // Auto: split only when some block list is far longer than the typical one (rows of
+        // global tokens); chunks of twice the mean then finish with the other workgroups.
+        if (longest <= 32 || longest <= 4 * mean) return plan;
+        t = std::max<int64_t>(16, 2 * mean);
+    }
+    if (longest <= t) return plan;
+    plan.chunk = t;
+    for (int h = 0; h < heads; ++h) {
+        const int64_t mh = mask.heads == 1 ? 0 : h;
+        for (int64_t qb = 0; qb < mask.num_blocks; ++qb) {
+            const uint32_t tag = uint32_t(qb) | (uint32_t(h) << gpu::kItemHeadShift);
+            const uint32_t f = mask.row_ptr[size_t(mh * mask.num_blocks + qb)];
+            const uint32_t l = mask.row_ptr[size_t(mh * mask.num_blocks + qb) + 1];
+            const int64_t count = int64_t(l) - int64_t(f);
+            if (count <= t) {
+                plan.items.insert(plan.items.end(), {tag, f, l, gpu::kNoKey});
+                continue;
+            }
+            const int64_t pieces = (count + t - 1) / t;
+            plan.merges.insert(plan.merges.end(), {tag, uint32_t(plan.slots), uint32_t(pieces), 0u});
+            for (int64_t s = 0; s < pieces; ++s)
+                plan.items.insert(plan.items.end(), {tag, uint32_t(f + count * s / pieces),
+                                                     uint32_t(f + count * (s + 1) / pieces), uint32_t(plan.slots++)});
+        }
+    }
+    return plan;
+}
 
 AttentionEngine::AttentionEngine(VulkanContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {}
 AttentionEngine::~AttentionEngine() = default;
@@ -257,6 +367,7 @@ RunResult AttentionEngine::run(const BlockMask& mask, const RunOptions& options)
                          ", block=" + std::to_string(mask.block) + ") does not match the problem (n=" +
                          std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)");
     auto mb = impl_->upload_mask(mask);
+    impl_->upload_split(plan_split(mask, s.heads, options.split_chunk), mb);
     return impl_->dispatch(&mb, gpu::kModeSparse, options, mask.heads == 1);
 }
 
@@ -275,16 +386,25 @@ std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const V
         throw InputError("viewport is empty or outside the matrix");
     if (mask && (mask->n != s.n || (mask->heads != s.heads && mask->heads != 1)))
         throw InputError("block mask does not match the uploaded problem");
+    if (mask && mask->gathered_blocks > 0)
+        throw InputError("probabilities needs a block mask compiled without gathering");
     im.ensure_dtype(DType::f32);
     const size_t cells = size_t(view.rows) * size_t(view.cols);
     GpuBuffer out(im.ctx, cells * 4);
     std::optional<Impl::MaskBuffers> mb;
     if (mask) mb = im.upload_mask(*mask);
     const Pipeline& pipe = im.pipelines.get("probabilities", {d4_for(s.d)});
-    std::array<VkBuffer, kBindings> bufs{im.q.handle(), im.k.handle(), im.v.handle(), out.handle(),
-                                         mb ? mb->row_ptr.handle() : im.dummy.handle(),
-                                         mb ? mb->entries.handle() : im.dummy.handle(),
-                                         mb ? mb->bits.handle() : im.dummy.handle()};
+    std::array<VkBuffer, kBindings> bufs;
+    bufs.fill(im.dummy.handle());
+    bufs[gpu::kBindQ] = im.q.handle();
+    bufs[gpu::kBindK] = im.k.handle();
+    bufs[gpu::kBindV] = im.v.handle();
+    bufs[gpu::kBindO] = out.handle();
+    if (mb) {
+        bufs[gpu::kBindRowPtr] = mb->row_ptr.handle();
+        bufs[gpu::kBindEntries] = mb->entries.handle();
+        bufs[gpu::kBindBits] = mb->bits.handle();
+    }
     VkDescriptorSet set = im.pipelines.bind_buffers(bufs);
     gpu::AttnPush pc{};
     pc.n = uint32_t(s.n);
@@ -355,6 +475,7 @@ std::shared_ptr<const AttentionEngine::DeviceMask> AttentionEngine::upload_for_d
                          std::to_string(max_tokens) + "]");
     if (mask.row_ptr.size() != size_t(mask.heads) * size_t(mask.num_blocks) + 1)
         throw InputError("block mask row_ptr does not match its heads and blocks");
+    if (mask.gathered_blocks > 0) throw InputError("mask_density needs a block mask compiled without gathering");
     auto dm = std::make_shared<DeviceMask>();
     dm->buffers = impl_->upload_mask(mask);
     dm->n = mask.n;

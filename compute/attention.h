@@ -35,7 +35,22 @@ struct RunOptions {
     bool read_back = false;  // copy O back into RunResult::out
     int repeats = 1;         // timed repeats; gpu_ms is the median
     int warmup = 0;
+    double warmup_ms = 0;    // before timing, run the kernel for at least this long (GPU clocks)
+    // Split-k of long block lists (rows of global tokens): 0 = automatic, < 0 = never,
+    // > 0 = split every query block with more entries than this into chunks of about this many.
+    int split_chunk = 0;
 };
+
+// How run() spreads a block mask over workgroups when some query blocks have far longer block
+// lists than others: work items (4 words: query block | head << 20, first entry, end entry,
+// partial slot or 0xffffffff for a direct write) and merges (query block | head << 20, first
+// slot, slot count, 0). Empty when nothing is split.
+struct SplitPlan {
+    std::vector<uint32_t> items, merges;
+    int64_t slots = 0;
+    int64_t chunk = 0;
+};
+SplitPlan plan_split(const BlockMask& mask, int heads, int chunk = 0);
 
 struct RunResult {
     std::vector<float> out;      // [heads, n, d] when read_back

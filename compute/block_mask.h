@@ -26,6 +26,10 @@ struct BlockMask {
     // Per partial block: `block` rows of block/32 words; bit (j % 32) of word j / 32 in row r
     // is key J*block + j for query I*block + r. Positions past n are 0.
     std::vector<uint32_t> bits;
+    // Gathered entries (bit 30 of the first word; only when compiled with gather = true): the
+    // low 30 bits index a gather block here, `block` key indices (kNoKey = 0xffffffff for unused
+    // slots), and the entry's bitmask columns are those slots instead of contiguous keys.
+    std::vector<uint32_t> gather;
 
     // Exact statistics gathered while compiling.
     int64_t kept_pairs = 0;      // over all heads
@@ -34,24 +38,40 @@ struct BlockMask {
     int64_t min_keys_per_query = 0;
     int64_t max_keys_per_query = 0;
     int64_t empty_rows = 0;
+    int64_t gathered_blocks = 0;  // listed entries that are gathered (counted in full/partial too)
 
     int64_t listed_blocks() const { return full_blocks + partial_blocks; }
     int64_t words_per_row() const { return block / 32; }
     int64_t words_per_partial() const { return int64_t(block) * words_per_row(); }
     // Bytes of the structure as uploaded to the GPU.
     int64_t bytes() const {
-        return int64_t(4) * (int64_t(row_ptr.size()) + int64_t(entries.size()) + int64_t(bits.size()));
+        return int64_t(4) * (int64_t(row_ptr.size()) + int64_t(entries.size()) + int64_t(bits.size()) +
+                             int64_t(gather.size()));
     }
     double density() const {
         return n == 0 ? 0.0 : double(kept_pairs) / (double(n) * double(n) * double(heads));
     }
 };
 
+// Entry flags and the gather table's unused-slot marker (same values as shaders/shared.h).
+inline constexpr uint32_t kEntryPartial = 0x80000000u;
+inline constexpr uint32_t kEntryGathered = 0x40000000u;
+inline constexpr uint32_t kEntryIndex = 0x3fffffffu;
+inline constexpr uint32_t kNoKey = 0xffffffffu;
+
 // Compiles all heads of one layer. `block` must be 32, 64 or 128. Uses up to `threads`
 // CPU threads (0: hardware concurrency).
-BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block = 64, int threads = 0);
+//
+// gather = true packs sparse key blocks: per query block, the key blocks whose union of kept
+// columns is at most half a block are merged into gathered blocks of `block` arbitrary keys
+// when that lowers the number of blocks the kernel visits (a strided layout with one summary
+// column per 128 keys goes from n/64 blocks per query block to a few). Only the attention
+// kernels read gathered entries; views, exports and the density kernel take gather = false.
+BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block = 64, int threads = 0,
+                             bool gather = false);
 // The same from explicit token CSRs (tests, imported masks). Rows must be sorted and unique.
-BlockMask compile_block_mask(const std::vector<Csr>& heads, int block = 64, int threads = 0);
+BlockMask compile_block_mask(const std::vector<Csr>& heads, int block = 64, int threads = 0,
+                             bool gather = false);
 
 // A block mask with every block full (dense attention), for timing and the dense kernel.
 BlockMask dense_block_mask(int64_t n, int heads, int block = 64, bool causal = false);

@@ -27,7 +27,7 @@ void rebuild_masks(Problem& p) {
         const HeadPattern& hp = layer.heads.size() == 1 ? layer.heads[0] : layer.heads[size_t(h)];
         p.masks.emplace_back(hp, p.n, p.head_qk(h));
     }
-    p.block_mask = compile_block_mask(p.masks);
+    p.block_mask = compile_block_mask(p.masks, 64, 0, p.gather);
     p.mask_build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -68,6 +68,7 @@ Problem prepare_problem(const Pattern& pattern, const ProblemOptions& o) {
     p.d = shape.d;
     p.layer = o.layer;
     p.heads = shape.heads;
+    p.gather = o.gather;
     p.causal = true;
     for (const HeadPattern& hp : p.pattern.layers[size_t(p.layer)].heads) p.causal = p.causal && hp.causal;
 

@@ -24,6 +24,7 @@ struct ProblemOptions {
     uint64_t seed = 0;  // for generated Q/K/V
     QkvSource source = QkvSource::gaussian;
     std::string q_path, k_path, v_path;  // .npy files; all three or none
+    bool gather = false;  // compile the block mask with gathered blocks (attention kernels only)
 };
 
 struct Problem {
@@ -40,6 +41,7 @@ struct Problem {
     BlockMask block_mask;
     double mask_build_ms = 0.0;   // HeadMask construction + block mask compile, CPU wall time
     bool causal = false;          // every head causal (the dense comparison is then causal)
+    bool gather = false;          // block_mask packs scattered keys into gathered blocks
 
     HeadQK head_qk(int h) const;
 };

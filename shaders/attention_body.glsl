@@ -15,8 +15,8 @@ layout(constant_id = 0) const uint D4 = 16;
 const uint TILE_K = 8;
 
 void main() {
-    const uint qblock = gl_WorkGroupID.x;
-    const uint head = gl_WorkGroupID.y + pc.head_offset;
+    uint qblock, head, first, last, slot;
+    if (!work_item(qblock, head, first, last, slot)) return;
     const uint n = pc.n, d = pc.d;
     const uint row = qblock * kBlock + gl_LocalInvocationID.x;
     const bool row_valid = row < n;  // rows past n run along (uniform control flow), never write
@@ -36,8 +36,6 @@ void main() {
     float l = 0.0;      // running sum of exp2
     float s[TILE_K];
 
-    uint first, last;
-    block_range(head, qblock, first, last);
     // Control flow below depends only on the workgroup's block list, never on the row: every
     // K and V load then has a workgroup-uniform address, which GPUs broadcast and lavapipe turns
     // into one scalar load instead of a per-lane gather (about 10x on lavapipe). Masked keys
@@ -45,15 +43,19 @@ void main() {
     for (uint e = first; e < last; ++e) {
         uint w0, w1;
         entry_words(e, w0, w1);
-        const uint kblock = w0 & ~kPartialBit;
-        const uint key_end = min(n, kblock * kBlock + kBlock);
-        for (uint key0 = kblock * kBlock; key0 < key_end; key0 += TILE_K) {
+        // Columns of the entry: kBlock gather slots, or the contiguous block cut at n.
+        const uint kbase = (w0 & kIndexMask) * kBlock;
+        const uint cols = (w0 & kGatherBit) != 0u ? kBlock : min(n, kbase + kBlock) - kbase;
+        uint keys[TILE_K];
+        for (uint c0 = 0u; c0 < cols; c0 += TILE_K) {
             float tile_max = -3.0e38;
             uint kept_mask = 0u;
             for (uint t = 0u; t < TILE_K; ++t) {
-                const uint key = key0 + t;
+                const uint col = c0 + t;
+                const uint key = col < cols ? entry_key(w0, col, n) : kNoKey;
+                keys[t] = key;
                 float dot_qk = 0.0;
-                if (key < key_end) {  // uniform
+                if (key != kNoKey) {  // uniform
                     const uint kb = head_base + key * d;
                     FOR_C4(c4) {
                         vec4 k4 = vec4(0.0);
@@ -62,7 +64,7 @@ void main() {
                         dot_qk += dot(q[c4], k4);
                     }
                 }
-                const bool kept = key < key_end && entry_keeps(w0, w1, row, key) && causal_ok(row, key);
+                const bool kept = key != kNoKey && entry_keeps_col(w0, w1, row, col) && causal_ok(row, key);
                 kept_mask |= kept ? (1u << t) : 0u;
                 s[t] = dot_qk;
                 tile_max = kept ? max(tile_max, dot_qk) : tile_max;
@@ -72,10 +74,10 @@ void main() {
             l *= correction;
             FOR_C4(c4) acc[c4] *= correction;
             for (uint t = 0u; t < TILE_K; ++t) {
-                const uint key = key0 + t;
+                const uint key = keys[t];
                 const float p = (kept_mask & (1u << t)) != 0u ? exp2(s[t] - m_new) : 0.0;
                 l += p;
-                if (key < key_end) {  // uniform
+                if (key != kNoKey) {  // uniform
                     const uint vb = head_base + key * d;
                     FOR_C4(c4) {
                         vec4 v4 = vec4(0.0);
@@ -89,6 +91,13 @@ void main() {
         }
     }
     if (!row_valid) return;
+    if (slot != kNoKey) {  // split-k chunk: unnormalised partial result, merged later
+        const uint pr = slot * kBlock + gl_LocalInvocationID.x;
+        part_ml[pr] = vec2(m, l);
+        FOR_C4(c4)  // rows padded to 4 * D4 floats (split_merge_body.glsl reads vec4s)
+            for (uint j = 0u; j < 4u; ++j) part_o[(pr * D4 + c4) * 4u + j] = acc[c4][j];
+        return;
+    }
     const float inv = l > 0.0 ? 1.0 / l : 0.0;  // empty rows give zeros
     FOR_C4(c4)
         for (uint j = 0u; j < 4u; ++j)

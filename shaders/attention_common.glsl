@@ -8,18 +8,38 @@ layout(std430, binding = 2) readonly buffer VBuf { STORAGE_T v_data[]; };
 layout(std430, binding = 4) readonly buffer RowPtr { uint row_ptr[]; };
 layout(std430, binding = 5) readonly buffer Entries { uint entries[]; };
 layout(std430, binding = 6) readonly buffer Bits { uint bits[]; };
+layout(std430, binding = 7) readonly buffer Gather { uint gather_keys[]; };
+layout(std430, binding = 8) readonly buffer Items { uvec4 work_items[]; };
+layout(std430, binding = 9) writeonly buffer PartO { float part_o[]; };
+layout(std430, binding = 10) writeonly buffer PartML { vec2 part_ml[]; };
 
-// Is key `key` (inside block entry e of query row `row`) kept? Full blocks keep all in-range keys.
-bool entry_keeps(uint word0, uint word1, uint row, uint key) {
+// Is column `col` (0..kBlock-1) of block entry (word0, word1) kept for query row `row`? Full
+// blocks keep every column (columns past n or unused gather slots are excluded by entry_key).
+bool entry_keeps_col(uint word0, uint word1, uint row, uint col) {
     if ((word0 & kPartialBit) == 0u) return true;
     const uint wpr = kBlock / 32u;
-    uint base = word1 * kBlock * wpr + (row % kBlock) * wpr + (key % kBlock) / 32u;
-    return ((bits[base] >> (key % 32u)) & 1u) != 0u;
+    uint base = word1 * kBlock * wpr + (row % kBlock) * wpr + col / 32u;
+    return ((bits[base] >> (col % 32u)) & 1u) != 0u;
 }
+
+// The same for a contiguous (non-gathered) entry and an absolute key.
+bool entry_keeps(uint word0, uint word1, uint row, uint key) {
+    return entry_keeps_col(word0, word1, row, key % kBlock);
+}
+
+// The key of column `col` of an entry: the gather table's slot for gathered entries, else the
+// block's col-th key; kNoKey for unused slots and keys past n.
+uint entry_key(uint word0, uint col, uint n) {
+    if ((word0 & kGatherBit) != 0u) return gather_keys[(word0 & kIndexMask) * kBlock + col];
+    const uint key = (word0 & kIndexMask) * kBlock + col;
+    return key < n ? key : kNoKey;
+}
+
+bool sparse_mode() { return pc.mode == kModeSparse || pc.mode == kModeSparseItems; }
 
 // Range of block entries for (head, query block); dense modes synthesise entries.
 void block_range(uint head, uint qblock, out uint first, out uint last) {
-    if (pc.mode == kModeSparse) {
+    if (sparse_mode()) {
         const uint mh = pc.mask_shared != 0u ? 0u : head;
         first = row_ptr[mh * pc.num_blocks + qblock];
         last = row_ptr[mh * pc.num_blocks + qblock + 1u];
@@ -29,8 +49,30 @@ void block_range(uint head, uint qblock, out uint first, out uint last) {
     }
 }
 
+// This workgroup's work: query block, head, entry range and output slot (kNoKey: write O
+// directly; else the unnormalised partial result goes to that split-k slot). False for the
+// padding workgroups of an item grid (the whole workgroup returns: uniform).
+bool work_item(out uint qblock, out uint head, out uint first, out uint last, out uint slot) {
+    if (pc.mode == kModeSparseItems) {
+        const uint idx = gl_WorkGroupID.y * kGridRow + gl_WorkGroupID.x;
+        if (idx >= pc.num_items) return false;
+        const uvec4 it = work_items[idx];
+        qblock = it.x & kItemBlockMask;
+        head = it.x >> kItemHeadShift;
+        first = it.y;
+        last = it.z;
+        slot = it.w;
+    } else {
+        qblock = gl_WorkGroupID.x;
+        head = gl_WorkGroupID.y + pc.head_offset;
+        block_range(head, qblock, first, last);
+        slot = kNoKey;
+    }
+    return true;
+}
+
 void entry_words(uint e, out uint w0, out uint w1) {
-    if (pc.mode == kModeSparse) {
+    if (sparse_mode()) {
         w0 = entries[2u * e];
         w1 = entries[2u * e + 1u];
     } else {

@@ -2,11 +2,20 @@
 // fp32 accumulation). Included by attention_nv_d*.comp after HEAD_DIM is defined.
 //
 // One workgroup = 64 query rows of one head = 4 subgroups of 32 lanes, each owning 16 rows.
-// Per visited 64-key block a subgroup computes S = Q K^T (16 x 64) with coopMatMulAddNV,
-// stages S in its own shared region, runs the online softmax with two lanes per row (32 keys
-// each, interleaved, exp2 domain), writes P as fp16, computes P V (16 x HEAD_DIM) with coopMatMulAddNV and
-// adds it into per-lane fp32 accumulators after rescaling them. Subgroups never share shared
-// memory, so no workgroup barriers are needed. Needs subgroup size 32 (checked on the host).
+// Per visited block (64 contiguous keys, or 64 gathered keys of a gathered entry):
+//   1. the workgroup stages the block's K rows in shared memory (16-byte loads, one copy for
+//      all four subgroups; gathered entries fetch their rows by index here, so the tensor-core
+//      loads below always read a dense tile),
+//   2. each subgroup computes S = Q K^T (16 x 64) with coopMatMulAddNV into its own shared
+//      region, runs the online softmax with two lanes per row (32 keys each, interleaved, exp2
+//      domain) and writes P as fp16,
+//   3. the workgroup stages the V rows in the same buffer, and each subgroup computes P V in
+//      64-column chunks, adding them into per-lane fp32 accumulators after rescaling.
+// Global loads of the next operand are issued into registers before the current one is used
+// (software pipelining), so their latency overlaps the tensor-core and softmax work.
+// Shared memory: one K/V tile (64 x (HEAD_DIM + 8) fp16) + per subgroup 16 x 68 fp32 + 16 x 72
+// fp16 = 35 KiB (d = 64) / 43 KiB (d = 128), under the 48 KiB NVIDIA gives a workgroup.
+// Needs subgroup size 32 (checked on the host).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -20,28 +29,74 @@
 
 layout(local_size_x = 128) in;
 layout(std430, binding = 3) writeonly buffer OBuf { float16_t o_data[]; };
+// The same K and V buffers seen as 16-byte words (8 fp16) for the staging copies.
+layout(std430, binding = 1) readonly buffer KBuf16 { uvec4 k16[]; };
+layout(std430, binding = 2) readonly buffer VBuf16 { uvec4 v16[]; };
 
 const uint DT = HEAD_DIM / 16u;          // 16-wide tiles of the head dimension
-// Padded row strides of the staging regions. Lane pairs own a row and walk its columns
-// interleaved (column 2k + half), so with 4 extra words per row the 32 lanes of a load hit 16
-// distinct banks (2-way) instead of one bank 32 times (unpadded rows are multiples of 32 words).
-const uint S_STRIDE = 64u + 4u;          // fp32 S, 16 x 64
-const uint O_STRIDE = HEAD_DIM + 4u;     // fp32 P V, 16 x HEAD_DIM
+const uint ROW16 = HEAD_DIM / 8u;        // 16-byte words per K/V row
+const uint CHUNKS = kBlock * ROW16 / 128u;  // 16-byte words each invocation stages per tile
+// Padded row strides (elements). KV: +8 fp16 keeps rows 16-byte aligned and shifts each row by
+// 4 banks. S/O (fp32) and P (fp16): lane pairs own a row and walk its columns interleaved
+// (column 2k + half), so 4 extra words per row make the 32 lanes of a load hit 16 banks.
+const uint KV_STRIDE = HEAD_DIM + 8u;
+const uint S_STRIDE = 64u + 4u;          // fp32 S (16 x 64), then P V in 64-column chunks
 const uint P_STRIDE = 64u + 8u;          // fp16 P, 16 x 64 (16-byte aligned rows)
-const uint REGION = 16u * (O_STRIDE > S_STRIDE ? O_STRIDE : S_STRIDE);
+const uint REGION = 16u * S_STRIDE;
+shared float16_t sh_kv[kBlock * KV_STRIDE];
+shared uint sh_key[kBlock];              // key of each staged row, kNoKey when masked out
 shared float sh_f32[4u * REGION];
 shared float16_t sh_p[4u * 16u * P_STRIDE];
+
+uvec4 staged[CHUNKS];
+
+// Issues the global loads of one tile (K or V) of entry word w0 into `staged`.
+void fetch(bool want_v, uint w0, uint head_base16) {
+    const uint lid = gl_LocalInvocationIndex;
+    for (uint u = 0u; u < CHUNKS; ++u) {
+        const uint i = lid + 128u * u;
+        const uint r = i / ROW16, c = i % ROW16;
+        // Contiguous blocks read up to 63 rows past n: the host pads the buffers, and those
+        // columns are masked through sh_key, so they only need to be finite.
+        uint key = (w0 & kGatherBit) != 0u ? gather_keys[(w0 & kIndexMask) * kBlock + r]
+                                            : (w0 & kIndexMask) * kBlock + r;
+        if (key == kNoKey) {
+            staged[u] = uvec4(0u);
+        } else {
+            const uint at = head_base16 + key * ROW16 + c;
+            staged[u] = want_v ? v16[at] : k16[at];
+        }
+    }
+}
+
+// Writes `staged` into the shared tile.
+void stash() {
+    const uint lid = gl_LocalInvocationIndex;
+    for (uint u = 0u; u < CHUNKS; ++u) {
+        const uint i = lid + 128u * u;
+        const uint r = i / ROW16, c = i % ROW16;
+        const uint base = r * KV_STRIDE + 8u * c;
+        const uvec4 w = staged[u];
+        for (uint j = 0u; j < 4u; ++j) {
+            const f16vec2 h = unpackFloat2x16(w[j]);
+            sh_kv[base + 2u * j] = h.x;
+            sh_kv[base + 2u * j + 1u] = h.y;
+        }
+    }
+}
 
 void main() {
     const uint sg = gl_SubgroupID;
     const uint lane = gl_SubgroupInvocationID;
-    const uint qblock = gl_WorkGroupID.x;
-    const uint head = gl_WorkGroupID.y + pc.head_offset;
+    const uint lid = gl_LocalInvocationIndex;
+    uint qblock, head, first, last, slot;
+    if (!work_item(qblock, head, first, last, slot)) return;
     const uint n = pc.n, d = pc.d;
     const uint head_base = head * n * d;
+    const uint head_base16 = head_base / 8u;  // d is 64 or 128: rows are whole 16-byte words
     const uint row0 = qblock * kBlock + sg * 16u;
     const uint r = lane >> 1u;       // this lane's row within the subgroup's 16
-    const uint half_ = lane & 1u;    // which 32 keys (softmax) / which D/2 dims (output)
+    const uint half_ = lane & 1u;    // which 32 keys (softmax) / which columns (output)
     const uint row = row0 + r;
     const uint f_base = sg * REGION;
     const uint p_base = sg * 16u * P_STRIDE;
@@ -55,20 +110,24 @@ void main() {
     for (uint c = 0u; c < HEAD_DIM / 2u; ++c) o[c] = 0.0;
     float m = -3.0e38, l = 0.0;
 
-    uint first, last;
-    block_range(head, qblock, first, last);
+    uint w0 = 0u, w1 = 0u;
+    if (first < last) {
+        entry_words(first, w0, w1);
+        fetch(false, w0, head_base16);
+    }
     for (uint e = first; e < last; ++e) {
-        uint w0, w1;
-        entry_words(e, w0, w1);
-        const uint key0 = (w0 & ~kPartialBit) * kBlock;
+        barrier();  // every subgroup is done with the previous V tile
+        stash();
+        if (lid < kBlock) sh_key[lid] = entry_key(w0, lid, n);
+        barrier();
+        fetch(true, w0, head_base16);  // V loads in flight during S and the softmax
 
-        // S = Q K^T for 64 keys: K^T tiles load column-major straight from K [keys, d].
-        // (Loading K row-major as the A operand of S^T = K Q^T measured no faster on an H100.)
+        // S = Q K^T for 64 keys: K^T tiles are column-major loads of the staged K rows.
         for (uint j = 0u; j < 4u; ++j) {
             fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> s_acc = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
             for (uint t = 0u; t < DT; ++t) {
                 fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> kb;
-                coopMatLoadNV(kb, k_data, head_base + (key0 + 16u * j) * d + 16u * t, d, true);
+                coopMatLoadNV(kb, sh_kv, 16u * j * KV_STRIDE + 16u * t, KV_STRIDE, true);
                 s_acc = coopMatMulAddNV(qa[t], kb, s_acc);
             }
             coopMatStoreNV(s_acc, sh_f32, f_base + 16u * j, S_STRIDE, false);
@@ -76,13 +135,21 @@ void main() {
         subgroupMemoryBarrierShared();
         subgroupBarrier();
 
-        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each.
+        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each. The row's two bitmask
+        // words are read once (all ones for full blocks).
+        uint mask_lo = 0xffffffffu, mask_hi = 0xffffffffu;
+        if ((w0 & kPartialBit) != 0u) {
+            const uint wb = w1 * kBlock * 2u + (row % kBlock) * 2u;
+            mask_lo = bits[wb];
+            mask_hi = bits[wb + 1u];
+        }
         float s[32];
         float tile_max = -3.0e38;
         for (uint k = 0u; k < 32u; ++k) {
             const uint col = 2u * k + half_;
-            const uint key = key0 + col;
-            const bool kept = row < n && key < n && entry_keeps(w0, w1, row, key) && causal_ok(row, key);
+            const uint key = sh_key[col];
+            const uint word = col < 32u ? mask_lo : mask_hi;
+            const bool kept = row < n && key != kNoKey && ((word >> (col & 31u)) & 1u) != 0u && causal_ok(row, key);
             s[k] = kept ? sh_f32[f_base + r * S_STRIDE + col] * pc.scale_log2 : -3.0e38;
             tile_max = max(tile_max, s[k]);
         }
@@ -99,29 +166,46 @@ void main() {
         l = l * correction + lsum;
         m = m_new;
         for (uint c = 0u; c < HEAD_DIM / 2u; ++c) o[c] *= correction;
-        subgroupMemoryBarrierShared();
-        subgroupBarrier();
 
-        // PV for 64 keys into the (now free) fp32 region, then into the lane accumulators.
-        for (uint j = 0u; j < DT; ++j) {
-            fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> pv = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
-            for (uint kk = 0u; kk < 4u; ++kk) {
-                fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> pa;
-                fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> vb;
-                coopMatLoadNV(pa, sh_p, p_base + 16u * kk, P_STRIDE, false);
-                coopMatLoadNV(vb, v_data, head_base + (key0 + 16u * kk) * d + 16u * j, d, false);
-                pv = coopMatMulAddNV(pa, vb, pv);
-            }
-            coopMatStoreNV(pv, sh_f32, f_base + 16u * j, O_STRIDE, false);
+        barrier();  // every subgroup is done with the K tile (and its P is visible)
+        stash();
+        barrier();
+        if (e + 1u < last) {  // next K loads in flight during P V
+            entry_words(e + 1u, w0, w1);
+            fetch(false, w0, head_base16);
         }
-        subgroupMemoryBarrierShared();
-        subgroupBarrier();
-        for (uint c = 0u; c < HEAD_DIM / 2u; ++c) o[c] += sh_f32[f_base + r * O_STRIDE + 2u * c + half_];
-        subgroupMemoryBarrierShared();
-        subgroupBarrier();  // the region is overwritten by the next block's S
+
+        // P V in 64-column chunks through the subgroup's fp32 region, then into the lanes.
+        for (uint g = 0u; g < DT / 4u; ++g) {
+            for (uint jj = 0u; jj < 4u; ++jj) {
+                const uint j = 4u * g + jj;
+                fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> pv = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+                for (uint kk = 0u; kk < 4u; ++kk) {
+                    fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> pa;
+                    fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> vb;
+                    coopMatLoadNV(pa, sh_p, p_base + 16u * kk, P_STRIDE, false);
+                    coopMatLoadNV(vb, sh_kv, 16u * kk * KV_STRIDE + 16u * j, KV_STRIDE, false);
+                    pv = coopMatMulAddNV(pa, vb, pv);
+                }
+                coopMatStoreNV(pv, sh_f32, f_base + 16u * jj, S_STRIDE, false);
+            }
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+            for (uint c = 0u; c < 32u; ++c) o[32u * g + c] += sh_f32[f_base + r * S_STRIDE + 2u * c + half_];
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();  // the region is overwritten by the next chunk or block
+        }
     }
     if (row >= n) return;
+    if (slot != kNoKey) {  // split-k chunk: unnormalised partial result, merged later
+        const uint pr = slot * kBlock + sg * 16u + r;
+        if (half_ == 0u) part_ml[pr] = vec2(m, l);
+        for (uint c = 0u; c < HEAD_DIM / 2u; ++c)  // rows of HEAD_DIM = 4 * D4 floats
+            part_o[pr * HEAD_DIM + 64u * (c / 32u) + 2u * (c % 32u) + half_] = o[c];
+        return;
+    }
     const float inv = l > 0.0 ? 1.0 / l : 0.0;  // empty rows give zeros
+    // Lane (r, half_) holds columns 64 g + 2 c' + half_ as o[32 g + c'].
     for (uint c = 0u; c < HEAD_DIM / 2u; ++c)
-        o_data[head_base + row * d + 2u * c + half_] = float16_t(o[c] * inv);
+        o_data[head_base + row * d + 64u * (c / 32u) + 2u * (c % 32u) + half_] = float16_t(o[c] * inv);
 }

@@ -17,6 +17,14 @@ using uint = uint32_t;
 SALAB_CONST kBlock = 64u;
 // Bit 31 of an entry's first word marks a partial block (per-element bitmask test needed).
 SALAB_CONST kPartialBit = 0x80000000u;
+// Bit 30 marks a gathered block: its kBlock columns are arbitrary keys listed in the gather
+// table (binding kBindGather) instead of one contiguous key block, so scattered keys (strided
+// summaries, token-level random, LSH buckets) are packed into few dense blocks.
+SALAB_CONST kGatherBit = 0x40000000u;
+// The low 30 bits: key block index, or gather block index for gathered entries.
+SALAB_CONST kIndexMask = 0x3fffffffu;
+// An unused slot of a gather block (also: a column past n).
+SALAB_CONST kNoKey = 0xffffffffu;
 
 // Storage buffer bindings of the attention and probability kernels.
 SALAB_CONST kBindQ = 0u;
@@ -26,11 +34,26 @@ SALAB_CONST kBindO = 3u;        // attention output, or probabilities for the vi
 SALAB_CONST kBindRowPtr = 4u;
 SALAB_CONST kBindEntries = 5u;
 SALAB_CONST kBindBits = 6u;
+SALAB_CONST kBindGather = 7u;
+SALAB_CONST kBindItems = 8u;      // split-k work items (uvec4), see kModeSparseItems
+SALAB_CONST kBindPartO = 9u;      // split-k partial outputs, fp32 [slot][kBlock][d], unnormalised
+SALAB_CONST kBindPartML = 10u;    // split-k partial (max, sum) per row, vec2 [slot][kBlock]
+SALAB_CONST kBindMerges = 11u;    // split-k merges (uvec4), read by split_merge_*.comp
+// Work item / merge word 0: query block in the low kItemHeadShift bits, head above.
+SALAB_CONST kItemHeadShift = 20u;
+SALAB_CONST kItemBlockMask = 0xfffffu;
+SALAB_CONST kMaxItemHeads = 4096u;  // heads that fit above kItemHeadShift
+// Workgroups per grid row when a dispatch's workgroup count is folded into x and y.
+SALAB_CONST kGridRow = 65535u;
 
 // Modes: sparse over the block lists, or every block (dense), optionally causal.
 SALAB_CONST kModeSparse = 0u;
 SALAB_CONST kModeDense = 1u;
 SALAB_CONST kModeDenseCausal = 2u;
+// Sparse over an explicit list of work items (query block, head, entry range, output slot):
+// long block lists (rows of global tokens) are split into chunks that run in parallel and
+// write partial results to a slot, merged afterwards by split_merge_*.comp (split-k).
+SALAB_CONST kModeSparseItems = 3u;
 
 #ifdef __cplusplus
 }  // namespace salab::gpu
@@ -57,9 +80,10 @@ layout(push_constant) uniform AttnPush {
     uint stride;
     uint head;
     uint mask_shared;  // 1: one block mask serves every head (a flat pattern replicated)
+    uint num_items;    // kModeSparseItems: work items (attention) or merges (split_merge_*)
 #ifdef __cplusplus
 };
-static_assert(sizeof(AttnPush) == 52, "push constant layout must match GLSL std430");
+static_assert(sizeof(AttnPush) == 56, "push constant layout must match GLSL std430");
 }  // namespace salab::gpu
 #else
 } pc;

@@ -70,22 +70,26 @@ TEST_SUITE("gpu") {
         AttentionEngine engine(gpu_context());
         for (int64_t n : {1, 2, 7, 63, 64, 65, 1000, 4097})
             for (int64_t d : {1, 16, 64, 128})
-                for (int heads : {1, 3}) {
-                    CAPTURE(n);
-                    CAPTURE(d);
-                    CAPTURE(heads);
-                    auto csr = mixed_heads(n, heads);
-                    QKV x = make_qkv(heads, n, d, uint64_t(n * 31 + d), QkvSource::gaussian);
-                    engine.upload(x.q, x.k, x.v, {heads, n, d});
-                    BlockMask bm = compile_block_mask(csr);
-                    RunResult r = engine.run(bm, {.read_back = true});
-                    const double err = relative_error(r.out, oracle(csr, x, n, d));
-                    CHECK(err < 1e-4);
-                    if (heads == 3 && n >= 7) {  // empty rows come out as exact zeros
-                        const size_t row = size_t(2 * n + 1) * size_t(d);
-                        for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
+                for (int heads : {1, 3})
+                    for (bool gather : {false, true}) {
+                        if (gather && d > 64) continue;  // gathering changes key order, not the head dim
+                        CAPTURE(n);
+                        CAPTURE(d);
+                        CAPTURE(heads);
+                        CAPTURE(gather);
+                        auto csr = mixed_heads(n, heads);
+                        QKV x = make_qkv(heads, n, d, uint64_t(n * 31 + d), QkvSource::gaussian);
+                        engine.upload(x.q, x.k, x.v, {heads, n, d});
+                        BlockMask bm = compile_block_mask(csr, 64, 0, gather);
+                        if (gather && n >= 1000) CHECK(bm.gathered_blocks > 0);
+                        RunResult r = engine.run(bm, {.read_back = true});
+                        const double err = relative_error(r.out, oracle(csr, x, n, d));
+                        CHECK(err < 1e-4);
+                        if (heads == 3 && n >= 7) {  // empty rows come out as exact zeros
+                            const size_t row = size_t(2 * n + 1) * size_t(d);
+                            for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
+                        }
                     }
-                }
         check_no_validation_messages();
     }
 
@@ -101,6 +105,49 @@ TEST_SUITE("gpu") {
         engine.upload(x.q, x.k, x.v, {heads, n, d});
         RunResult r = engine.run(bm, {.read_back = true});
         std::vector<Csr> csr(size_t(heads), build_csr(one[0]));
+        CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("split-k: long block lists run in chunks and merge to the oracle") {
+        AttentionEngine engine(gpu_context());
+        for (int64_t n : {65, 1000, 4097})
+            for (int64_t d : {16, 64})
+                for (int heads : {1, 3})
+                    for (int chunk : {1, 3, 0}) {
+                        if (chunk == 1 && n > 1000) continue;  // lavapipe time
+                        CAPTURE(n);
+                        CAPTURE(d);
+                        CAPTURE(heads);
+                        CAPTURE(chunk);
+                        auto csr = mixed_heads(n, heads);
+                        QKV x = make_qkv(heads, n, d, uint64_t(n + d + heads), QkvSource::gaussian);
+                        engine.upload(x.q, x.k, x.v, {heads, n, d});
+                        const BlockMask bm = compile_block_mask(csr, 64, 0, true);
+                        const SplitPlan plan = plan_split(bm, heads, chunk);
+                        RunResult r = engine.run(bm, {.read_back = true, .split_chunk = chunk});
+                        CAPTURE(r.path);
+                        CHECK((r.path.find("+split") != std::string::npos) == !plan.merges.empty());
+                        if (chunk > 0 && n >= 1000) CHECK(!plan.merges.empty());
+                        CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
+                        if (gpu_context().fp16_enabled() && d == 64) {
+                            RunResult h = engine.run(bm, {.dtype = DType::f16, .read_back = true, .split_chunk = chunk});
+                            CHECK(relative_error(h.out, oracle(csr, x, n, d)) < 2e-2);
+                        }
+                    }
+        // Automatic: one row of global tokens in a window pattern is split, the rest is not.
+        const int64_t n = 4096, d = 32;
+        HeadPattern hp;
+        hp.components = {window(64), global_first(8)};
+        std::vector<HeadMask> one{HeadMask(hp, n)};
+        const BlockMask bm = compile_block_mask(one);
+        const SplitPlan plan = plan_split(bm, 2);
+        CHECK(plan.merges.size() / 4 == 2);  // query block 0 of each head
+        QKV x = make_qkv(2, n, d, 17, QkvSource::gaussian);
+        engine.upload(x.q, x.k, x.v, {2, n, d});
+        RunResult r = engine.run(bm, {.read_back = true});
+        CHECK(r.path.find("+split") != std::string::npos);
+        std::vector<Csr> csr(2, build_csr(one[0]));
         CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
         check_no_validation_messages();
     }
@@ -134,15 +181,31 @@ TEST_SUITE("gpu") {
             return;
         }
         AttentionEngine engine(gpu_context());
-        for (int64_t n : {1, 65, 1000}) {
-            CAPTURE(n);
-            const int64_t d = 64;
-            auto csr = mixed_heads(n, 3);
-            QKV x = make_qkv(3, n, d, 3, QkvSource::gaussian);
-            engine.upload(x.q, x.k, x.v, {3, n, d});
-            RunResult r = engine.run(compile_block_mask(csr), {.dtype = DType::f16, .read_back = true});
-            CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
-        }
+        // d = 64 and 128 take the tensor-core kernel where the device has one (not lavapipe).
+        for (int64_t n : {1, 65, 1000, 4097})
+            for (int64_t d : {64, 128})
+                for (bool gather : {false, true}) {
+                    if (d == 128 && n > 1000 && !gather) continue;  // lavapipe time
+                    CAPTURE(n);
+                    CAPTURE(d);
+                    CAPTURE(gather);
+                    auto csr = mixed_heads(n, 3);
+                    QKV x = make_qkv(3, n, d, 3, QkvSource::gaussian);
+                    engine.upload(x.q, x.k, x.v, {3, n, d});
+                    RunResult r = engine.run(compile_block_mask(csr, 64, 0, gather), {.dtype = DType::f16, .read_back = true});
+                    CAPTURE(r.path);
+                    CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
+                    // The dense kernels, causal and not.
+                    if (n == 1000 && !gather)
+                        for (bool causal : {false, true}) {
+                            HeadPattern hp;
+                            hp.causal = causal;
+                            hp.components = {Component{.type = ComponentType::dense}};
+                            std::vector<Csr> dc(3, build_csr(HeadMask(hp, n)));
+                            RunResult dr = engine.run_dense(causal, {.dtype = DType::f16, .read_back = true});
+                            CHECK(relative_error(dr.out, oracle(dc, x, n, d)) < 2e-2);
+                        }
+                }
         check_no_validation_messages();
     }
 

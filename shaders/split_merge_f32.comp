@@ -1,0 +1,3 @@
+#version 450
+#define STORAGE_T float
+#include "split_merge_body.glsl"

@@ -1,0 +1,126 @@
+// The block mask compiler: decoding the compiled structure gives back exactly the token mask,
+// with and without gathered blocks, and gathering packs scattered layouts into few blocks.
+#include "components.h"
+
+#include "block_mask.h"
+#include "mask.h"
+
+#include <doctest.h>
+
+#include <set>
+
+using namespace salab;
+using salab::test::global_first;
+using salab::test::random_keys;
+using salab::test::window;
+
+namespace {
+
+Component fixed_layout(int64_t block, int64_t summary) {
+    Component c;
+    c.type = ComponentType::fixed;
+    c.block = block;
+    c.summary = summary;
+    return c;
+}
+
+Component strided(int64_t stride) {
+    Component c;
+    c.type = ComponentType::strided;
+    c.stride = stride;
+    return c;
+}
+
+// Every (row, key) pair the block mask keeps for head h, decoded the way the kernels read it.
+std::vector<std::set<int64_t>> decode(const BlockMask& bm, int h) {
+    std::vector<std::set<int64_t>> rows(size_t(bm.n));
+    const int64_t B = bm.block, wpr = bm.words_per_row();
+    for (int64_t I = 0; I < bm.num_blocks; ++I) {
+        const size_t at = size_t(h * bm.num_blocks + I);
+        for (uint32_t e = bm.row_ptr[at]; e < bm.row_ptr[at + 1]; ++e) {
+            const uint32_t w0 = bm.entries[2 * size_t(e)], w1 = bm.entries[2 * size_t(e) + 1];
+            const bool gathered = (w0 & kEntryGathered) != 0, partial = (w0 & kEntryPartial) != 0;
+            const int64_t index = int64_t(w0 & kEntryIndex);
+            for (int64_t r = 0; r < B && I * B + r < bm.n; ++r)
+                for (int64_t c = 0; c < B; ++c) {
+                    int64_t key = gathered ? (bm.gather[size_t(index * B + c)] == kNoKey
+                                                  ? -1
+                                                  : int64_t(bm.gather[size_t(index * B + c)]))
+                                           : index * B + c;
+                    if (key < 0 || key >= bm.n) continue;
+                    const bool kept =
+                        !partial || ((bm.bits[size_t(int64_t(w1) * B * wpr + r * wpr + c / 32)] >> (c % 32)) & 1u);
+                    if (kept) CHECK_MESSAGE(rows[size_t(I * B + r)].insert(key).second, "key listed twice");
+                }
+        }
+    }
+    return rows;
+}
+
+void check_roundtrip(const std::vector<HeadMask>& heads, bool gather) {
+    const BlockMask bm = compile_block_mask(heads, 64, 3, gather);
+    if (!gather) CHECK(bm.gathered_blocks == 0);
+    int64_t kept = 0;
+    std::vector<int32_t> keys;
+    for (size_t h = 0; h < heads.size(); ++h) {
+        const auto rows = decode(bm, int(h));
+        for (int64_t i = 0; i < heads[h].n(); ++i) {
+            heads[h].row(i, keys);
+            kept += int64_t(keys.size());
+            const std::set<int64_t> want(keys.begin(), keys.end());
+            if (rows[size_t(i)] != want) FAIL("head " << h << " row " << i << " differs (gather " << gather << ")");
+        }
+    }
+    CHECK(bm.kept_pairs == kept);
+    CHECK(bm.listed_blocks() == int64_t(bm.entries.size() / 2));
+}
+
+}  // namespace
+
+TEST_CASE("block mask decodes to the token mask, with and without gathered blocks") {
+    const std::vector<std::vector<Component>> patterns = {
+        {fixed_layout(128, 1)},
+        {fixed_layout(16, 2)},
+        {strided(37)},
+        {window(3), global_first(1), random_keys(2, 7)},
+        {window(40), global_first(2)},
+        {random_keys(5, 3)},
+    };
+    for (int64_t n : {1, 63, 65, 300, 1000, 4097})
+        for (size_t p = 0; p < patterns.size(); ++p)
+            for (bool causal : {false, true}) {
+                CAPTURE(n);
+                CAPTURE(p);
+                CAPTURE(causal);
+                HeadPattern hp;
+                hp.causal = causal;
+                hp.components = patterns[p];
+                HeadPattern other = hp;
+                other.components.push_back(window(1));
+                const std::vector<HeadMask> heads{HeadMask(hp, n), HeadMask(other, n)};
+                check_roundtrip(heads, false);
+                check_roundtrip(heads, true);
+            }
+}
+
+TEST_CASE("gathering packs a fixed layout's summary columns into few blocks") {
+    const int64_t n = 16384;
+    HeadPattern hp;
+    hp.components = {fixed_layout(128, 1)};
+    const std::vector<HeadMask> heads{HeadMask(hp, n)};
+    const BlockMask plain = compile_block_mask(heads, 64, 0, false);
+    const BlockMask packed = compile_block_mask(heads, 64, 0, true);
+    CHECK(plain.kept_pairs == packed.kept_pairs);
+    // Without gathering every query block visits every second key block (the summary column
+    // is the last key of each 128-key block) and its own.
+    CHECK(plain.listed_blocks() == plain.num_blocks * (plain.num_blocks / 2 + 1));
+    // With it: its own 128-key block (2 blocks) + the other 127 summary columns gathered into 2.
+    CHECK(packed.listed_blocks() == plain.num_blocks * 4);
+    CHECK(packed.gathered_blocks == plain.num_blocks * 2);
+    CHECK(packed.partial_blocks == 0);  // every row sees every summary column
+    // A dense pattern never gathers: nothing to pack.
+    HeadPattern dense;
+    dense.components = {Component{.type = ComponentType::dense}};
+    const BlockMask d = compile_block_mask(std::vector<HeadMask>{HeadMask(dense, 1000)}, 64, 0, true);
+    CHECK(d.gathered_blocks == 0);
+}
