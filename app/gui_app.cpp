@@ -693,7 +693,7 @@ int run_app(const AppOptions& options) {
         return 3;
     }
     glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
-    win.window = glfwCreateWindow(1600, 1000, "Sparse Attention Lab", nullptr, nullptr);
+    win.window = glfwCreateWindow(options.width, options.height, "Sparse Attention Lab", nullptr, nullptr);
     if (!win.window) {
         std::fprintf(stderr, "salab: cannot create a window (%s)\n", g_glfw_error.c_str());
         return 2;

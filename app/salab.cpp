@@ -3,6 +3,7 @@
 //
 //   salab [--pattern P.json] [--device I] [--screenshot F.png --frames K] [--stats]
 //         [--session S.json] [--n N] [--screenshot-view mask|heatmap|...] [--bench-changes N]
+//         [--size WxH]
 #include "gui_app.h"
 
 #include <CLI/CLI.hpp>
@@ -29,7 +30,20 @@ int main(int argc, char** argv) {
     cli.add_option("--bench-changes", o.bench_changes,
                    "with --stats: make N scripted slider changes (each once the app is idle), print when each "
                    "new mask + heatmap + timing is shown, then frame rates, and exit");
+    std::string size;
+    cli.add_option("--size", size, "initial window size WxH (default 1600x1000)");
     CLI11_PARSE(cli, argc, argv);
+    if (!size.empty()) {
+        int w = 0, h = 0;
+        char x = 0, extra = 0;
+        if (std::sscanf(size.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') || w < 640 ||
+            h < 400 || w > 16384 || h > 16384) {
+            std::fprintf(stderr, "salab: --size must be WxH with 640 <= W, 400 <= H, both <= 16384 (got '%s')\n", size.c_str());
+            return 2;
+        }
+        o.width = w;
+        o.height = h;
+    }
 
     std::error_code ec;
     o.exe_dir = std::filesystem::weakly_canonical(std::filesystem::path(argv[0]), ec).parent_path().string();
