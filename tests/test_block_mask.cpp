@@ -50,7 +50,7 @@ std::vector<std::set<int64_t>> decode(const BlockMask& bm, int h) {
                     if (key < 0 || key >= bm.n) continue;
                     const bool kept =
                         !partial || ((bm.bits[size_t(int64_t(w1) * B * wpr + r * wpr + c / 32)] >> (c % 32)) & 1u);
-                    if (kept) CHECK_MESSAGE(rows[size_t(I * B + r)].insert(key).second, "key listed twice");
+                    if (kept && !rows[size_t(I * B + r)].insert(key).second) FAIL("key " << key << " listed twice");
                 }
         }
     }
@@ -89,6 +89,7 @@ TEST_CASE("block mask decodes to the token mask, with and without gathered block
     for (int64_t n : {1, 63, 65, 300, 1000, 4097})
         for (size_t p = 0; p < patterns.size(); ++p)
             for (bool causal : {false, true}) {
+                if (n > 1000 && p != 0 && p != 5) continue;  // the large size: one structured, one random
                 CAPTURE(n);
                 CAPTURE(p);
                 CAPTURE(causal);
