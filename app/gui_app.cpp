@@ -655,9 +655,12 @@ int App::run() {
             stats_window_start = now;
         }
         if (finish) break;
-        // Without a display rate to pace FIFO (Xvfb), cap at ~60 fps to leave the CPU to compute.
+        // Without a display rate to pace FIFO (Xvfb), cap the frame rate to leave the CPU to
+        // compute: ~60 fps when idle, ~36 while the worker runs (on a CPU device such as
+        // lavapipe, every frame drawn is CPU time the kernels do not get).
+        const double cap = worker_.idle() ? 1.0 / 60.0 : 1.0 / 36.0;
         const double frame_s = std::chrono::duration<double>(Clock::now() - now).count() + ms / 1000.0;
-        if (frame_s < 1.0 / 60.0 && !screenshot) std::this_thread::sleep_for(std::chrono::duration<double>(1.0 / 60.0 - ms / 1000.0));
+        if (frame_s < cap && !screenshot) std::this_thread::sleep_for(std::chrono::duration<double>(cap - ms / 1000.0));
     }
     if (opt_.stats) {
         std::printf("salab: stats n=%lld frames=%zu fps_median=%.1f frame_ms_p50=%.1f frame_ms_p95=%.1f "

@@ -11,6 +11,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec ./build/salab --pattern "$preset" "$@"
 fi
 echo "salab: no display (DISPLAY unset), so no window; rendering the default views to out/*.png instead"
+echo "       (for the window in a virtual display: bash scripts/salab-xvfb.sh --pattern $preset)"
 mkdir -p out
 for view in mask blocks heatmap hops; do
   ./build/salab-cli render --pattern "$preset" --n 1024 --view "$view" --out "out/$view.png"
