@@ -87,6 +87,9 @@ struct Worker::State {
     Qkv qkv;
     std::vector<HeadMask> heads;
     std::shared_ptr<const BlockMask> blocks;
+    // What the kernels run: `blocks` with scattered key blocks gathered (compute/block_mask.h),
+    // or `blocks` itself when gathering packs nothing. The views and statistics use `blocks`.
+    std::shared_ptr<const BlockMask> run_blocks;
     // `blocks` on the device for the mask view's density images (uploaded once per model; pan
     // and zoom only count again). Released before the engine.
     std::shared_ptr<const AttentionEngine::DeviceMask> density_mask;
@@ -321,6 +324,8 @@ void Worker::run(std::stop_token stop) {
                 try {
                     const auto t1 = Clock::now();
                     s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
+                    auto gathered = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64, 0, true));
+                    s.run_blocks = gathered->gathered_blocks > 0 ? std::move(gathered) : s.blocks;
                     const double block_ms = ms_since(t1);
                     s.block_build_ms = block_ms;
                     if (ui::head_pattern(p, 0).causal)
@@ -338,6 +343,10 @@ void Worker::run(std::stop_token stop) {
                     st.full_blocks = b.full_blocks;
                     st.partial_blocks = b.partial_blocks;
                     st.skipped_blocks = int64_t(heads) * b.num_blocks * b.num_blocks - b.listed_blocks();
+                    if (s.run_blocks != s.blocks) {
+                        st.run_blocks = s.run_blocks->listed_blocks();
+                        st.gathered_blocks = s.run_blocks->gathered_blocks;
+                    }
                     st.block = b.block;
                     for (int h = 0; h < heads; ++h)
                         for (int64_t I = 0; I < b.num_blocks; ++I) {
@@ -386,7 +395,7 @@ void Worker::run(std::stop_token stop) {
                 set_activity("timing the sparse kernel");
                 RunOptions ro;
                 ro.read_back = true;
-                RunResult r = s.engine->run(*s.blocks, ro);
+                RunResult r = s.engine->run(*s.run_blocks, ro);
                 s.timing.sparse_ms = r.gpu_ms;
                 s.timing.sparse_gflops = gflops(double(s.blocks->kept_pairs), p.d, r.gpu_ms);
                 s.timing.path = r.path;
@@ -579,7 +588,7 @@ void Worker::run(std::stop_token stop) {
                     RunOptions ro;
                     ro.repeats = repeats;
                     ro.warmup = 1;
-                    const RunResult r = s.engine->run(*s.blocks, ro);
+                    const RunResult r = s.engine->run(*s.run_blocks, ro);
                     if (stale()) continue;
                     s.timing.sparse_ms = r.gpu_ms;
                     s.timing.sparse_gflops = gflops(double(s.blocks->kept_pairs), p.d, r.gpu_ms);

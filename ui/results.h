@@ -31,6 +31,8 @@ struct MaskStats {
     double keys_mean = 0;
     int64_t empty_rows = 0;
     int64_t full_blocks = 0, partial_blocks = 0, skipped_blocks = 0;
+    // With scattered key blocks packed into gathered blocks (what the kernels run; 0 = none).
+    int64_t run_blocks = 0, gathered_blocks = 0;
     int block = 64;
     int64_t visited_pairs = 0;     // token pairs inside the listed blocks (what the kernel touches)
     int64_t block_mask_bytes = 0;  // the GPU structure

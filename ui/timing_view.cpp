@@ -202,6 +202,13 @@ void draw_stats(const AppState& s, const ViewContext& ctx) {
         std::snprintf(buf, sizeof buf, "%lld full, %lld partial, %lld skipped", (long long)st.full_blocks,
                       (long long)st.partial_blocks, (long long)st.skipped_blocks);
         row("blocks", buf, "Kernel blocks of 64 x 64: full (no per-element test), partial (bitmask), skipped (never visited).");
+        if (st.gathered_blocks > 0) {
+            std::snprintf(buf, sizeof buf, "%lld visited, %lld of them gathered", (long long)st.run_blocks,
+                          (long long)st.gathered_blocks);
+            row("kernel runs", buf,
+                "Scattered keys packed into gathered blocks of 64 arbitrary keys: what the timed kernel "
+                "visits instead of the blocks above (salab-cli --no-gather turns this off).");
+        }
         std::snprintf(buf, sizeof buf, "%.2f%% of blocks visited, %.1f%% of visited pairs kept",
                       total ? 100.0 * double(st.full_blocks + st.partial_blocks) / double(total) : 0.0,
                       st.visited_pairs ? 100.0 * double(st.kept_pairs) / double(st.visited_pairs) : 0.0);
