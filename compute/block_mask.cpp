@@ -42,7 +42,8 @@ bool is_full(const uint32_t* b, int64_t rows_here, int64_t cols_here, int64_t wp
     return true;
 }
 
-// RowSource: n() and row(h, i, keys) giving the sorted unique keys of query i of head h.
+// RowSource: n() and row_runs(h, i, runs) giving the sorted, disjoint key ranges of query i
+// of head h.
 // Appends one entry: word 0 = `first` (key block or gathered index), bitmask copied if partial.
 void emit(Piece& out, uint32_t first, const uint32_t* b, bool full, int64_t words) {
     if (full) {
@@ -66,7 +67,7 @@ void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_
     std::vector<int32_t> slot_of(size_t(num_blocks), -1);
     std::vector<int64_t> touched;
     std::vector<uint32_t> local;  // slot-major bitmasks
-    std::vector<int32_t> keys;
+    std::vector<KeyRun> runs;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t h = row / num_blocks, qb = row % num_blocks;
         touched.clear();
@@ -74,23 +75,33 @@ void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_
         const int64_t rows_here = std::min<int64_t>(block, n - qb * block);
         for (int64_t r = 0; r < rows_here; ++r) {
             const int64_t i = qb * block + r;
-            heads.row(h, i, keys);
-            const int64_t kc = int64_t(keys.size());
+            heads.row_runs(h, i, runs);
+            int64_t kc = 0;
+            // Each run sets its bits block by block, word by word (a window row is one run).
+            for (const KeyRun& run : runs) {
+                kc += run.hi - run.lo;
+                for (int64_t lo = run.lo; lo < run.hi;) {
+                    const int64_t kb = lo / block, end = std::min<int64_t>(run.hi, (kb + 1) * block);
+                    int32_t& slot = slot_of[size_t(kb)];
+                    if (slot < 0) {
+                        slot = int32_t(touched.size());
+                        touched.push_back(kb);
+                        local.resize(local.size() + size_t(words), 0u);
+                    }
+                    uint32_t* row_words = &local[size_t(slot * words + r * wpr)];
+                    for (int64_t a = lo - kb * block, b = end - kb * block; a < b;) {
+                        const int64_t w = a / 32, wend = std::min<int64_t>(b, (w + 1) * 32);
+                        const int64_t len = wend - a;
+                        row_words[w] |= (len == 32 ? ~0u : ((1u << len) - 1u)) << (a % 32);
+                        a = wend;
+                    }
+                    lo = end;
+                }
+            }
             out.kept += kc;
             out.min_keys = std::min(out.min_keys, kc);
             out.max_keys = std::max(out.max_keys, kc);
             if (kc == 0) ++out.empty_rows;
-            for (int32_t j : keys) {
-                const int64_t kb = j / block;
-                int32_t& slot = slot_of[size_t(kb)];
-                if (slot < 0) {
-                    slot = int32_t(touched.size());
-                    touched.push_back(kb);
-                    local.resize(local.size() + size_t(words), 0u);
-                }
-                const int64_t jj = j % block;
-                local[size_t(slot * words + r * wpr + jj / 32)] |= 1u << (jj % 32);
-            }
         }
         std::vector<std::pair<int64_t, int32_t>> order;
         order.reserve(touched.size());
@@ -164,7 +175,7 @@ struct MaskRows {
     int64_t n() const { return heads.front().n(); }
     size_t size() const { return heads.size(); }
     int64_t head_n(size_t h) const { return heads[h].n(); }
-    void row(int64_t h, int64_t i, std::vector<int32_t>& keys) const { heads[size_t(h)].row(i, keys); }
+    void row_runs(int64_t h, int64_t i, std::vector<KeyRun>& runs) const { heads[size_t(h)].row_runs(i, runs); }
 };
 
 struct CsrRows {
@@ -172,9 +183,14 @@ struct CsrRows {
     int64_t n() const { return heads.front().n; }
     size_t size() const { return heads.size(); }
     int64_t head_n(size_t h) const { return heads[h].n; }
-    void row(int64_t h, int64_t i, std::vector<int32_t>& keys) const {
+    void row_runs(int64_t h, int64_t i, std::vector<KeyRun>& runs) const {
         const Csr& c = heads[size_t(h)];
-        keys.assign(c.cols.begin() + c.row_ptr[size_t(i)], c.cols.begin() + c.row_ptr[size_t(i) + 1]);
+        runs.clear();
+        for (int64_t t = c.row_ptr[size_t(i)]; t < c.row_ptr[size_t(i) + 1]; ++t) {
+            const int32_t j = c.cols[size_t(t)];
+            if (!runs.empty() && runs.back().hi == j) ++runs.back().hi;
+            else runs.push_back({j, j + 1});
+        }
     }
 };
 

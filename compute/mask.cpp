@@ -109,21 +109,52 @@ std::vector<int64_t> random_keys(const Component& c, int64_t i, int64_t n, bool 
     return draw_sorted(row_stream(tag_random, c.seed, i, n, causal), c.per_query, m);
 }
 
-// Appends the keys j < lim of row i kept by component p, ascending and unique.
-void append_row(const Comp& p, int64_t i, int64_t n, int64_t lim, bool causal,
-                std::vector<int32_t>& out) {
+// Where a row goes: sorted keys (KeySink) or key ranges (RunSink). range(lo, hi) adds the keys
+// of [lo, hi) below lim; key(j) one key; sections whose keys may come out of order or twice
+// are closed by close(section).
+struct KeySink {
+    std::vector<int32_t>& out;
+    int64_t lim;
+    void range(int64_t lo, int64_t hi) {
+        for (int64_t j = std::max<int64_t>(lo, 0); j < std::min(hi, lim); ++j) out.push_back(int32_t(j));
+    }
+    void key(int64_t j) { out.push_back(int32_t(j)); }
+    size_t open() const { return out.size(); }
+    void close(size_t base) {
+        std::sort(out.begin() + std::ptrdiff_t(base), out.end());
+        out.erase(std::unique(out.begin() + std::ptrdiff_t(base), out.end()), out.end());
+    }
+};
+
+struct RunSink {
+    std::vector<KeyRun>& out;
+    int64_t lim;
+    void range(int64_t lo, int64_t hi) {
+        lo = std::max<int64_t>(lo, 0);
+        hi = std::min(hi, lim);
+        if (lo < hi) out.push_back({int32_t(lo), int32_t(hi)});
+    }
+    void key(int64_t j) { out.push_back({int32_t(j), int32_t(j + 1)}); }
+    size_t open() const { return 0; }
+    void close(size_t) {}  // HeadMask::row_runs sorts and merges all runs at the end
+};
+
+// Emits the keys j < lim of row i kept by component p (ascending and unique into a KeySink).
+template <class Sink>
+void emit_row(const Comp& p, int64_t i, int64_t n, int64_t lim, bool causal, Sink& out) {
     const Component& c = p.c;
-    auto push_range = [&](int64_t lo, int64_t hi) {  // [lo, hi)
-        for (int64_t j = std::max<int64_t>(lo, 0); j < std::min(hi, lim); ++j)
-            out.push_back(int32_t(j));
-    };
+    auto push_range = [&](int64_t lo, int64_t hi) { out.range(lo, hi); };  // [lo, hi)
     switch (c.type) {
     case ComponentType::window: {
         const int64_t d = c.dilation;
         const int64_t tmin = std::min(c.radius, i / d),
                       tmax = std::min(c.radius, (lim - 1 - i) / d);
+        if (d == 1) {
+            push_range(i - tmin, i + tmax + 1);
+            break;
+        }
         for (int64_t t = -tmin; t <= tmax; ++t)
-            out.push_back(int32_t(i + t * d));
+            out.key(i + t * d);
         break;
     }
     case ComponentType::global: {
@@ -131,31 +162,30 @@ void append_row(const Comp& p, int64_t i, int64_t n, int64_t lim, bool causal,
             push_range(0, lim);
             break;
         }
-        const size_t base = out.size();
+        const size_t base = out.open();
         push_range(0, c.first);
         if (c.every > 0)
             for (int64_t j = 0; j < lim; j += c.every)
-                out.push_back(int32_t(j));
+                out.key(j);
         for (int64_t t : p.tokens)
             if (t < lim)
-                out.push_back(int32_t(t));
-        std::sort(out.begin() + std::ptrdiff_t(base), out.end());
-        out.erase(std::unique(out.begin() + std::ptrdiff_t(base), out.end()), out.end());
+                out.key(t);
+        out.close(base);
         break;
     }
     case ComponentType::random:
         for (int64_t j : random_keys(c, i, n, causal))
-            out.push_back(int32_t(j));
+            out.key(j);
         break;
     case ComponentType::strided: {
         const int64_t l = std::min(c.stride, n + 1);  // l > n behaves as n + 1: every |i-j| < l
         const int64_t lo = std::max<int64_t>(0, i - l + 1),
                       hi = std::min(lim, i + l);  // local [lo, hi)
         for (int64_t j = i % l; j < lo; j += l)
-            out.push_back(int32_t(j));
+            out.key(j);
         push_range(lo, hi);
         for (int64_t j = i + l; j < lim; j += l)
-            out.push_back(int32_t(j));
+            out.key(j);
         break;
     }
     case ComponentType::fixed: {
@@ -191,23 +221,21 @@ void append_row(const Comp& p, int64_t i, int64_t n, int64_t lim, bool causal,
     }
     case ComponentType::lsh: {
         const int64_t B = c.buckets;
-        const size_t base = out.size();
+        const size_t base = out.open();
         for (int64_t r = 0; r < c.rounds; ++r) {
             const int64_t bucket = p.q_bucket[size_t(r * n + i)];
             const int64_t* ptr = &p.key_ptr[size_t(r * (B + 1) + bucket)];
             const int32_t* keys = &p.key_list[size_t(r * n)];
             for (int64_t t = ptr[0]; t < ptr[1] && keys[t] < lim; ++t)
-                out.push_back(keys[t]);
+                out.key(keys[t]);
         }
-        if (c.rounds > 1) {
-            std::sort(out.begin() + std::ptrdiff_t(base), out.end());
-            out.erase(std::unique(out.begin() + std::ptrdiff_t(base), out.end()), out.end());
-        }
+        if (c.rounds > 1)
+            out.close(base);
         break;
     }
     case ComponentType::topk:
         for (int64_t t = p.topk_ptr[size_t(i)]; t < p.topk_ptr[size_t(i) + 1]; ++t)
-            out.push_back(p.topk_keys[size_t(t)]);
+            out.key(p.topk_keys[size_t(t)]);
         break;
     case ComponentType::dense:
         push_range(0, lim);
@@ -403,13 +431,34 @@ void HeadMask::row(int64_t i, std::vector<int32_t>& out) const {
     int contributing = 0;
     for (const Comp& p : impl_->comps) {
         const size_t before = out.size();
-        append_row(p, i, n_, lim, head_.causal, out);
+        KeySink sink{out, lim};
+        emit_row(p, i, n_, lim, head_.causal, sink);
         contributing += out.size() > before;
     }
     if (contributing > 1) {
         std::sort(out.begin(), out.end());
         out.erase(std::unique(out.begin(), out.end()), out.end());
     }
+}
+
+void HeadMask::row_runs(int64_t i, std::vector<KeyRun>& out) const {
+    if (i < 0 || i >= n_)
+        throw std::out_of_range("HeadMask::row_runs: query out of range");
+    out.clear();
+    const int64_t lim = head_.causal ? i + 1 : n_;
+    RunSink sink{out, lim};
+    for (const Comp& p : impl_->comps)
+        emit_row(p, i, n_, lim, head_.causal, sink);
+    // Sort, then merge overlapping or touching runs.
+    std::sort(out.begin(), out.end(), [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; });
+    size_t w = 0;
+    for (size_t r = 0; r < out.size(); ++r) {
+        if (w > 0 && out[r].lo <= out[w - 1].hi)
+            out[w - 1].hi = std::max(out[w - 1].hi, out[r].hi);
+        else
+            out[w++] = out[r];
+    }
+    out.resize(w);
 }
 
 uint32_t HeadMask::components_keeping(int64_t i, int64_t j) const {
@@ -426,7 +475,9 @@ void HeadMask::component_row(size_t c, int64_t i, std::vector<int32_t>& out) con
     if (i < 0 || i >= n_)
         throw std::out_of_range("HeadMask::component_row: query out of range");
     out.clear();
-    append_row(impl_->comps.at(c), i, n_, head_.causal ? i + 1 : n_, head_.causal, out);
+    const int64_t lim = head_.causal ? i + 1 : n_;
+    KeySink sink{out, lim};
+    emit_row(impl_->comps.at(c), i, n_, lim, head_.causal, sink);
 }
 
 std::span<const int32_t> HeadMask::lsh_buckets(size_t c, bool keys) const {

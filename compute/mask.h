@@ -19,6 +19,12 @@ struct HeadQK {
     int64_t d = 0;
 };
 
+// Keys [lo, hi) of one row, as HeadMask::row_runs gives them.
+struct KeyRun {
+    int32_t lo = 0, hi = 0;
+    bool operator==(const KeyRun&) const = default;
+};
+
 // Precomputed per-head state (LSH buckets, top-k lists) so that rows are cheap.
 // Construct once per head and n; row() and components_keeping() may then be called from several
 // threads (the object is immutable after construction; copies share the state).
@@ -59,6 +65,10 @@ public:
     // Sorted, unique keys of query i (causal already applied). Reuses `out`. i in [0, n), else
     // std::out_of_range.
     void row(int64_t i, std::vector<int32_t>& out) const;
+    // The same keys as sorted, disjoint, non-touching ranges: windows, global rows, fixed and
+    // block layouts come out as a few ranges instead of one entry per key (the block-mask
+    // compiler's fast path).
+    void row_runs(int64_t i, std::vector<KeyRun>& out) const;
     // Bit c set when component c keeps (i, j); 0 when the causal cut removes (i, j) or i or j is
     // outside [0, n).
     uint32_t components_keeping(int64_t i, int64_t j) const;

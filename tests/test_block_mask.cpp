@@ -4,9 +4,12 @@
 
 #include "block_mask.h"
 #include "mask.h"
+#include "pattern.h"
+#include "problem.h"
 
 #include <doctest.h>
 
+#include <filesystem>
 #include <set>
 
 using namespace salab;
@@ -124,4 +127,37 @@ TEST_CASE("gathering packs a fixed layout's summary columns into few blocks") {
     dense.components = {Component{.type = ComponentType::dense}};
     const BlockMask d = compile_block_mask(std::vector<HeadMask>{HeadMask(dense, 1000)}, 64, 0, true);
     CHECK(d.gathered_blocks == 0);
+}
+
+TEST_CASE("row_runs expands to exactly row() on every preset and a dilated window") {
+    std::vector<int32_t> keys, expanded;
+    std::vector<KeyRun> runs;
+    auto check_head = [&](const HeadMask& m) {
+        for (int64_t i = 0; i < m.n(); ++i) {
+            m.row(i, keys);
+            m.row_runs(i, runs);
+            expanded.clear();
+            for (size_t r = 0; r < runs.size(); ++r) {
+                REQUIRE(runs[r].lo < runs[r].hi);
+                if (r > 0) REQUIRE(runs[r - 1].hi < runs[r].lo);  // disjoint and not touching
+                for (int32_t j = runs[r].lo; j < runs[r].hi; ++j) expanded.push_back(j);
+            }
+            if (expanded != keys) FAIL("row " << i << " differs");
+        }
+    };
+    for (const auto& entry : std::filesystem::directory_iterator(std::string(SALAB_SOURCE_DIR) + "/assets/presets")) {
+        CAPTURE(entry.path().string());
+        const Pattern pattern = load_pattern(entry.path().string());
+        for (int64_t n : {257, 300})
+            for (int layer = 0; layer < pattern.num_layers(); ++layer) {
+                const Problem p = prepare_problem(pattern, {.n = n, .d = 16, .layer = layer});
+                for (const HeadMask& m : p.masks) check_head(m);
+            }
+    }
+    for (bool causal : {false, true}) {
+        HeadPattern hp;
+        hp.causal = causal;
+        hp.components = {window(5, 3), strided(7), global_first(2)};
+        check_head(HeadMask(hp, 301));
+    }
 }
