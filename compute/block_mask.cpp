@@ -81,7 +81,7 @@ void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_
             for (const KeyRun& run : runs) {
                 kc += run.hi - run.lo;
                 for (int64_t lo = run.lo; lo < run.hi;) {
-                    const int64_t kb = lo / block, end = std::min<int64_t>(run.hi, (kb + 1) * block);
+                    const int64_t kb = lo / block, stop = std::min<int64_t>(run.hi, (kb + 1) * block);
                     int32_t& slot = slot_of[size_t(kb)];
                     if (slot < 0) {
                         slot = int32_t(touched.size());
@@ -89,13 +89,13 @@ void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_
                         local.resize(local.size() + size_t(words), 0u);
                     }
                     uint32_t* row_words = &local[size_t(slot * words + r * wpr)];
-                    for (int64_t a = lo - kb * block, b = end - kb * block; a < b;) {
+                    for (int64_t a = lo - kb * block, b = stop - kb * block; a < b;) {
                         const int64_t w = a / 32, wend = std::min<int64_t>(b, (w + 1) * 32);
                         const int64_t len = wend - a;
                         row_words[w] |= (len == 32 ? ~0u : ((1u << len) - 1u)) << (a % 32);
                         a = wend;
                     }
-                    lo = end;
+                    lo = stop;
                 }
             }
             out.kept += kc;
