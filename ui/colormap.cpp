@@ -135,12 +135,21 @@ void draw_legend(const char* label, ColorScale scale, float vmin, float vmax, fl
         }
         return vmin + (vmax - vmin) * double(t);
     };
-    for (float t : {0.0f, 0.5f, 1.0f}) {
-        const std::string s = short_number(value_at(t));
-        const float tw = ImGui::CalcTextSize(s.c_str()).x;
-        const float x = std::clamp(p.x + t * width - tw * 0.5f, p.x, p.x + width - tw);
-        dl->AddLine({p.x + t * width, p.y + bar_h}, {p.x + t * width, ty}, IM_COL32(200, 200, 200, 255));
-        dl->AddText({x, ty}, ImGui::GetColorU32(ImGuiCol_Text), s.c_str());
+    // Labels at the ends, and the middle one only where it does not run into them (narrow bars).
+    const float ts[3] = {0.0f, 0.5f, 1.0f};
+    std::string text[3];
+    float x0[3], x1[3];
+    for (int k = 0; k < 3; ++k) {
+        text[k] = short_number(value_at(ts[k]));
+        const float tw = ImGui::CalcTextSize(text[k].c_str()).x;
+        x0[k] = std::clamp(p.x + ts[k] * width - tw * 0.5f, p.x, p.x + width - tw);
+        x1[k] = x0[k] + tw;
+    }
+    const float gap = ImGui::GetStyle().ItemSpacing.x;
+    const bool middle_fits = x0[1] >= x1[0] + gap && x1[1] + gap <= x0[2];
+    for (int k = 0; k < 3; ++k) {
+        dl->AddLine({p.x + ts[k] * width, p.y + bar_h}, {p.x + ts[k] * width, ty}, IM_COL32(200, 200, 200, 255));
+        if (k != 1 || middle_fits) dl->AddText({x0[k], ty}, ImGui::GetColorU32(ImGuiCol_Text), text[k].c_str());
     }
     ImGui::Dummy({width, bar_h + 2 + ImGui::GetTextLineHeight()});
 }
