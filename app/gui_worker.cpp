@@ -324,7 +324,7 @@ void Worker::run(std::stop_token stop) {
                 try {
                     const auto t1 = Clock::now();
                     s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
-                    auto gathered = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64, 0, true));
+                    auto gathered = std::make_shared<const BlockMask>(gather_blocks(*s.blocks));
                     s.run_blocks = gathered->gathered_blocks > 0 ? std::move(gathered) : s.blocks;
                     const double block_ms = ms_since(t1);
                     s.block_build_ms = block_ms;

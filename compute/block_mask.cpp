@@ -20,19 +20,16 @@ struct Piece {
     int64_t min_keys = std::numeric_limits<int64_t>::max(), max_keys = 0;
 };
 
-// Kept columns of a block's bitmask (union over its rows).
-int64_t union_columns(const uint32_t* b, int64_t rows, int64_t wpr) {
-    int64_t c = 0;
-    for (int64_t w = 0; w < wpr; ++w) {
-        uint32_t u = 0;
-        for (int64_t r = 0; r < rows; ++r) u |= b[r * wpr + w];
-        c += std::popcount(u);
-    }
-    return c;
-}
+// A touched key block of one query block: its index and its bitmask (`block` rows of block/32
+// words), or nullptr for a block known to be full.
+struct Touched {
+    int64_t kb;
+    const uint32_t* bits;
+};
 
 // Full when every in-range (row, column) pair is set (rows < rows_here, columns < cols_here).
 bool is_full(const uint32_t* b, int64_t rows_here, int64_t cols_here, int64_t wpr) {
+    if (!b) return true;
     for (int64_t r = 0; r < rows_here; ++r)
         for (int64_t w = 0; w < wpr; ++w) {
             const int64_t lo = w * 32, hi = std::min<int64_t>(cols_here, lo + 32);
@@ -42,8 +39,6 @@ bool is_full(const uint32_t* b, int64_t rows_here, int64_t cols_here, int64_t wp
     return true;
 }
 
-// RowSource: n() and row_runs(h, i, runs) giving the sorted, disjoint key ranges of query i
-// of head h.
 // Appends one entry: word 0 = `first` (key block or gathered index), bitmask copied if partial.
 void emit(Piece& out, uint32_t first, const uint32_t* b, bool full, int64_t words) {
     if (full) {
@@ -58,6 +53,83 @@ void emit(Piece& out, uint32_t first, const uint32_t* b, bool full, int64_t word
     }
 }
 
+// Emits the entries of one query block (rows_here rows) from its touched key blocks in
+// ascending order; returns how many. With `gather`, key blocks whose kept columns (union over
+// the rows) fill at most half a block are packed, in key order, into gathered blocks of `block`
+// keys when that lowers the number of entries.
+uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_t rows_here, int64_t n,
+                          int block, bool gather) {
+    const int64_t wpr = block / 32, words = int64_t(block) * wpr;
+    auto keys_in = [&](int64_t kb) { return std::min<int64_t>(block, n - kb * block); };
+    // Union of each block's rows, one word per 32 columns (full blocks: every in-range column).
+    std::vector<uint32_t> uni;
+    std::vector<char> packed(blocks.size(), 0);
+    if (gather) {
+        uni.assign(blocks.size() * size_t(wpr), 0u);
+        int64_t cand = 0, cols = 0;
+        for (size_t o = 0; o < blocks.size(); ++o) {
+            int64_t c = 0;
+            for (int64_t w = 0; w < wpr; ++w) {
+                uint32_t u = 0;
+                if (blocks[o].bits)
+                    for (int64_t r = 0; r < rows_here; ++r) u |= blocks[o].bits[r * wpr + w];
+                else if (const int64_t k = keys_in(blocks[o].kb) - w * 32; k > 0)
+                    u = k >= 32 ? ~0u : ((1u << k) - 1u);
+                uni[o * size_t(wpr) + size_t(w)] = u;
+                c += std::popcount(u);
+            }
+            if (c * 2 <= block) {
+                packed[o] = 1;
+                ++cand;
+                cols += c;
+            }
+        }
+        if ((cols + block - 1) / block >= cand) std::fill(packed.begin(), packed.end(), 0);
+    }
+
+    uint32_t listed = 0;
+    for (size_t o = 0; o < blocks.size(); ++o) {
+        if (packed[o]) continue;
+        const Touched& t = blocks[o];
+        emit(out, uint32_t(t.kb), t.bits, is_full(t.bits, rows_here, keys_in(t.kb), wpr), words);
+        ++listed;
+    }
+
+    // Gathered blocks: the union's columns in key order, `block` slots per gathered block.
+    std::vector<uint32_t> gbits(size_t(words), 0u);
+    std::vector<uint32_t> gkeys;
+    auto flush = [&] {
+        if (gkeys.empty()) return;
+        const int64_t used = int64_t(gkeys.size());
+        gkeys.resize(size_t(block), kNoKey);
+        const uint32_t index = uint32_t(out.gather.size() / size_t(block));
+        out.gather.insert(out.gather.end(), gkeys.begin(), gkeys.end());
+        emit(out, kEntryGathered | index, gbits.data(), is_full(gbits.data(), rows_here, used, wpr), words);
+        ++out.gathered;
+        ++listed;
+        gkeys.clear();
+        std::fill(gbits.begin(), gbits.end(), 0u);
+    };
+    for (size_t o = 0; o < blocks.size(); ++o) {
+        if (!packed[o]) continue;
+        const Touched& t = blocks[o];
+        for (int64_t w = 0; w < wpr; ++w)
+            for (uint32_t u = uni[o * size_t(wpr) + size_t(w)]; u != 0; u &= u - 1) {
+                const int64_t jj = w * 32 + std::countr_zero(u);
+                const int64_t slot = int64_t(gkeys.size());
+                gkeys.push_back(uint32_t(t.kb * block + jj));
+                for (int64_t r = 0; r < rows_here; ++r)
+                    if (!t.bits || ((t.bits[r * wpr + w] >> (jj % 32)) & 1u))
+                        gbits[size_t(r * wpr + slot / 32)] |= 1u << (slot % 32);
+                if (int64_t(gkeys.size()) == block) flush();
+            }
+    }
+    flush();
+    return listed;
+}
+
+// RowSource: n() and row_runs(h, i, runs) giving the sorted, disjoint key ranges of query i
+// of head h.
 template <class RowSource>
 void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_t begin, int64_t end,
                    bool gather, Piece& out) {
@@ -107,65 +179,13 @@ void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_
         order.reserve(touched.size());
         for (int64_t kb : touched) order.emplace_back(kb, slot_of[size_t(kb)]);
         std::sort(order.begin(), order.end());
-        for (auto& o : order) slot_of[size_t(o.first)] = -1;
-
-        // Gathering: key blocks whose kept columns (union over the query block's rows) fill at
-        // most half a block are candidates; they are packed when that saves visited blocks.
-        std::vector<char> gathered(order.size(), 0);
-        if (gather) {
-            int64_t cand = 0, cols = 0;
-            for (size_t o = 0; o < order.size(); ++o) {
-                const int64_t c = union_columns(&local[size_t(order[o].second * words)], rows_here, wpr);
-                if (c * 2 <= block) {
-                    gathered[o] = 1;
-                    ++cand;
-                    cols += c;
-                }
-            }
-            if ((cols + block - 1) / block >= cand) std::fill(gathered.begin(), gathered.end(), 0);
+        std::vector<Touched> blocks;
+        blocks.reserve(order.size());
+        for (auto [kb, slot] : order) {
+            slot_of[size_t(kb)] = -1;
+            blocks.push_back({kb, &local[size_t(slot * words)]});
         }
-
-        uint32_t listed = 0;
-        for (size_t o = 0; o < order.size(); ++o) {
-            if (gathered[o]) continue;
-            const auto [kb, slot] = order[o];
-            const uint32_t* b = &local[size_t(slot * words)];
-            const int64_t keys_here = std::min<int64_t>(block, n - kb * block);
-            emit(out, uint32_t(kb), b, is_full(b, rows_here, keys_here, wpr), words);
-            ++listed;
-        }
-
-        // Gathered blocks: columns in key order, `block` slots per gathered block.
-        std::vector<uint32_t> gbits(size_t(words), 0u);
-        std::vector<uint32_t> gkeys;
-        auto flush = [&] {
-            if (gkeys.empty()) return;
-            const int64_t used = int64_t(gkeys.size());
-            gkeys.resize(size_t(block), kNoKey);
-            const uint32_t index = uint32_t(out.gather.size() / size_t(block));
-            out.gather.insert(out.gather.end(), gkeys.begin(), gkeys.end());
-            emit(out, kEntryGathered | index, gbits.data(), is_full(gbits.data(), rows_here, used, wpr), words);
-            ++out.gathered;
-            ++listed;
-            gkeys.clear();
-            std::fill(gbits.begin(), gbits.end(), 0u);
-        };
-        for (size_t o = 0; o < order.size(); ++o) {
-            if (!gathered[o]) continue;
-            const auto [kb, slot] = order[o];
-            const uint32_t* b = &local[size_t(slot * words)];
-            for (int64_t jj = 0; jj < block; ++jj) {
-                uint32_t any = 0;
-                for (int64_t r = 0; r < rows_here; ++r) any |= (b[r * wpr + jj / 32] >> (jj % 32)) & 1u;
-                if (!any) continue;
-                const int64_t s2 = int64_t(gkeys.size());
-                gkeys.push_back(uint32_t(kb * block + jj));
-                for (int64_t r = 0; r < rows_here; ++r)
-                    if ((b[r * wpr + jj / 32] >> (jj % 32)) & 1u) gbits[size_t(r * wpr + s2 / 32)] |= 1u << (s2 % 32);
-                if (int64_t(gkeys.size()) == block) flush();
-            }
-        }
-        flush();
+        const uint32_t listed = emit_query_block(out, blocks, rows_here, n, block, gather);
         out.counts.push_back(listed);
     }
 }
@@ -193,6 +213,23 @@ struct CsrRows {
         }
     }
 };
+
+// Appends a piece's rows, entries, bitmasks and gather blocks to bm (indices rebased).
+void append_piece(BlockMask& bm, const Piece& p) {
+    const uint32_t bit_base = uint32_t(bm.bits.size() / size_t(bm.words_per_partial()));
+    for (uint32_t c : p.counts) bm.row_ptr.push_back(bm.row_ptr.back() + c);
+    const uint32_t gather_base = uint32_t(bm.gather.size() / size_t(bm.block));
+    for (size_t e = 0; e < p.entries.size(); e += 2) {
+        const uint32_t w0 = p.entries[e];
+        bm.entries.push_back((w0 & kEntryGathered) ? w0 + gather_base : w0);
+        bm.entries.push_back((w0 & kEntryPartial) ? p.entries[e + 1] + bit_base : 0u);
+    }
+    bm.bits.insert(bm.bits.end(), p.bits.begin(), p.bits.end());
+    bm.gather.insert(bm.gather.end(), p.gather.begin(), p.gather.end());
+    bm.gathered_blocks += p.gathered;
+    bm.full_blocks += p.full;
+    bm.partial_blocks += p.partial;
+}
 
 template <class RowSource>
 BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
@@ -223,20 +260,8 @@ BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
     bm.row_ptr.push_back(0);
     bm.min_keys_per_query = std::numeric_limits<int64_t>::max();
     for (auto& p : pieces) {
-        const uint32_t bit_base = uint32_t(bm.bits.size() / size_t(bm.words_per_partial()));
-        for (uint32_t c : p.counts) bm.row_ptr.push_back(bm.row_ptr.back() + c);
-        const uint32_t gather_base = uint32_t(bm.gather.size() / size_t(block));
-        for (size_t e = 0; e < p.entries.size(); e += 2) {
-            const uint32_t w0 = p.entries[e];
-            bm.entries.push_back((w0 & kEntryGathered) ? w0 + gather_base : w0);
-            bm.entries.push_back((w0 & kEntryPartial) ? p.entries[e + 1] + bit_base : 0u);
-        }
-        bm.bits.insert(bm.bits.end(), p.bits.begin(), p.bits.end());
-        bm.gather.insert(bm.gather.end(), p.gather.begin(), p.gather.end());
-        bm.gathered_blocks += p.gathered;
+        append_piece(bm, p);
         bm.kept_pairs += p.kept;
-        bm.full_blocks += p.full;
-        bm.partial_blocks += p.partial;
         bm.empty_rows += p.empty_rows;
         bm.min_keys_per_query = std::min(bm.min_keys_per_query, p.min_keys);
         bm.max_keys_per_query = std::max(bm.max_keys_per_query, p.max_keys);
@@ -257,6 +282,37 @@ BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block, int 
 
 BlockMask compile_block_mask(const std::vector<Csr>& heads, int block, int threads, bool gather) {
     return compile(CsrRows{heads}, block, threads, gather);
+}
+
+BlockMask gather_blocks(const BlockMask& plain) {
+    if (plain.gathered_blocks > 0) throw std::invalid_argument("gather_blocks needs a mask without gathered blocks");
+    BlockMask bm;
+    bm.n = plain.n;
+    bm.block = plain.block;
+    bm.heads = plain.heads;
+    bm.num_blocks = plain.num_blocks;
+    bm.kept_pairs = plain.kept_pairs;
+    bm.min_keys_per_query = plain.min_keys_per_query;
+    bm.max_keys_per_query = plain.max_keys_per_query;
+    bm.empty_rows = plain.empty_rows;
+    Piece p;
+    std::vector<Touched> blocks;
+    const int64_t words = plain.words_per_partial();
+    for (int64_t row = 0; row + 1 < int64_t(plain.row_ptr.size()); ++row) {
+        blocks.clear();
+        for (uint32_t e = plain.row_ptr[size_t(row)]; e < plain.row_ptr[size_t(row) + 1]; ++e) {
+            const uint32_t w0 = plain.entries[2 * size_t(e)], w1 = plain.entries[2 * size_t(e) + 1];
+            blocks.push_back({int64_t(w0 & kEntryIndex),
+                              (w0 & kEntryPartial) ? &plain.bits[size_t(w1) * size_t(words)] : nullptr});
+        }
+        const int64_t qb = row % plain.num_blocks;
+        const int64_t rows_here = std::min<int64_t>(plain.block, plain.n - qb * plain.block);
+        p.counts.push_back(emit_query_block(p, blocks, rows_here, plain.n, plain.block, true));
+    }
+    bm.row_ptr.reserve(plain.row_ptr.size());
+    bm.row_ptr.push_back(0);
+    append_piece(bm, p);
+    return bm;
 }
 
 BlockMask dense_block_mask(int64_t n, int heads, int block, bool causal) {

@@ -73,6 +73,11 @@ BlockMask compile_block_mask(const std::vector<HeadMask>& heads, int block = 64,
 BlockMask compile_block_mask(const std::vector<Csr>& heads, int block = 64, int threads = 0,
                              bool gather = false);
 
+// The gathered form of a mask compiled with gather = false, from its block lists alone (no row
+// walk): equal to compiling with gather = true. For callers that need both (the GUI: views on
+// the plain mask, timing on the gathered one).
+BlockMask gather_blocks(const BlockMask& plain);
+
 // A block mask with every block full (dense attention), for timing and the dense kernel.
 BlockMask dense_block_mask(int64_t n, int heads, int block = 64, bool causal = false);
 

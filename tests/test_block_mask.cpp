@@ -63,6 +63,17 @@ std::vector<std::set<int64_t>> decode(const BlockMask& bm, int h) {
 void check_roundtrip(const std::vector<HeadMask>& heads, bool gather) {
     const BlockMask bm = compile_block_mask(heads, 64, 3, gather);
     if (!gather) CHECK(bm.gathered_blocks == 0);
+    if (gather) {  // deriving the gathered form from the plain mask gives the same structure
+        const BlockMask derived = gather_blocks(compile_block_mask(heads, 64, 2, false));
+        CHECK(derived.row_ptr == bm.row_ptr);
+        CHECK(derived.entries == bm.entries);
+        CHECK(derived.bits == bm.bits);
+        CHECK(derived.gather == bm.gather);
+        CHECK(derived.full_blocks == bm.full_blocks);
+        CHECK(derived.partial_blocks == bm.partial_blocks);
+        CHECK(derived.gathered_blocks == bm.gathered_blocks);
+        CHECK(derived.kept_pairs == bm.kept_pairs);
+    }
     int64_t kept = 0;
     std::vector<int32_t> keys;
     for (size_t h = 0; h < heads.size(); ++h) {
@@ -122,6 +133,7 @@ TEST_CASE("gathering packs a fixed layout's summary columns into few blocks") {
     CHECK(packed.listed_blocks() == plain.num_blocks * 4);
     CHECK(packed.gathered_blocks == plain.num_blocks * 2);
     CHECK(packed.partial_blocks == 0);  // every row sees every summary column
+    CHECK(gather_blocks(plain).entries == packed.entries);
     // A dense pattern never gathers: nothing to pack.
     HeadPattern dense;
     dense.components = {Component{.type = ComponentType::dense}};
