@@ -188,25 +188,28 @@ struct AttentionEngine::Impl {
         // Heads beyond the device's workgroup-count limit go in several dispatches.
         const uint32_t max_y = 65535;
         // One full run: the attention dispatch(es), then a barrier so runs never overlap.
+        // `count` workgroups folded into a grid of kGridRow-wide rows (the shaders unfold it).
+        auto dispatch_items = [&](VkCommandBuffer cb, uint32_t count) {
+            pc.num_items = count;
+            vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+            vkCmdDispatch(cb, std::min(gpu::kGridRow, count), (count + gpu::kGridRow - 1) / gpu::kGridRow, 1);
+        };
         auto record_run = [&](VkCommandBuffer cb) {
             vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
             vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines.layout(), 0, 1, &set, 0, nullptr);
             if (split) {
                 // Work items (every head in one grid), then the merges of the split blocks.
-                pc.num_items = mb->num_items;
-                vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
-                vkCmdDispatch(cb, std::min(gpu::kGridRow, pc.num_items), (pc.num_items + gpu::kGridRow - 1) / gpu::kGridRow, 1);
+                dispatch_items(cb, mb->num_items);
                 VkMemoryBarrier wb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
                 wb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
                 wb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
                 vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
                                      1, &wb, 0, nullptr, 0, nullptr);
                 vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, merge->pipeline);
-                pc.num_items = mb->num_merges;
-                vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
-                vkCmdDispatch(cb, std::min(gpu::kGridRow, pc.num_items), (pc.num_items + gpu::kGridRow - 1) / gpu::kGridRow, 1);
+                dispatch_items(cb, mb->num_merges);
+                return;
             }
-            for (uint32_t h0 = 0; h0 < uint32_t(shape.heads) && !split; h0 += max_y) {
+            for (uint32_t h0 = 0; h0 < uint32_t(shape.heads); h0 += max_y) {
                 pc.head_offset = h0;
                 vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
                 vkCmdDispatch(cb, pc.num_blocks, std::min(max_y, uint32_t(shape.heads) - h0), 1);
