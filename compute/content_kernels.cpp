@@ -1,4 +1,5 @@
 #include "content_kernels.h"
+#include "threads.h"
 
 #include "content_shared.h"
 #include "gpu_buffer.h"
@@ -73,9 +74,9 @@ void check_qk(std::span<const float> q, std::span<const float> k, int64_t n, int
                          std::to_string(k.size()));
 }
 
-// Runs f(i) for i in [0, count) on up to hardware_concurrency threads when there is enough work.
+// Runs f(i) for i in [0, count) on up to available_cpus() threads when there is enough work.
 template <class F> void parallel_for(int64_t count, double work_each, F f) {
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned hw = unsigned(available_cpus());
     const int64_t threads =
         std::min<int64_t>(hw, std::max<int64_t>(1, int64_t(double(count) * work_each / 4e6)));
     if (threads <= 1) {

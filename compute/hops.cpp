@@ -1,4 +1,5 @@
 #include "hops.h"
+#include "threads.h"
 
 #include <nlohmann/json.hpp>
 
@@ -302,7 +303,7 @@ void for_each_batch(int64_t batches, int threads, const HopsOptions& opts, Fn&& 
 }
 
 int resolve_threads(int requested, int64_t batches) {
-    int t = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
+    int t = requested > 0 ? requested : available_cpus();
     t = std::max(t, 1);
     return static_cast<int>(std::clamp<int64_t>(batches, 1, t));
 }

@@ -102,7 +102,7 @@ struct HopsOptions {
     int64_t exact_threshold = 4096;
     int64_t sample_sources = 256;
     uint64_t seed = 0x5a1ab; // the sampled sources depend only on (seed, n, sample_sources)
-    // Worker threads; 0: std::thread::hardware_concurrency().
+    // Worker threads; 0: available_cpus() (threads.h).
     int threads = 0;
     // Cancellation: when stop is requested the call returns early with cancelled = true
     // (every other field then meaningless). Checked once per step of every batch.

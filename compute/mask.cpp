@@ -5,6 +5,7 @@
 // (components_keeping). Seeded draws are recomputed on demand from (seed, row), so only the
 // content components (lsh, topk) hold per-token state.
 #include "mask.h"
+#include "threads.h"
 
 #include "synthetic.h"
 
@@ -286,9 +287,9 @@ bool keeps(const Comp& p, int64_t i, int64_t j, int64_t n, bool causal) {
     return false;
 }
 
-// Runs f(begin, end) over [0, count) on up to hardware_concurrency threads when work is large.
+// Runs f(begin, end) over [0, count) on up to available_cpus() threads when work is large.
 template <class F> void parallel_rows(int64_t count, double work_per_row, F f) {
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned hw = unsigned(available_cpus());
     const int64_t threads =
         std::min<int64_t>(hw, std::max<int64_t>(1, int64_t(double(count) * work_per_row / 4e6)));
     if (threads <= 1) {
@@ -441,6 +442,25 @@ void HeadMask::row(int64_t i, std::vector<int32_t>& out) const {
     }
 }
 
+namespace {
+
+// Sorts out[from ..] and merges overlapping or touching runs.
+void sort_merge(std::vector<KeyRun>& out, size_t from) {
+    auto first = out.begin() + std::ptrdiff_t(from);
+    if (!std::is_sorted(first, out.end(), [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; }))
+        std::sort(first, out.end(), [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; });
+    size_t w = from;
+    for (size_t r = from; r < out.size(); ++r) {
+        if (w > from && out[r].lo <= out[w - 1].hi)
+            out[w - 1].hi = std::max(out[w - 1].hi, out[r].hi);
+        else
+            out[w++] = out[r];
+    }
+    out.resize(w);
+}
+
+}  // namespace
+
 void HeadMask::row_runs(int64_t i, std::vector<KeyRun>& out) const {
     if (i < 0 || i >= n_)
         throw std::out_of_range("HeadMask::row_runs: query out of range");
@@ -449,16 +469,111 @@ void HeadMask::row_runs(int64_t i, std::vector<KeyRun>& out) const {
     RunSink sink{out, lim};
     for (const Comp& p : impl_->comps)
         emit_row(p, i, n_, lim, head_.causal, sink);
-    // Sort, then merge overlapping or touching runs.
-    std::sort(out.begin(), out.end(), [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; });
-    size_t w = 0;
-    for (size_t r = 0; r < out.size(); ++r) {
-        if (w > 0 && out[r].lo <= out[w - 1].hi)
-            out[w - 1].hi = std::max(out[w - 1].hi, out[r].hi);
-        else
-            out[w++] = out[r];
+    sort_merge(out, 0);
+}
+
+void HeadMask::query_block_runs(int64_t q0, int64_t q1, QueryBlockRuns& out) const {
+    if (q0 < 0 || q1 > n_ || q0 >= q1)
+        throw std::out_of_range("HeadMask::query_block_runs: rows out of range");
+    const bool causal = head_.causal;
+    std::vector<KeyRun>& common = out.common;
+    std::vector<KeyRun>& runs = out.runs;
+    std::vector<int32_t>& ptr = out.ptr;
+    common.clear();
+    runs.clear();
+    ptr.assign(1, 0);
+    out.band_left = out.band_right = -1;
+    RunSink all{common, n_};  // the causal cut is the compiler's, per row
+    // Per component: -1 everything per row, 0 all in `common`, 1 columns in `common` and the
+    // global rows / own fixed block per row.
+    std::vector<int8_t> per_row(impl_->comps.size(), -1);
+    auto by_lo = [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; };
+    for (size_t ci = 0; ci < impl_->comps.size(); ++ci) {
+        const Comp& p = impl_->comps[ci];
+        const Component& c = p.c;
+        const size_t section = common.size();  // this component's runs, merged in below
+        switch (c.type) {
+        case ComponentType::window:
+            if (c.dilation == 1) {
+                out.band_left = std::max(out.band_left, c.radius);
+                out.band_right = causal ? 0 : std::max(out.band_right, c.radius);
+                per_row[ci] = 0;
+            }
+            break;
+        case ComponentType::dense:
+            all.range(0, n_);
+            per_row[ci] = 0;
+            break;
+        case ComponentType::global: {
+            bool any = false, every_row = true;
+            for (int64_t i = q0; i < q1; ++i) {
+                const bool g = in_global(p, i);
+                any = any || g;
+                every_row = every_row && g;
+            }
+            if (every_row) {
+                all.range(0, n_);
+                per_row[ci] = 0;
+                break;
+            }
+            all.range(0, c.first);
+            if (c.every > 0)
+                for (int64_t j = 0; j < n_; j += c.every)
+                    all.key(j);
+            for (int64_t t : p.tokens)
+                if (t < n_)
+                    all.key(t);
+            per_row[ci] = any ? 1 : 0;
+            break;
+        }
+        case ComponentType::fixed: {
+            const int64_t l = c.block, s = c.summary;
+            // Summaries in key order; the own block instead of its summary when it holds the range.
+            const int64_t own = q0 / l == (q1 - 1) / l ? q0 / l : -1;
+            for (int64_t B = 0; B <= (n_ - 1) / l; ++B)
+                all.range(B == own ? B * l : B * l + l - s, std::min(n_, B * l + l));
+            per_row[ci] = own >= 0 ? 0 : 1;
+            break;
+        }
+        case ComponentType::block:
+            // One block-row of the layout: the same key blocks for every row (emitted uncut).
+            if (q0 / c.block == (q1 - 1) / c.block) {
+                emit_row(p, q0, n_, n_, causal, all);
+                per_row[ci] = 0;
+            }
+            break;
+        default:
+            break;
+        }
+        if (!std::is_sorted(common.begin() + std::ptrdiff_t(section), common.end(), by_lo))
+            std::sort(common.begin() + std::ptrdiff_t(section), common.end(), by_lo);
+        std::inplace_merge(common.begin(), common.begin() + std::ptrdiff_t(section), common.end(), by_lo);
     }
-    out.resize(w);
+    sort_merge(common, 0);  // sorted already: merges overlapping runs
+    if (std::all_of(per_row.begin(), per_row.end(), [](int8_t v) { return v == 0; })) {
+        ptr.assign(size_t(q1 - q0 + 1), 0);  // nothing per row
+        return;
+    }
+    for (int64_t i = q0; i < q1; ++i) {
+        const size_t from = runs.size();
+        const int64_t lim = causal ? i + 1 : n_;
+        RunSink sink{runs, lim};
+        for (size_t ci = 0; ci < impl_->comps.size(); ++ci) {
+            const Comp& p = impl_->comps[ci];
+            if (per_row[ci] < 0) {
+                emit_row(p, i, n_, lim, causal, sink);
+            } else if (per_row[ci] == 1) {
+                if (p.c.type == ComponentType::global && in_global(p, i)) {
+                    sink.range(0, lim);
+                } else if (p.c.type == ComponentType::fixed) {
+                    const int64_t l = p.c.block, I = i / l;
+                    sink.range(I * l, std::min(n_, I * l + l));
+                }
+            }
+        }
+        sort_merge(runs, from);
+        ptr.push_back(int32_t(runs.size()));
+    }
 }
 
 uint32_t HeadMask::components_keeping(int64_t i, int64_t j) const {

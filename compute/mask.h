@@ -25,6 +25,21 @@ struct KeyRun {
     bool operator==(const KeyRun&) const = default;
 };
 
+// The rows [q0, q1) of one query block as the block-mask compiler reads them
+// (HeadMask::query_block_runs). Row i = q0 + r keeps the union of
+//   - `common`: keys every row of the range keeps (sorted, disjoint, non-touching runs), cut at
+//     j <= i for causal heads;
+//   - the band [i - band_left, i + band_right] (clipped to [0, n)) when band_left >= 0: the
+//     windows of dilation 1, merged (band_right is 0 for causal heads);
+//   - runs[ptr[r] .. ptr[r + 1]): what the other components keep for this row (sorted, merged,
+//     causal cut applied).
+struct QueryBlockRuns {
+    std::vector<KeyRun> common;
+    int64_t band_left = -1, band_right = -1;
+    std::vector<KeyRun> runs;
+    std::vector<int32_t> ptr;
+};
+
 // Precomputed per-head state (LSH buckets, top-k lists) so that rows are cheap.
 // Construct once per head and n; row() and components_keeping() may then be called from several
 // threads (the object is immutable after construction; copies share the state).
@@ -69,6 +84,12 @@ public:
     // block layouts come out as a few ranges instead of one entry per key (the block-mask
     // compiler's fast path).
     void row_runs(int64_t i, std::vector<KeyRun>& out) const;
+    // The rows [q0, q1) of one query block split for the block-mask compiler (see
+    // QueryBlockRuns): dense, global columns, fixed summaries and a fixed or block layout whose
+    // block holds the whole range go to `common` once instead of once per row, windows of
+    // dilation 1 to the band; global rows, dilated windows, random, strided, lsh and topk stay
+    // per row. Reuses `out`.
+    void query_block_runs(int64_t q0, int64_t q1, QueryBlockRuns& out) const;
     // Bit c set when component c keeps (i, j); 0 when the causal cut removes (i, j) or i or j is
     // outside [0, n).
     uint32_t components_keeping(int64_t i, int64_t j) const;

@@ -1,6 +1,7 @@
 // Synthetic Q/K/V: i.i.d. Gaussian for timing and checks, "structured" for pictures that look
 // like the attention of a trained model.
 #include "synthetic.h"
+#include "threads.h"
 
 #include <algorithm>
 #include <thread>
@@ -11,7 +12,7 @@ namespace {
 
 // Fills out[e] = f(e) for e in [0, count), on several threads when count is large.
 template <class F> void fill_parallel(float* out, int64_t count, F f) {
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned hw = unsigned(available_cpus());
     const int64_t threads = std::min<int64_t>(hw, std::max<int64_t>(1, count / (1 << 18)));
     auto work = [&](int64_t b, int64_t e) {
         for (int64_t x = b; x < e; ++x)
@@ -125,7 +126,7 @@ QKV make_qkv(int heads, int64_t n, int64_t d, uint64_t seed, QkvSource src) {
     qkv.q.resize(size_t(count));
     qkv.k.resize(size_t(count));
     std::vector<std::thread> pool;
-    const int threads = int(std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()),
+    const int threads = int(std::min<unsigned>(unsigned(available_cpus()),
                                                unsigned(std::max(heads, 1))));
     for (int t = 0; t < threads; ++t)
         pool.emplace_back([&, t] {

@@ -173,3 +173,128 @@ TEST_CASE("row_runs expands to exactly row() on every preset and a dilated windo
         check_head(HeadMask(hp, 301));
     }
 }
+
+namespace {
+
+Component block_layout(int64_t block, int64_t window_blocks, int64_t global_blocks, int64_t random_blocks,
+                       uint64_t seed) {
+    Component c;
+    c.type = ComponentType::block;
+    c.block = block;
+    c.window_blocks = window_blocks;
+    c.global_blocks = global_blocks;
+    c.random_blocks = random_blocks;
+    c.seed = seed;
+    return c;
+}
+
+// Global component; tokens at or past n are dropped (the pattern would be invalid).
+Component global_cols(int64_t n, int64_t first, int64_t every, const std::vector<int64_t>& tokens) {
+    Component c = global_first(first);
+    c.every = every;
+    for (int64_t t : tokens)
+        if (t < n) c.tokens.push_back(t);
+    return c;
+}
+
+// Patterns that put every part of QueryBlockRuns to work: bands of several radii, common runs
+// that do or do not cover a whole block, fixed and block layouts aligned and not aligned with
+// the 64-row query blocks, global rows inside a query block, per-row leftovers.
+std::vector<std::vector<Component>> split_patterns(int64_t n) {
+    return {
+        {window(0)},
+        {window(5), window(70)},
+        {window(3, 2), window(1)},
+        {global_cols(n, 16, 0, {})},
+        {global_cols(n, 70, 0, {})},
+        {global_cols(n, 0, 5, {3, 200, 999}), window(9)},
+        {global_cols(n, 2, 0, {64, 65, 700}), random_keys(3, 11)},
+        {fixed_layout(100, 3)},
+        {fixed_layout(64, 1), window(2)},
+        {fixed_layout(256, 2)},
+        {fixed_layout(32, 32)},
+        {block_layout(64, 1, 2, 3, 5)},
+        {block_layout(48, 1, 1, 2, 9)},
+        {block_layout(128, 0, 1, 1, 4), window(20)},
+        {strided(17), global_cols(n, 1, 0, {})},
+        {Component{.type = ComponentType::dense}},
+        {Component{.type = ComponentType::dense}, window(4)},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("query_block_runs: common runs, band and per-row runs give back every row exactly") {
+    std::vector<int32_t> keys;
+    QueryBlockRuns q;
+    for (int64_t n : {1, 63, 64, 130, 1000})
+        for (size_t p = 0; p < split_patterns(n).size(); ++p)
+            for (bool causal : {false, true}) {
+                CAPTURE(n);
+                CAPTURE(p);
+                CAPTURE(causal);
+                HeadPattern hp;
+                hp.causal = causal;
+                hp.components = split_patterns(n)[p];
+                const HeadMask m(hp, n);
+                for (int64_t q0 = 0; q0 < n; q0 += 64) {
+                    const int64_t q1 = std::min<int64_t>(n, q0 + 64);
+                    m.query_block_runs(q0, q1, q);
+                    REQUIRE(int64_t(q.ptr.size()) == q1 - q0 + 1);
+                    for (size_t r = 1; r < q.common.size(); ++r) REQUIRE(q.common[r - 1].hi < q.common[r].lo);
+                    for (int64_t i = q0; i < q1; ++i) {
+                        std::set<int64_t> got;
+                        const int64_t lim = causal ? i + 1 : n;
+                        for (const KeyRun& run : q.common)
+                            for (int64_t j = run.lo; j < std::min<int64_t>(run.hi, lim); ++j) got.insert(j);
+                        if (q.band_left >= 0)
+                            for (int64_t j = std::max<int64_t>(0, i - q.band_left);
+                                 j <= std::min<int64_t>(n - 1, i + q.band_right); ++j)
+                                got.insert(j);
+                        for (int32_t t = q.ptr[size_t(i - q0)]; t < q.ptr[size_t(i - q0) + 1]; ++t)
+                            for (int64_t j = q.runs[size_t(t)].lo; j < q.runs[size_t(t)].hi; ++j) got.insert(j);
+                        m.row(i, keys);
+                        if (got != std::set<int64_t>(keys.begin(), keys.end())) FAIL("row " << i << " differs");
+                    }
+                }
+            }
+}
+
+TEST_CASE("block mask from query-block runs equals the one compiled from per-key rows") {
+    // The CSR path sees every key as a per-row run (no common part, no band), so it is an
+    // independent route to the same structure: entries, bitmasks, gather tables and statistics
+    // must agree exactly, for every thread count.
+    for (int64_t n : {1, 65, 200, 1000, 2049})
+        for (size_t p = 0; p < split_patterns(n).size(); ++p)
+            for (bool causal : {false, true})
+                for (bool gather : {false, true}) {
+                    if (n > 1000 && p % 3 != 0) continue;
+                    CAPTURE(n);
+                    CAPTURE(p);
+                    CAPTURE(causal);
+                    CAPTURE(gather);
+                    HeadPattern hp;
+                    hp.causal = causal;
+                    hp.components = split_patterns(n)[p];
+                    HeadPattern other = hp;
+                    other.components.push_back(window(2));
+                    const std::vector<HeadMask> heads{HeadMask(hp, n), HeadMask(other, n)};
+                    const std::vector<Csr> csrs{build_csr(heads[0]), build_csr(heads[1])};
+                    const BlockMask want = compile_block_mask(csrs, 64, 1, gather);
+                    for (int threads : {1, 3, 8}) {
+                        const BlockMask got = compile_block_mask(heads, 64, threads, gather);
+                        REQUIRE(got.row_ptr == want.row_ptr);
+                        REQUIRE(got.entries == want.entries);
+                        REQUIRE(got.bits == want.bits);
+                        REQUIRE(got.gather == want.gather);
+                        CHECK(got.kept_pairs == want.kept_pairs);
+                        CHECK(got.full_blocks == want.full_blocks);
+                        CHECK(got.partial_blocks == want.partial_blocks);
+                        CHECK(got.gathered_blocks == want.gathered_blocks);
+                        CHECK(got.min_keys_per_query == want.min_keys_per_query);
+                        CHECK(got.max_keys_per_query == want.max_keys_per_query);
+                        CHECK(got.empty_rows == want.empty_rows);
+                    }
+                    CHECK(want.kept_pairs == csrs[0].nnz() + csrs[1].nnz());
+                }
+}
