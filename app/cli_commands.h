@@ -27,6 +27,7 @@ struct CliArgs {
     std::string suite;
     bool no_dense = false;
     bool no_gather = false;  // bench/run: contiguous key blocks only (no gathered blocks)
+    bool no_band = false;    // bench/run: windows through the block mask, not the band kernel
     int layers = 0;
     int sources = 256;
     int64_t exact_threshold = 4096;

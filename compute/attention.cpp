@@ -150,7 +150,8 @@ struct AttentionEngine::Impl {
         mb.part_ml = GpuBuffer(ctx, rows * 8u);
     }
 
-    RunResult dispatch(const MaskBuffers* mb, uint32_t mode, const RunOptions& opt, bool mask_shared = false) {
+    RunResult dispatch(const MaskBuffers* mb, uint32_t mode, const RunOptions& opt, bool mask_shared = false,
+                       Band band = {}) {
         const bool split = mb && mb->num_items > 0;
         if (split) mode = gpu::kModeSparseItems;
         ensure_dtype(opt.dtype);
@@ -180,6 +181,8 @@ struct AttentionEngine::Impl {
         pc.mode = mode;
         pc.mask_shared = mask_shared ? 1u : 0u;
         pc.scale_log2 = float(1.4426950408889634 / std::sqrt(double(shape.d)));
+        pc.band_left = uint32_t(band.left);
+        pc.band_right = uint32_t(band.right);
 
         const int repeats = std::max(1, opt.repeats);
         const int total = repeats + std::max(0, opt.warmup);
@@ -377,6 +380,19 @@ RunResult AttentionEngine::run(const BlockMask& mask, const RunOptions& options)
 RunResult AttentionEngine::run_dense(bool causal, const RunOptions& options) {
     if (impl_->shape.n == 0) throw InputError("no Q/K/V uploaded");
     return impl_->dispatch(nullptr, causal ? gpu::kModeDenseCausal : gpu::kModeDense, options);
+}
+
+RunResult AttentionEngine::run_band(int64_t left, int64_t right, const RunOptions& options) {
+    if (impl_->shape.n == 0) throw InputError("no Q/K/V uploaded");
+    if (left < 0 || right < 0)
+        throw InputError("band ends must be >= 0, got left " + std::to_string(left) + " and right " +
+                         std::to_string(right));
+    // Radii past n keep every key anyway; clamping keeps the shader's sums in 32 bits.
+    const int64_t n = impl_->shape.n;
+    const Band band{std::min(left, n), std::min(right, n)};
+    RunResult r = impl_->dispatch(nullptr, gpu::kModeBand, options, false, band);
+    r.path += "+band";
+    return r;
 }
 
 std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const Viewport& view) {

@@ -104,6 +104,10 @@ public:
     RunResult run(const BlockMask& mask, const RunOptions& options = {});
     // Dense attention (every pair, or j <= i when causal), same kernel family.
     RunResult run_dense(bool causal, const RunOptions& options = {});
+    // A band: row i keeps keys [i - left, i + right] (cut at [0, n)), decided in the shader
+    // from the two integers, no block mask built or uploaded. A window of radius r is (r, r),
+    // a causal window (r, 0); band_of() says whether a pattern is one.
+    RunResult run_band(int64_t left, int64_t right, const RunOptions& options = {});
     // Softmax weights P(i, j) on a viewport, for `mask` (or all pairs when mask is null).
     // Returns rows x cols floats; cells whose pair is not kept are 0.
     std::vector<float> probabilities(const BlockMask* mask, const Viewport& view);

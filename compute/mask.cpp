@@ -609,6 +609,19 @@ std::vector<int64_t> block_component_random_blocks(const Component& c, int64_t I
     return block_randoms(c, I, (n - 1) / c.block + 1, causal);
 }
 
+std::optional<Band> band_of(const HeadPattern& head) {
+    if (head.components.empty())
+        return std::nullopt;
+    Band b;
+    for (const Component& c : head.components) {
+        if (c.type != ComponentType::window || c.dilation != 1)
+            return std::nullopt;
+        b.left = std::max(b.left, c.radius);
+    }
+    b.right = head.causal ? 0 : b.left;
+    return b;
+}
+
 Csr build_csr(const HeadMask& m) {
     Csr csr;
     csr.n = m.n();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -109,6 +110,15 @@ private:
     int64_t n_ = 0;
     std::shared_ptr<const Impl> impl_;
 };
+
+// The band a head pattern is, when it is only windows of dilation 1: row i keeps keys
+// [i - left, i + right] cut at [0, n) (left = the largest radius; right = the same, or 0 for a
+// causal head). What AttentionEngine::run_band computes without a block mask.
+struct Band {
+    int64_t left = 0, right = 0;
+    bool operator==(const Band&) const = default;
+};
+std::optional<Band> band_of(const HeadPattern& head);
 
 // Token-exact compressed rows: keys of row i are cols[row_ptr[i] .. row_ptr[i+1]).
 struct Csr {

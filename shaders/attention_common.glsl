@@ -13,9 +13,15 @@ layout(std430, binding = 8) readonly buffer Items { uvec4 work_items[]; };
 layout(std430, binding = 9) writeonly buffer PartO { float part_o[]; };
 layout(std430, binding = 10) writeonly buffer PartML { vec2 part_ml[]; };
 
+// Band mode: does row `row` keep key `key`?
+bool band_keeps(uint row, uint key) {
+    return key + pc.band_left >= row && key <= row + pc.band_right;
+}
+
 // Is column `col` (0..kBlock-1) of block entry (word0, word1) kept for query row `row`? Full
 // blocks keep every column (columns past n or unused gather slots are excluded by entry_key).
 bool entry_keeps_col(uint word0, uint word1, uint row, uint col) {
+    if (pc.mode == kModeBand) return band_keeps(row, (word0 & kIndexMask) * kBlock + col);
     if ((word0 & kPartialBit) == 0u) return true;
     const uint wpr = kBlock / 32u;
     uint base = word1 * kBlock * wpr + (row % kBlock) * wpr + col / 32u;
@@ -37,12 +43,41 @@ uint entry_key(uint word0, uint col, uint n) {
 
 bool sparse_mode() { return pc.mode == kModeSparse || pc.mode == kModeSparseItems; }
 
+// Bits [a, b] (inclusive, any ints) of a 32-bit word covering columns [0, 32).
+uint range_bits(int a, int b) {
+    a = max(a, 0);
+    b = min(b, 31);
+    if (a > b) return 0u;
+    return (b - a == 31 ? 0xffffffffu : ((1u << uint(b - a + 1)) - 1u)) << uint(a);
+}
+
+// Column masks (columns 0-31 and 32-63) of query row `row` in entry (w0, w1): the bitmask of a
+// partial block, the band's ends in band mode, all ones otherwise.
+void row_mask_words(uint w0, uint w1, uint row, out uint lo, out uint hi) {
+    lo = 0xffffffffu;
+    hi = 0xffffffffu;
+    if (pc.mode == kModeBand) {
+        const int first = int(row) - int(pc.band_left) - int(w0 * kBlock);  // first kept column
+        const int last = int(row) + int(pc.band_right) - int(w0 * kBlock);  // last kept column
+        lo = range_bits(first, last);
+        hi = range_bits(first - 32, last - 32);
+    } else if ((w0 & kPartialBit) != 0u) {
+        const uint wb = w1 * kBlock * 2u + (row % kBlock) * 2u;
+        lo = bits[wb];
+        hi = bits[wb + 1u];
+    }
+}
+
 // Range of block entries for (head, query block); dense modes synthesise entries.
 void block_range(uint head, uint qblock, out uint first, out uint last) {
     if (sparse_mode()) {
         const uint mh = pc.mask_shared != 0u ? 0u : head;
         first = row_ptr[mh * pc.num_blocks + qblock];
         last = row_ptr[mh * pc.num_blocks + qblock + 1u];
+    } else if (pc.mode == kModeBand) {
+        const uint q0 = qblock * kBlock, q_last = min(pc.n - 1u, q0 + kBlock - 1u);
+        first = (q0 > pc.band_left ? q0 - pc.band_left : 0u) / kBlock;
+        last = min(pc.n - 1u, q_last + pc.band_right) / kBlock + 1u;
     } else {
         first = 0u;
         last = pc.mode == kModeDenseCausal ? qblock + 1u : pc.num_blocks;

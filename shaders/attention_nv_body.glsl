@@ -135,14 +135,10 @@ void main() {
         subgroupMemoryBarrierShared();
         subgroupBarrier();
 
-        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each. The row's two bitmask
-        // words are read once (all ones for full blocks).
-        uint mask_lo = 0xffffffffu, mask_hi = 0xffffffffu;
-        if ((w0 & kPartialBit) != 0u) {
-            const uint wb = w1 * kBlock * 2u + (row % kBlock) * 2u;
-            mask_lo = bits[wb];
-            mask_hi = bits[wb + 1u];
-        }
+        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each. The row's two column-mask
+        // words are read once (all ones for full blocks; from the band's ends in band mode).
+        uint mask_lo, mask_hi;
+        row_mask_words(w0, w1, row, mask_lo, mask_hi);
         float s[32];
         float tile_max = -3.0e38;
         for (uint k = 0u; k < 32u; ++k) {

@@ -54,6 +54,11 @@ SALAB_CONST kModeDenseCausal = 2u;
 // long block lists (rows of global tokens) are split into chunks that run in parallel and
 // write partial results to a slot, merged afterwards by split_merge_*.comp (split-k).
 SALAB_CONST kModeSparseItems = 3u;
+// A band, computed in the shader from two integers: row i keeps keys [i - band_left,
+// i + band_right] (cut at [0, n); band_right = 0 for a causal window). Query block I visits the
+// key blocks of [I*kBlock - band_left, I*kBlock + kBlock - 1 + band_right] with no block mask in
+// memory; edge blocks get their per-row column masks from the band's ends, middle blocks none.
+SALAB_CONST kModeBand = 4u;
 
 #ifdef __cplusplus
 }  // namespace salab::gpu
@@ -81,9 +86,11 @@ layout(push_constant) uniform AttnPush {
     uint head;
     uint mask_shared;  // 1: one block mask serves every head (a flat pattern replicated)
     uint num_items;    // kModeSparseItems: work items (attention) or merges (split_merge_*)
+    uint band_left;    // kModeBand: keys [row - band_left, row + band_right]
+    uint band_right;
 #ifdef __cplusplus
 };
-static_assert(sizeof(AttnPush) == 56, "push constant layout must match GLSL std430");
+static_assert(sizeof(AttnPush) == 64, "push constant layout must match GLSL std430");
 }  // namespace salab::gpu
 #else
 } pc;

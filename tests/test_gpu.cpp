@@ -175,6 +175,55 @@ TEST_SUITE("gpu") {
         check_no_validation_messages();
     }
 
+    TEST_CASE("band kernel (windows decided in the shader) matches the oracle") {
+        AttentionEngine engine(gpu_context());
+        // Radii around and across block edges, causal and not, odd n; f32 here, f16 below.
+        for (int64_t n : {1, 2, 63, 65, 300, 1000})
+            for (int64_t radius : {0, 1, 31, 64, 100, 5000})
+                for (bool causal : {false, true}) {
+                    CAPTURE(n);
+                    CAPTURE(radius);
+                    CAPTURE(causal);
+                    HeadPattern hp;
+                    hp.causal = causal;
+                    hp.components = {window(radius), window(radius / 2)};
+                    const std::optional<Band> band = band_of(hp);
+                    REQUIRE(band);
+                    CHECK(band->left == radius);
+                    CHECK(band->right == (causal ? 0 : radius));
+                    const int64_t d = n > 300 ? 64 : 20;
+                    const int heads = 2;
+                    std::vector<Csr> csr(size_t(heads), build_csr(HeadMask(hp, n)));
+                    QKV x = make_qkv(heads, n, d, 5, QkvSource::gaussian);
+                    engine.upload(x.q, x.k, x.v, {heads, n, d});
+                    RunResult r = engine.run_band(band->left, band->right, {.read_back = true});
+                    CHECK(r.path.ends_with("+band"));
+                    CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
+                    if (gpu_context().fp16_enabled() && (n == 1000 || n == 65) && (radius == 100 || radius == 31)) {
+                        for (int64_t dd : {64, 128}) {  // the tensor-core kernel where there is one
+                            QKV y = make_qkv(heads, n, dd, 6, QkvSource::gaussian);
+                            engine.upload(y.q, y.k, y.v, {heads, n, dd});
+                            RunResult h = engine.run_band(band->left, band->right, {.dtype = DType::f16, .read_back = true});
+                            CAPTURE(h.path);
+                            CHECK(relative_error(h.out, oracle(csr, y, n, dd)) < 2e-2);
+                        }
+                    }
+                }
+        // Not a band: dilated windows, other components, nothing at all.
+        HeadPattern hp;
+        hp.components = {window(4, 2)};
+        CHECK(!band_of(hp));
+        hp.components = {window(4), global_first(1)};
+        CHECK(!band_of(hp));
+        hp.components = {};
+        CHECK(!band_of(hp));
+        AttentionEngine e2(gpu_context());
+        QKV x = make_qkv(1, 10, 8, 1, QkvSource::gaussian);
+        e2.upload(x.q, x.k, x.v, {1, 10, 8});
+        CHECK_THROWS_AS(e2.run_band(-1, 0), InputError);
+        check_no_validation_messages();
+    }
+
     TEST_CASE("fp16 storage path within 2e-2") {
         if (!gpu_context().fp16_enabled()) {
             MESSAGE("device lacks fp16 storage/arithmetic; f16 path not tested here");
