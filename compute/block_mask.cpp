@@ -2,6 +2,7 @@
 #include "threads.h"
 
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <exception>
 #include <mutex>
@@ -87,15 +88,17 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
     const int64_t wpr = block / 32, words = int64_t(block) * wpr;
     auto keys_in = [&](int64_t kb) { return std::min<int64_t>(block, n - kb * block); };
     // Bitmask of `rows_here` rows that each keep `cols`.
-    std::vector<uint32_t> expanded(size_t(words), 0u);
+    // Scratch kept per thread: this runs once per query block, thousands of times per mask.
+    thread_local std::vector<uint32_t> expanded, uni, gbits, gcols, gkeys;
+    thread_local std::vector<char> packed;
+    expanded.assign(size_t(words), 0u);
     auto expand = [&](const uint32_t* cols) {
         std::fill(expanded.begin(), expanded.end(), 0u);
         for (int64_t r = 0; r < rows_here; ++r) std::copy(cols, cols + wpr, &expanded[size_t(r * wpr)]);
         return expanded.data();
     };
     // Union of each block's rows, one word per 32 columns (full blocks: every in-range column).
-    std::vector<uint32_t> uni;
-    std::vector<char> packed(blocks.size(), 0);
+    packed.assign(blocks.size(), 0);
     if (gather) {
         uni.assign(blocks.size() * size_t(wpr), 0u);
         int64_t cand = 0, cols = 0;
@@ -136,8 +139,9 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
 
     // Gathered blocks: the union's columns in key order, `block` slots per gathered block.
     // Slots every row keeps (from full or row-invariant blocks) are collected once in gcols.
-    std::vector<uint32_t> gbits(size_t(words), 0u), gcols(size_t(wpr), 0u);
-    std::vector<uint32_t> gkeys;
+    gbits.assign(size_t(words), 0u);
+    gcols.assign(size_t(wpr), 0u);
+    gkeys.clear();
     auto flush = [&] {
         if (gkeys.empty()) return;
         const int64_t used = int64_t(gkeys.size());
@@ -349,9 +353,8 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
 // HeadMask::query_block_runs gives them.
 template <class RowSource>
 void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_t begin, int64_t end,
-                   bool gather, Piece& out) {
+                   bool gather, Scratch& s, Piece& out) {
     const int64_t n = heads.n();
-    Scratch s;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t h = row / num_blocks, qb = row % num_blocks;
         const int64_t rows_here = std::min<int64_t>(block, n - qb * block);
@@ -470,11 +473,17 @@ BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
     const int64_t rows = bm.num_blocks * bm.heads;
     int t = threads > 0 ? threads : available_cpus();
     t = int(std::min<int64_t>(t, std::max<int64_t>(1, rows / 4)));
-    // Each worker compiles a contiguous range of (head, query block) rows into its piece; once
-    // all are done one places the pieces, then each copies its own into the mask.
-    std::vector<Piece> pieces(static_cast<size_t>(t));
+    // Rows go out in chunks, several per worker, taken in turn from a counter (a query block
+    // of global rows costs as much as hundreds of window blocks, so fixed ranges would leave
+    // one worker with the tail). Each chunk compiles into its own piece; once all are done one
+    // worker places the pieces in row order, then the workers copy them into the mask.
+    const int64_t chunk = std::max<int64_t>(1, rows / (int64_t(t) * 8));
+    const int64_t num_chunks = (rows + chunk - 1) / chunk;
+    std::vector<Piece> pieces(static_cast<size_t>(num_chunks));
     std::vector<PieceAt> at;
+    std::atomic<int64_t> next{0};
     std::exception_ptr failed;
+    std::mutex failed_mutex;
     std::barrier sync(t, [&]() noexcept {
         if (failed) return;
         try {
@@ -484,20 +493,18 @@ BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
         }
     });
     auto work = [&](int w) {
-        const int64_t b = rows * w / t, e = rows * (w + 1) / t;
-        std::exception_ptr mine;
         try {
-            compile_range(heads, block, bm.num_blocks, b, e, gather, pieces[size_t(w)]);
+            Scratch s;
+            for (int64_t c = next++; c < num_chunks; c = next++)
+                compile_range(heads, block, bm.num_blocks, c * chunk, std::min(rows, (c + 1) * chunk), gather, s,
+                              pieces[size_t(c)]);
         } catch (...) {
-            mine = std::current_exception();
-        }
-        if (mine) {
-            static std::mutex m;
-            std::lock_guard lock(m);
-            if (!failed) failed = mine;
+            std::lock_guard lock(failed_mutex);
+            if (!failed) failed = std::current_exception();
         }
         sync.arrive_and_wait();
-        if (!failed) write_piece(bm, pieces[size_t(w)], at[size_t(w)]);
+        if (!failed)
+            for (int64_t c = w; c < num_chunks; c += t) write_piece(bm, pieces[size_t(c)], at[size_t(c)]);
     };
     {
         std::vector<std::jthread> pool;
