@@ -23,7 +23,15 @@ struct Piece {
     std::vector<uint32_t> gather;   // gather blocks, index local to this piece
     int64_t kept = 0, full = 0, partial = 0, empty_rows = 0, gathered = 0;
     int64_t min_keys = std::numeric_limits<int64_t>::max(), max_keys = 0;
+    std::vector<uint32_t> recent;   // bitmasks stored since the last share-span start, newest last
 };
+
+// Identical partial bitmasks are stored once per span of this many (head, query block) rows:
+// a window's edge blocks repeat in every query block, a global-token column block in every
+// one. The span starts at multiples of it, and work is split only at span starts, so the
+// result does not depend on the thread count.
+constexpr int64_t kShareSpan = 16;
+constexpr size_t kShareRecent = 8;  // bitmasks a new one is compared with
 
 // A touched key block of one query block: its index and what it keeps. bits: `block` rows of
 // block/32 words (rows past the query block zero); else cols: one row of block/32 words that
@@ -72,9 +80,20 @@ void emit(Piece& out, uint32_t first, const uint32_t* b, bool full, int64_t word
         out.entries.push_back(0u);
         ++out.full;
     } else {
+        uint32_t index = uint32_t(out.bits.size() / size_t(words));
+        bool stored = false;
+        for (auto it = out.recent.rbegin(); it != out.recent.rend() && !stored; ++it)
+            if (std::equal(b, b + words, out.bits.begin() + std::ptrdiff_t(size_t(*it) * size_t(words)))) {
+                index = *it;
+                stored = true;
+            }
+        if (!stored) {
+            out.bits.insert(out.bits.end(), b, b + words);
+            if (out.recent.size() == kShareRecent) out.recent.erase(out.recent.begin());
+            out.recent.push_back(index);
+        }
         out.entries.push_back(first | kEntryPartial);
-        out.entries.push_back(uint32_t(out.bits.size() / size_t(words)));
-        out.bits.insert(out.bits.end(), b, b + words);
+        out.entries.push_back(index);
         ++out.partial;
     }
 }
@@ -91,9 +110,9 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
     // Scratch kept per thread: this runs once per query block, thousands of times per mask.
     thread_local std::vector<uint32_t> expanded, uni, gbits, gcols, gkeys;
     thread_local std::vector<char> packed;
-    expanded.assign(size_t(words), 0u);
+    expanded.resize(size_t(words));
     auto expand = [&](const uint32_t* cols) {
-        std::fill(expanded.begin(), expanded.end(), 0u);
+        std::fill(expanded.begin(), expanded.end(), 0u);  // rows past rows_here stay 0
         for (int64_t r = 0; r < rows_here; ++r) std::copy(cols, cols + wpr, &expanded[size_t(r * wpr)]);
         return expanded.data();
     };
@@ -139,9 +158,11 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
 
     // Gathered blocks: the union's columns in key order, `block` slots per gathered block.
     // Slots every row keeps (from full or row-invariant blocks) are collected once in gcols.
-    gbits.assign(size_t(words), 0u);
-    gcols.assign(size_t(wpr), 0u);
     gkeys.clear();
+    if (gather) {
+        gbits.assign(size_t(words), 0u);
+        gcols.assign(size_t(wpr), 0u);
+    }
     auto flush = [&] {
         if (gkeys.empty()) return;
         const int64_t used = int64_t(gkeys.size());
@@ -192,6 +213,7 @@ void set_bits(uint32_t* row, int64_t a, int64_t b) {
 struct Scratch {
     QueryBlockRuns q;
     std::vector<int32_t> cursor;
+    std::vector<int64_t> run_rows;      // rows of the query block with per-row runs
     std::vector<int32_t> touch, cover;  // difference arrays over the per-row runs' key blocks
     std::vector<int64_t> ckb;           // key blocks of `common`, ascending
     std::vector<uint32_t> cmask;        // their column masks, wpr words each
@@ -272,6 +294,9 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
     s.pending.clear();
     s.row_keys.assign(size_t(rows_here), 0);
     s.cursor.assign(q.ptr.begin(), q.ptr.end() - 1);
+    s.run_rows.clear();
+    for (int64_t r = 0; r < rows_here; ++r)
+        if (q.ptr[size_t(r) + 1] > q.ptr[size_t(r)]) s.run_rows.push_back(r);
     int64_t common_keys = 0;  // keys every row keeps from full and row-invariant blocks
     size_t ci = 0;
     int64_t vk = 0, bk = band_lo;
@@ -300,7 +325,22 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
             s.local.resize(at + size_t(words), 0u);
             const int64_t k0 = kb * block, k1 = k0 + block;
             uint32_t any = 0;
-            for (int64_t r = 0; r < rows_here; ++r) {
+            if (!cm && !in_v) {  // the band alone (a window's edge block): counts from its ends
+                for (int64_t r = 0; r < rows_here; ++r) {
+                    const int64_t lo = std::max<int64_t>({0, q0 + r - q.band_left, k0});
+                    const int64_t hi = std::min<int64_t>({n, q0 + r + q.band_right + 1, k1});
+                    if (lo >= hi) continue;
+                    set_bits(&s.local[at + size_t(r * wpr)], lo - k0, hi - k0);
+                    s.row_keys[size_t(r)] += hi - lo;
+                    any = 1;
+                }
+            }
+            // Without common columns or the band, only rows with runs of their own can keep
+            // anything here (a query block with a few global rows touches every key block).
+            const bool sparse_rows = !cm && !in_b;
+            const size_t row_count = sparse_rows ? s.run_rows.size() : size_t(rows_here);
+            for (size_t k = 0; k < row_count && (cm || in_v); ++k) {
+                const int64_t r = sparse_rows ? s.run_rows[k] : int64_t(k);
                 uint32_t* row = &s.local[at + size_t(r * wpr)];
                 if (cm) {
                     for (int64_t w = 0; w < wpr; ++w) row[w] = cm[w];
@@ -356,6 +396,7 @@ void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_
                    bool gather, Scratch& s, Piece& out) {
     const int64_t n = heads.n();
     for (int64_t row = begin; row < end; ++row) {
+        if (row % kShareSpan == 0) out.recent.clear();
         const int64_t h = row / num_blocks, qb = row % num_blocks;
         const int64_t rows_here = std::min<int64_t>(block, n - qb * block);
         heads.query_block(h, qb * block, qb * block + rows_here, s.q);
@@ -477,7 +518,7 @@ BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
     // of global rows costs as much as hundreds of window blocks, so fixed ranges would leave
     // one worker with the tail). Each chunk compiles into its own piece; once all are done one
     // worker places the pieces in row order, then the workers copy them into the mask.
-    const int64_t chunk = std::max<int64_t>(1, rows / (int64_t(t) * 8));
+    const int64_t chunk = (std::max<int64_t>(1, rows / (int64_t(t) * 8)) + kShareSpan - 1) / kShareSpan * kShareSpan;
     const int64_t num_chunks = (rows + chunk - 1) / chunk;
     std::vector<Piece> pieces(static_cast<size_t>(num_chunks));
     std::vector<PieceAt> at;
@@ -536,6 +577,7 @@ BlockMask gather_blocks(const BlockMask& plain) {
     std::vector<Touched> blocks;
     const int64_t words = plain.words_per_partial();
     for (int64_t row = 0; row + 1 < int64_t(plain.row_ptr.size()); ++row) {
+        if (row % kShareSpan == 0) p.recent.clear();
         blocks.clear();
         for (uint32_t e = plain.row_ptr[size_t(row)]; e < plain.row_ptr[size_t(row) + 1]; ++e) {
             const uint32_t w0 = plain.entries[2 * size_t(e)], w1 = plain.entries[2 * size_t(e) + 1];

@@ -23,8 +23,10 @@ struct BlockMask {
     // Two words per entry: key block J (bit 31 set when partial), then the index of its bitmask
     // in `bits` (in units of one block's bitmask; 0 for full blocks).
     std::vector<uint32_t> entries;
-    // Per partial block: `block` rows of block/32 words; bit (j % 32) of word j / 32 in row r
-    // is key J*block + j for query I*block + r. Positions past n are 0.
+    // Bitmasks of partial blocks: `block` rows of block/32 words; bit (j % 32) of word j / 32 in
+    // row r is key J*block + j for query I*block + r. Positions past n are 0. Entries with the
+    // same bitmask may share one (a window's edge blocks repeat in every query block), so
+    // bits.size() can be far below partial_blocks * words_per_partial().
     std::vector<uint32_t> bits;
     // Gathered entries (bit 30 of the first word; only when compiled with gather = true): the
     // low 30 bits index a gather block here, `block` key indices (kNoKey = 0xffffffff for unused

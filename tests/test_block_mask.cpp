@@ -298,3 +298,19 @@ TEST_CASE("block mask from query-block runs equals the one compiled from per-key
                     CHECK(want.kept_pairs == csrs[0].nnz() + csrs[1].nnz());
                 }
 }
+
+TEST_CASE("identical partial bitmasks are stored once per span of query blocks") {
+    // A window's two edge blocks have the same bitmask in every query block.
+    HeadPattern hp;
+    hp.components = {window(100)};
+    const int64_t n = 64 * 64;
+    const std::vector<HeadMask> heads{HeadMask(hp, n)};
+    for (int threads : {1, 4}) {
+        const BlockMask bm = compile_block_mask(heads, 64, threads, false);
+        CHECK(bm.partial_blocks > 100);
+        const int64_t stored = int64_t(bm.bits.size()) / bm.words_per_partial();
+        CHECK(stored <= 4 * (64 / 16) + 4);  // a few per span of 16 query blocks, edges included
+        CHECK(stored >= 2);
+    }
+    check_roundtrip(heads, false);
+}
