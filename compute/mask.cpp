@@ -140,6 +140,19 @@ struct RunSink {
     void close(size_t) {}  // HeadMask::row_runs sorts and merges all runs at the end
 };
 
+// The global tokens of component p below lim, as keys every row keeps (unsorted: first, every,
+// then tokens).
+template <class Sink>
+void emit_global_columns(const Comp& p, int64_t lim, Sink& out) {
+    out.range(0, p.c.first);
+    if (p.c.every > 0)
+        for (int64_t j = 0; j < lim; j += p.c.every)
+            out.key(j);
+    for (int64_t t : p.tokens)
+        if (t < lim)
+            out.key(t);
+}
+
 // Emits the keys j < lim of row i kept by component p (ascending and unique into a KeySink).
 template <class Sink>
 void emit_row(const Comp& p, int64_t i, int64_t n, int64_t lim, bool causal, Sink& out) {
@@ -164,13 +177,7 @@ void emit_row(const Comp& p, int64_t i, int64_t n, int64_t lim, bool causal, Sin
             break;
         }
         const size_t base = out.open();
-        push_range(0, c.first);
-        if (c.every > 0)
-            for (int64_t j = 0; j < lim; j += c.every)
-                out.key(j);
-        for (int64_t t : p.tokens)
-            if (t < lim)
-                out.key(t);
+        emit_global_columns(p, lim, out);
         out.close(base);
         break;
     }
@@ -516,13 +523,7 @@ void HeadMask::query_block_runs(int64_t q0, int64_t q1, QueryBlockRuns& out) con
                 per_row[ci] = 0;
                 break;
             }
-            all.range(0, c.first);
-            if (c.every > 0)
-                for (int64_t j = 0; j < n_; j += c.every)
-                    all.key(j);
-            for (int64_t t : p.tokens)
-                if (t < n_)
-                    all.key(t);
+            emit_global_columns(p, n_, all);
             per_row[ci] = any ? 1 : 0;
             break;
         }

@@ -222,6 +222,13 @@ std::vector<std::vector<Component>> split_patterns(int64_t n) {
     };
 }
 
+HeadPattern head_of(std::vector<Component> components, bool causal) {
+    HeadPattern hp;
+    hp.causal = causal;
+    hp.components = std::move(components);
+    return hp;
+}
+
 }  // namespace
 
 TEST_CASE("query_block_runs: common runs, band and per-row runs give back every row exactly") {
@@ -233,10 +240,7 @@ TEST_CASE("query_block_runs: common runs, band and per-row runs give back every 
                 CAPTURE(n);
                 CAPTURE(p);
                 CAPTURE(causal);
-                HeadPattern hp;
-                hp.causal = causal;
-                hp.components = split_patterns(n)[p];
-                const HeadMask m(hp, n);
+                const HeadMask m(head_of(split_patterns(n)[p], causal), n);
                 for (int64_t q0 = 0; q0 < n; q0 += 64) {
                     const int64_t q1 = std::min<int64_t>(n, q0 + 64);
                     m.query_block_runs(q0, q1, q);
@@ -273,9 +277,7 @@ TEST_CASE("block mask from query-block runs equals the one compiled from per-key
                     CAPTURE(p);
                     CAPTURE(causal);
                     CAPTURE(gather);
-                    HeadPattern hp;
-                    hp.causal = causal;
-                    hp.components = split_patterns(n)[p];
+                    const HeadPattern hp = head_of(split_patterns(n)[p], causal);
                     HeadPattern other = hp;
                     other.components.push_back(window(2));
                     const std::vector<HeadMask> heads{HeadMask(hp, n), HeadMask(other, n)};
