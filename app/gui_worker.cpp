@@ -34,6 +34,15 @@ double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+// The band every head is (the same windows on all heads), else nullopt.
+std::optional<Band> common_band(const std::vector<HeadMask>& heads) {
+    if (heads.empty()) return std::nullopt;
+    const std::optional<Band> band = band_of(heads[0].pattern());
+    for (const HeadMask& h : heads)
+        if (band_of(h.pattern()) != band) return std::nullopt;
+    return band;
+}
+
 // HeadQK for head h of [heads, n, d] Q and K (empty when the pattern needs none).
 HeadQK head_qk(const Qkv& qkv, int h, int64_t n, int64_t d) {
     if (qkv.q.empty()) return {};
@@ -90,6 +99,8 @@ struct Worker::State {
     // What the kernels run: `blocks` with scattered key blocks gathered (compute/block_mask.h),
     // or `blocks` itself when gathering packs nothing. The views and statistics use `blocks`.
     std::shared_ptr<const BlockMask> run_blocks;
+    // Every head the same band (windows only): the kernels run it from two integers instead.
+    std::optional<Band> band;
     // `blocks` on the device for the mask view's density images (uploaded once per model; pan
     // and zoom only count again). Released before the engine.
     std::shared_ptr<const AttentionEngine::DeviceMask> density_mask;
@@ -110,6 +121,11 @@ struct Worker::State {
     std::optional<int64_t> token_hops_done;
     ui::TimingSample timing;
     std::vector<float> sparse_out;
+
+    // The timed sparse kernel: the band when every head is one, else the (gathered) block mask.
+    RunResult run_sparse(const RunOptions& ro) {
+        return band ? engine->run_band(band->left, band->right, ro) : engine->run(*run_blocks, ro);
+    }
 };
 
 Worker::Worker(std::function<void()> wake) : wake_(std::move(wake)), state_(std::make_unique<State>()) {
@@ -326,6 +342,7 @@ void Worker::run(std::stop_token stop) {
                     s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
                     auto gathered = std::make_shared<const BlockMask>(gather_blocks(*s.blocks));
                     s.run_blocks = gathered->gathered_blocks > 0 ? std::move(gathered) : s.blocks;
+                    s.band = common_band(s.heads);
                     const double block_ms = ms_since(t1);
                     s.block_build_ms = block_ms;
                     if (ui::head_pattern(p, 0).causal)
@@ -347,6 +364,7 @@ void Worker::run(std::stop_token stop) {
                         st.run_blocks = s.run_blocks->listed_blocks();
                         st.gathered_blocks = s.run_blocks->gathered_blocks;
                     }
+                    st.band = s.band.has_value();
                     st.block = b.block;
                     for (int h = 0; h < heads; ++h)
                         for (int64_t I = 0; I < b.num_blocks; ++I) {
@@ -395,7 +413,7 @@ void Worker::run(std::stop_token stop) {
                 set_activity("timing the sparse kernel");
                 RunOptions ro;
                 ro.read_back = true;
-                RunResult r = s.engine->run(*s.run_blocks, ro);
+                RunResult r = s.run_sparse(ro);
                 s.timing.sparse_ms = r.gpu_ms;
                 s.timing.sparse_gflops = gflops(double(s.blocks->kept_pairs), p.d, r.gpu_ms);
                 s.timing.path = r.path;
@@ -588,7 +606,7 @@ void Worker::run(std::stop_token stop) {
                     RunOptions ro;
                     ro.repeats = repeats;
                     ro.warmup = 1;
-                    const RunResult r = s.engine->run(*s.run_blocks, ro);
+                    const RunResult r = s.run_sparse(ro);
                     if (stale()) continue;
                     s.timing.sparse_ms = r.gpu_ms;
                     s.timing.sparse_gflops = gflops(double(s.blocks->kept_pairs), p.d, r.gpu_ms);
@@ -674,7 +692,8 @@ void Worker::run_sweep(std::stop_token stop, ui::Params params, int64_t max_n) {
             RunOptions ro;
             ro.repeats = repeats_for(double(bm.kept_pairs), p.d);
             ro.warmup = 1;
-            const double sparse_ms = engine.run(bm, ro).gpu_ms;
+            const std::optional<Band> band = common_band(hm);
+            const double sparse_ms = (band ? engine.run_band(band->left, band->right, ro) : engine.run(bm, ro)).gpu_ms;
             if (stop.stop_requested()) break;
             set([&](ui::SweepState& s) { s.status = sweep_status(n, "dense kernel"); });
             const bool causal = ui::head_pattern(p, 0).causal;

@@ -33,6 +33,7 @@ struct MaskStats {
     int64_t full_blocks = 0, partial_blocks = 0, skipped_blocks = 0;
     // With scattered key blocks packed into gathered blocks (what the kernels run; 0 = none).
     int64_t run_blocks = 0, gathered_blocks = 0;
+    bool band = false;             // the timed kernel runs the windows as a band (no block mask)
     int block = 64;
     int64_t visited_pairs = 0;     // token pairs inside the listed blocks (what the kernel touches)
     int64_t block_mask_bytes = 0;  // the GPU structure

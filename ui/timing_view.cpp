@@ -202,7 +202,11 @@ void draw_stats(const AppState& s, const ViewContext& ctx) {
         std::snprintf(buf, sizeof buf, "%lld full, %lld partial, %lld skipped", (long long)st.full_blocks,
                       (long long)st.partial_blocks, (long long)st.skipped_blocks);
         row("blocks", buf, "Kernel blocks of 64 x 64: full (no per-element test), partial (bitmask), skipped (never visited).");
-        if (st.gathered_blocks > 0) {
+        if (st.band) {
+            row("kernel runs", "a band (no block mask)",
+                "Windows only: the kernel derives each query block's key blocks and the edge blocks' "
+                "column masks from the band's two ends (salab-cli --no-band uses the block mask).");
+        } else if (st.gathered_blocks > 0) {
             std::snprintf(buf, sizeof buf, "%lld visited, %lld of them gathered", (long long)st.run_blocks,
                           (long long)st.gathered_blocks);
             row("kernel runs", buf,
