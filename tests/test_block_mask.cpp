@@ -234,7 +234,7 @@ HeadPattern head_of(std::vector<Component> components, bool causal) {
 TEST_CASE("query_block_runs: common runs, band and per-row runs give back every row exactly") {
     std::vector<int32_t> keys;
     QueryBlockRuns q;
-    for (int64_t n : {1, 63, 64, 130, 1000})
+    for (int64_t n : {1, 63, 64, 130, 333})
         for (size_t p = 0; p < split_patterns(n).size(); ++p)
             for (bool causal : {false, true}) {
                 CAPTURE(n);
@@ -268,11 +268,11 @@ TEST_CASE("block mask from query-block runs equals the one compiled from per-key
     // The CSR path sees every key as a per-row run (no common part, no band), so it is an
     // independent route to the same structure: entries, bitmasks, gather tables and statistics
     // must agree exactly, for every thread count.
-    for (int64_t n : {1, 65, 200, 1000, 2049})
+    for (int64_t n : {1, 65, 200, 1000})
         for (size_t p = 0; p < split_patterns(n).size(); ++p)
             for (bool causal : {false, true})
                 for (bool gather : {false, true}) {
-                    if (n > 1000 && p % 3 != 0) continue;
+                    if (n >= 1000 && p % 3 != 0) continue;  // the large size: a third of the patterns
                     CAPTURE(n);
                     CAPTURE(p);
                     CAPTURE(causal);
@@ -283,7 +283,7 @@ TEST_CASE("block mask from query-block runs equals the one compiled from per-key
                     const std::vector<HeadMask> heads{HeadMask(hp, n), HeadMask(other, n)};
                     const std::vector<Csr> csrs{build_csr(heads[0]), build_csr(heads[1])};
                     const BlockMask want = compile_block_mask(csrs, 64, 1, gather);
-                    for (int threads : {1, 3, 8}) {
+                    for (int threads : {1, 5}) {  // 5: several chunks at n = 1000
                         const BlockMask got = compile_block_mask(heads, 64, threads, gather);
                         REQUIRE(got.row_ptr == want.row_ptr);
                         REQUIRE(got.entries == want.entries);

@@ -1,0 +1,269 @@
+// Tensor-core block-sparse flash attention through VK_NV_cooperative_matrix (fp16 operands,
+// fp32 accumulation). Included by attention_nv_d*.comp after HEAD_DIM is defined.
+//
+// One workgroup = 64 query rows of one head = 4 subgroups of 32 lanes, each owning 16 rows.
+// Per visited block (64 contiguous keys, or 64 gathered keys of a gathered entry):
+//   1. the workgroup stages the block's K rows in shared memory (16-byte loads, one copy for
+//      all four subgroups; gathered entries fetch their rows by index here, so the tensor-core
+//      loads below always read a dense tile),
+//   2. each subgroup computes S = Q K^T (16 x 64) with coopMatMulAddNV into its own shared
+//      region, runs the online softmax with two lanes per row (32 keys each, interleaved, exp2
+//      domain) and writes P as fp16,
+//   3. the workgroup stages the V rows in the same buffer, and each subgroup loads its four P
+//      tiles once and accumulates P V straight into the output accumulators o_acc[HEAD_DIM / 16]
+//      (cooperative matrices, fp32), which live in registers for the whole loop.
+// Lazy rescaling (as in FlashAttention-4): a row's running max m is only raised when the block's
+// max exceeds it by more than kLazyLog2 = 8 (exp2 domain), so P = exp2(s - m) <= 256 with a
+// stale m (safe in fp16 P and fp32 O, l). Only when some row of the subgroup raises (a
+// subgroup-uniform decision) does O take a round trip through the subgroup's fp32 region (64
+// columns at a time), where the lane pair owning each row multiplies it by exp2(m_old - m_new);
+// while O is still all zero (first visited block) the round trip is skipped. With scores of
+// ordinary magnitude this happens once per work item, not once per block.
+// At the end, O goes through the same region (split-k partials straight to part_o) to be
+// normalised by l and written as fp16; partials stay unnormalised relative to the stored m.
+// Global loads of the next operand are issued into registers before the current one is used
+// (software pipelining), so their latency overlaps the tensor-core and softmax work.
+// Shared memory: one K/V tile (64 x (HEAD_DIM + 8) fp16) + per subgroup 16 x 68 fp32 + 16 x 72
+// fp16 + 64 key slots = 35.3 KiB (d = 64) / 43.3 KiB (d = 128), under the 48 KiB NVIDIA gives
+// a workgroup.
+// Needs subgroup size 32 (checked on the host).
+#extension GL_GOOGLE_include_directive : require
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_KHR_shader_subgroup_vote : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define STORAGE_T float16_t
+#define LOAD(x) float(x)
+#include "attention_common.glsl"
+
+layout(local_size_x = 128) in;
+layout(std430, binding = 3) writeonly buffer OBuf { float16_t o_data[]; };
+// The same K and V buffers seen as 16-byte words (8 fp16) for the staging copies.
+layout(std430, binding = 1) readonly buffer KBuf16 { uvec4 k16[]; };
+layout(std430, binding = 2) readonly buffer VBuf16 { uvec4 v16[]; };
+
+const uint DT = HEAD_DIM / 16u;          // 16-wide tiles of the head dimension
+const uint ROW16 = HEAD_DIM / 8u;        // 16-byte words per K/V row
+const uint CHUNKS = kBlock * ROW16 / 128u;  // 16-byte words each invocation stages per tile
+// Padded row strides (elements). KV: +8 fp16 keeps rows 16-byte aligned and shifts each row by
+// 4 banks. S/O (fp32) and P (fp16): lane pairs own a row and walk its columns interleaved
+// (column 2k + half), so 4 extra words per row make the 32 lanes of a load hit 16 banks.
+const uint KV_STRIDE = HEAD_DIM + 8u;
+const uint S_STRIDE = 64u + 4u;          // fp32 S (16 x 64), then P V in 64-column chunks
+const uint P_STRIDE = 64u + 8u;          // fp16 P, 16 x 64 (16-byte aligned rows)
+const uint REGION = 16u * S_STRIDE;
+const float kLazyLog2 = 8.0;            // raise m only past this (P <= 2^8 meanwhile)
+shared float16_t sh_kv[kBlock * KV_STRIDE];
+shared uint sh_key[kBlock];              // key of each staged row, kNoKey when masked out
+shared float sh_f32[4u * REGION];
+shared uint sh_p[4u * 16u * P_STRIDE / 2u];  // fp16 pairs
+
+uvec4 staged[CHUNKS];
+
+// Issues the global loads of one tile (K or V) of entry word w0 into `staged`.
+void fetch(bool want_v, uint w0, uint head_base16) {
+    const uint lid = gl_LocalInvocationIndex;
+    for (uint u = 0u; u < CHUNKS; ++u) {
+        const uint i = lid + 128u * u;
+        const uint r = i / ROW16, c = i % ROW16;
+        // Contiguous blocks read up to 63 rows past n: the host pads the buffers, and those
+        // columns are masked through sh_key, so they only need to be finite.
+        uint key = (w0 & kGatherBit) != 0u ? gather_keys[(w0 & kIndexMask) * kBlock + r]
+                                            : (w0 & kIndexMask) * kBlock + r;
+        if (key == kNoKey) {
+            staged[u] = uvec4(0u);
+        } else {
+            const uint at = head_base16 + key * ROW16 + c;
+            staged[u] = want_v ? v16[at] : k16[at];
+        }
+    }
+}
+
+// Writes `staged` into the shared tile.
+void stash() {
+    const uint lid = gl_LocalInvocationIndex;
+    for (uint u = 0u; u < CHUNKS; ++u) {
+        const uint i = lid + 128u * u;
+        const uint r = i / ROW16, c = i % ROW16;
+        const uint base = r * KV_STRIDE + 8u * c;
+        const uvec4 w = staged[u];
+        for (uint j = 0u; j < 4u; ++j) {
+            const f16vec2 h = unpackFloat2x16(w[j]);
+            sh_kv[base + 2u * j] = h.x;
+            sh_kv[base + 2u * j + 1u] = h.y;
+        }
+    }
+}
+
+// Multiplies row r of the subgroup's O accumulators by `corr` (this lane's row factor) through
+// the subgroup's fp32 region, 64 columns at a time.
+void rescale_o(inout fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> o_acc[DT], uint f_base, uint r, uint half_, float corr) {
+    for (uint g = 0u; g < DT / 4u; ++g) {
+        for (uint jj = 0u; jj < 4u; ++jj)
+            coopMatStoreNV(o_acc[4u * g + jj], sh_f32, f_base + 16u * jj, S_STRIDE, false);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        for (uint c = 0u; c < 32u; ++c) sh_f32[f_base + r * S_STRIDE + 2u * c + half_] *= corr;
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        for (uint jj = 0u; jj < 4u; ++jj)
+            coopMatLoadNV(o_acc[4u * g + jj], sh_f32, f_base + 16u * jj, S_STRIDE, false);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();  // the region is overwritten by the next chunk or block
+    }
+}
+
+void main() {
+    const uint sg = gl_SubgroupID;
+    const uint lane = gl_SubgroupInvocationID;
+    const uint lid = gl_LocalInvocationIndex;
+    uint qblock, head, first, last, slot;
+    if (!work_item(qblock, head, first, last, slot)) return;
+    const uint n = pc.n, d = pc.d;
+    const uint head_base = head * n * d;
+    const uint head_base16 = head_base / 8u;  // d is 64 or 128: rows are whole 16-byte words
+    const uint row0 = qblock * kBlock + sg * 16u;
+    const uint r = lane >> 1u;       // this lane's row within the subgroup's 16
+    const uint half_ = lane & 1u;    // which 32 keys (softmax) / which columns (rescale, output)
+    const uint row = row0 + r;
+    const uint f_base = sg * REGION;
+    const uint p_base = sg * 16u * P_STRIDE;
+
+    // Rows past n read finite padding (the host allocates 64 extra rows); never written.
+    fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> qa[DT];
+    for (uint t = 0u; t < DT; ++t)
+        coopMatLoadNV(qa[t], q_data, head_base + row0 * d + 16u * t, d, false);
+
+    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> o_acc[DT];
+    for (uint t = 0u; t < DT; ++t) o_acc[t] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+    float m = -3.0e38, l = 0.0;
+    bool o_zero = true;  // no P V added yet (subgroup-uniform)
+
+    uint w0 = 0u, w1 = 0u;
+    if (first < last) {
+        entry_words(first, w0, w1);
+        fetch(false, w0, head_base16);
+    }
+    for (uint e = first; e < last; ++e) {
+        barrier();  // every subgroup is done with the previous V tile
+        stash();
+        if (lid < kBlock) sh_key[lid] = entry_key(w0, lid, n);
+        barrier();
+        fetch(true, w0, head_base16);  // V loads in flight during S and the softmax
+
+        // S = Q K^T for 64 keys: K^T tiles are column-major loads of the staged K rows.
+        for (uint j = 0u; j < 4u; ++j) {
+            fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> s_acc = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+            for (uint t = 0u; t < DT; ++t) {
+                fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> kb;
+                coopMatLoadNV(kb, sh_kv, 16u * j * KV_STRIDE + 16u * t, KV_STRIDE, true);
+                s_acc = coopMatMulAddNV(qa[t], kb, s_acc);
+            }
+            coopMatStoreNV(s_acc, sh_f32, f_base + 16u * j, S_STRIDE, false);
+        }
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+
+        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each, in column pairs
+        // (lane half_ takes columns 4 i + 2 half_ + {0, 1}). Which columns the row keeps is one
+        // 64-bit mask built once per block: staged keys (ballot), the block's bitmask words,
+        // the causal diagonal and row < n; masked scores become -inf, so exp2 gives 0 exactly.
+        const uvec4 valid_lo = subgroupBallot(sh_key[lane] != kNoKey);
+        const uvec4 valid_hi = subgroupBallot(sh_key[32u + lane] != kNoKey);
+        uint mask_lo = valid_lo.x, mask_hi = valid_hi.x;
+        if ((w0 & kPartialBit) != 0u) {
+            const uint wb = w1 * kBlock * 2u + (row % kBlock) * 2u;
+            mask_lo &= bits[wb];
+            mask_hi &= bits[wb + 1u];
+        }
+        if (pc.mode == kModeDenseCausal) {  // contiguous block e: key = 64 e + col <= row
+            const int lim = int(row) - int(kBlock * e);
+            mask_lo &= lim < 0 ? 0u : (lim >= 31 ? 0xffffffffu : (2u << uint(lim)) - 1u);
+            mask_hi &= lim < 32 ? 0u : (lim >= 63 ? 0xffffffffu : (2u << uint(lim - 32)) - 1u);
+        }
+        if (row >= n) mask_lo = mask_hi = 0u;
+        mask_lo >>= 2u * half_;
+        mask_hi >>= 2u * half_;
+        const float neg_inf = uintBitsToFloat(0xff800000u);
+        float s[32];
+        float raw_max = neg_inf;
+        for (uint k = 0u; k < 32u; ++k) {
+            const uint i = k >> 1u, b = 4u * (i & 7u) + (k & 1u);  // bit of the shifted word
+            const uint col = 4u * i + 2u * half_ + (k & 1u);
+            const uint word = i < 8u ? mask_lo : mask_hi;
+            s[k] = ((word >> b) & 1u) != 0u ? sh_f32[f_base + r * S_STRIDE + col] : neg_inf;
+            raw_max = max(raw_max, s[k]);
+        }
+        raw_max = max(raw_max, subgroupShuffleXor(raw_max, 1u));
+        const float tile_max = raw_max * pc.scale_log2;  // -inf when the row keeps nothing
+        // Lazy max: rows keep a stale m unless some row's block max is more than kLazyLog2 above
+        // its m; then every row of the subgroup takes its exact running max (the O round trip
+        // is paid once for all 16 rows). m = -3e38 (nothing seen) raises on any kept key.
+        const bool raise = subgroupAny(tile_max > m + kLazyLog2);
+        const float m_new = raise ? max(m, tile_max) : m;
+        const float correction = exp2(m - m_new);  // exactly 1 where m is kept
+        float lsum = 0.0;
+        for (uint i = 0u; i < 16u; ++i) {
+            const float p0 = exp2(fma(s[2u * i], pc.scale_log2, -m_new));
+            const float p1 = exp2(fma(s[2u * i + 1u], pc.scale_log2, -m_new));
+            lsum += p0 + p1;
+            sh_p[(p_base + r * P_STRIDE + 4u * i + 2u * half_) / 2u] = packFloat2x16(f16vec2(p0, p1));
+        }
+        lsum += subgroupShuffleXor(lsum, 1u);
+        if (raise && !o_zero) {  // subgroup-uniform
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();  // every lane has read its S values from the region
+            rescale_o(o_acc, f_base, r, half_, correction);
+        }
+        l = l * correction + lsum;
+        m = m_new;
+
+        barrier();  // every subgroup is done with the K tile (and its P is visible)
+        stash();
+        barrier();
+        if (e + 1u < last) {  // next K loads in flight during P V
+            entry_words(e + 1u, w0, w1);
+            fetch(false, w0, head_base16);
+        }
+
+        // O += P V: the four P tiles are loaded once, O stays in the accumulators.
+        fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> pa[4];
+        for (uint kk = 0u; kk < 4u; ++kk) coopMatLoadNV(pa[kk], sh_p, (p_base + 16u * kk) / 2u, P_STRIDE / 2u, false);
+        for (uint j = 0u; j < DT; ++j)
+            for (uint kk = 0u; kk < 4u; ++kk) {
+                fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> vb;
+                coopMatLoadNV(vb, sh_kv, 16u * kk * KV_STRIDE + 16u * j, KV_STRIDE, false);
+                o_acc[j] = coopMatMulAddNV(pa[kk], vb, o_acc[j]);
+            }
+        o_zero = false;
+    }
+    if (slot != kNoKey) {  // split-k chunk: unnormalised partial result, merged later
+        // Rows of HEAD_DIM floats; the slot has kBlock rows, so rows past n land in its padding
+        // (never read by the merge).
+        const uint pr0 = slot * kBlock + sg * 16u;
+        if (row < n && half_ == 0u) part_ml[pr0 + r] = vec2(m, l);
+        for (uint t = 0u; t < DT; ++t)
+            coopMatStoreNV(o_acc[t], part_o, pr0 * HEAD_DIM + 16u * t, HEAD_DIM, false);
+        return;
+    }
+    const float inv = l > 0.0 ? 1.0 / l : 0.0;  // empty rows give zeros
+    // O through the region, 64 columns at a time; lane (r, half_) writes columns 2 c + half_.
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();  // the region's S reads of the last block are done
+    for (uint g = 0u; g < DT / 4u; ++g) {
+        for (uint jj = 0u; jj < 4u; ++jj)
+            coopMatStoreNV(o_acc[4u * g + jj], sh_f32, f_base + 16u * jj, S_STRIDE, false);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        if (row < n)
+            for (uint c = 0u; c < 32u; ++c)
+                o_data[head_base + row * d + 64u * g + 2u * c + half_] =
+                    float16_t(sh_f32[f_base + r * S_STRIDE + 2u * c + half_] * inv);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+    }
+}
