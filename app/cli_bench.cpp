@@ -92,9 +92,9 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         // Windows run as a band decided in the shader: no block mask is needed (the CPU one is
         // still built above, for the statistics below, but the kernel never sees it).
         // (A plain Band + flag, not the optional: GCC 12 warns maybe-uninitialized through it.)
-        Band band;
-        const bool use_band = !a.no_band && problem_band(p).has_value();
-        if (use_band) band = *problem_band(p);
+        const std::optional<Band> maybe_band = a.no_band ? std::nullopt : band_of(p.masks);
+        const bool use_band = maybe_band.has_value();
+        const Band band = maybe_band.value_or(Band{});
         RunResult sparse = use_band ? engine.run_band(band.left, band.right, ro) : engine.run(p.block_mask, ro);
         const double mask_build_ms = use_band ? 0.0 : p.mask_build_ms;
         std::optional<RunResult> dense;

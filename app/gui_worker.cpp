@@ -34,15 +34,6 @@ double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// The band every head is (the same windows on all heads), else nullopt.
-std::optional<Band> common_band(const std::vector<HeadMask>& heads) {
-    if (heads.empty()) return std::nullopt;
-    const std::optional<Band> band = band_of(heads[0].pattern());
-    for (const HeadMask& h : heads)
-        if (band_of(h.pattern()) != band) return std::nullopt;
-    return band;
-}
-
 // HeadQK for head h of [heads, n, d] Q and K (empty when the pattern needs none).
 HeadQK head_qk(const Qkv& qkv, int h, int64_t n, int64_t d) {
     if (qkv.q.empty()) return {};
@@ -340,9 +331,12 @@ void Worker::run(std::stop_token stop) {
                 try {
                     const auto t1 = Clock::now();
                     s.blocks = std::make_shared<const BlockMask>(compile_block_mask(s.heads, 64));
-                    auto gathered = std::make_shared<const BlockMask>(gather_blocks(*s.blocks));
-                    s.run_blocks = gathered->gathered_blocks > 0 ? std::move(gathered) : s.blocks;
-                    s.band = common_band(s.heads);
+                    s.band = band_of(s.heads);
+                    s.run_blocks = s.blocks;
+                    if (!s.band) {  // a band needs no block mask, gathered or not
+                        auto gathered = std::make_shared<const BlockMask>(gather_blocks(*s.blocks));
+                        if (gathered->gathered_blocks > 0) s.run_blocks = std::move(gathered);
+                    }
                     const double block_ms = ms_since(t1);
                     s.block_build_ms = block_ms;
                     if (ui::head_pattern(p, 0).causal)
@@ -692,7 +686,7 @@ void Worker::run_sweep(std::stop_token stop, ui::Params params, int64_t max_n) {
             RunOptions ro;
             ro.repeats = repeats_for(double(bm.kept_pairs), p.d);
             ro.warmup = 1;
-            const std::optional<Band> band = common_band(hm);
+            const std::optional<Band> band = band_of(hm);
             const double sparse_ms = (band ? engine.run_band(band->left, band->right, ro) : engine.run(bm, ro)).gpu_ms;
             if (stop.stop_requested()) break;
             set([&](ui::SweepState& s) { s.status = sweep_status(n, "dense kernel"); });

@@ -53,7 +53,8 @@ int popcount32(uint32_t x) {
 // Mask of the low k bits of a word (k in [0, 32]).
 uint32_t low_bits(int64_t k) { return k <= 0 ? 0u : (k >= 32 ? ~0u : ((1u << k) - 1u)); }
 
-// Full when every in-range (row, column) pair is set (rows < rows_here, columns < cols_here).
+// Full when every in-range (row, column) pair is set (rows < rows_here, columns < cols_here);
+// a row-invariant column mask is one row.
 bool is_full(const uint32_t* b, int64_t rows_here, int64_t cols_here, int64_t wpr) {
     if (!b) return true;
     for (int64_t r = 0; r < rows_here; ++r)
@@ -61,15 +62,6 @@ bool is_full(const uint32_t* b, int64_t rows_here, int64_t cols_here, int64_t wp
             const uint32_t want = low_bits(cols_here - w * 32);
             if ((b[r * wpr + w] & want) != want) return false;
         }
-    return true;
-}
-
-// The same for a row-invariant column mask.
-bool cols_full(const uint32_t* cols, int64_t cols_here, int64_t wpr) {
-    for (int64_t w = 0; w < wpr; ++w) {
-        const uint32_t want = low_bits(cols_here - w * 32);
-        if ((cols[w] & want) != want) return false;
-    }
     return true;
 }
 
@@ -106,11 +98,11 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
                           int block, bool gather) {
     const int64_t wpr = block / 32, words = int64_t(block) * wpr;
     auto keys_in = [&](int64_t kb) { return std::min<int64_t>(block, n - kb * block); };
-    // Bitmask of `rows_here` rows that each keep `cols`.
     // Scratch kept per thread: this runs once per query block, thousands of times per mask.
     thread_local std::vector<uint32_t> expanded, uni, gbits, gcols, gkeys;
     thread_local std::vector<char> packed;
     expanded.resize(size_t(words));
+    // Bitmask of `rows_here` rows that each keep `cols`.
     auto expand = [&](const uint32_t* cols) {
         std::fill(expanded.begin(), expanded.end(), 0u);  // rows past rows_here stay 0
         for (int64_t r = 0; r < rows_here; ++r) std::copy(cols, cols + wpr, &expanded[size_t(r * wpr)]);
@@ -148,7 +140,7 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
         if (packed[o]) continue;
         const Touched& t = blocks[o];
         if (t.cols) {
-            const bool full = cols_full(t.cols, keys_in(t.kb), wpr);
+            const bool full = is_full(t.cols, 1, keys_in(t.kb), wpr);
             emit(out, uint32_t(t.kb), full ? nullptr : expand(t.cols), full, words);
         } else {
             emit(out, uint32_t(t.kb), t.bits, is_full(t.bits, rows_here, keys_in(t.kb), wpr), words);
@@ -311,7 +303,7 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
         const bool diagonal = causal && kb == qb;
         const bool full = (in_v && s.cover[size_t(kb - vmin)] == rows_here) ||
                           (in_b && cover_start <= kb * block && kb * block + keys_in(kb) <= cover_end) ||
-                          (in_c && !diagonal && cols_full(cm, keys_in(kb), wpr));
+                          (in_c && !diagonal && is_full(cm, 1, keys_in(kb), wpr));
         if (full) {
             s.pending.push_back({kb, 0, 0});
             common_keys += keys_in(kb);
@@ -324,11 +316,15 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
             const size_t at = s.local.size();
             s.local.resize(at + size_t(words), 0u);
             const int64_t k0 = kb * block, k1 = k0 + block;
+            // Row r's band keys in this block: [lo, hi), empty when lo >= hi.
+            auto band_keys = [&](int64_t r) {
+                return std::pair{std::max<int64_t>({0, q0 + r - q.band_left, k0}),
+                                 std::min<int64_t>({n, q0 + r + q.band_right + 1, k1})};
+            };
             uint32_t any = 0;
             if (!cm && !in_v) {  // the band alone (a window's edge block): counts from its ends
                 for (int64_t r = 0; r < rows_here; ++r) {
-                    const int64_t lo = std::max<int64_t>({0, q0 + r - q.band_left, k0});
-                    const int64_t hi = std::min<int64_t>({n, q0 + r + q.band_right + 1, k1});
+                    const auto [lo, hi] = band_keys(r);
                     if (lo >= hi) continue;
                     set_bits(&s.local[at + size_t(r * wpr)], lo - k0, hi - k0);
                     s.row_keys[size_t(r)] += hi - lo;
@@ -348,8 +344,7 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
                         for (int64_t w = 0; w < wpr; ++w) row[w] &= low_bits(r + 1 - w * 32);
                 }
                 if (in_b) {
-                    const int64_t lo = std::max<int64_t>({0, q0 + r - q.band_left, k0});
-                    const int64_t hi = std::min<int64_t>({n, q0 + r + q.band_right + 1, k1});
+                    const auto [lo, hi] = band_keys(r);
                     if (lo < hi) set_bits(row, lo - k0, hi - k0);
                 }
                 if (in_v) {

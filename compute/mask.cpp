@@ -451,11 +451,13 @@ void HeadMask::row(int64_t i, std::vector<int32_t>& out) const {
 
 namespace {
 
+bool by_lo(const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; }
+
 // Sorts out[from ..] and merges overlapping or touching runs.
 void sort_merge(std::vector<KeyRun>& out, size_t from) {
     auto first = out.begin() + std::ptrdiff_t(from);
-    if (!std::is_sorted(first, out.end(), [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; }))
-        std::sort(first, out.end(), [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; });
+    if (!std::is_sorted(first, out.end(), by_lo))
+        std::sort(first, out.end(), by_lo);
     size_t w = from;
     for (size_t r = from; r < out.size(); ++r) {
         if (w > from && out[r].lo <= out[w - 1].hi)
@@ -494,7 +496,6 @@ void HeadMask::query_block_runs(int64_t q0, int64_t q1, QueryBlockRuns& out) con
     // Per component: -1 everything per row, 0 all in `common`, 1 columns in `common` and the
     // global rows / own fixed block per row.
     std::vector<int8_t> per_row(impl_->comps.size(), -1);
-    auto by_lo = [](const KeyRun& a, const KeyRun& b) { return a.lo < b.lo; };
     for (size_t ci = 0; ci < impl_->comps.size(); ++ci) {
         const Comp& p = impl_->comps[ci];
         const Component& c = p.c;
@@ -621,6 +622,16 @@ std::optional<Band> band_of(const HeadPattern& head) {
     }
     b.right = head.causal ? 0 : b.left;
     return b;
+}
+
+std::optional<Band> band_of(const std::vector<HeadMask>& heads) {
+    if (heads.empty())
+        return std::nullopt;
+    const std::optional<Band> band = band_of(heads[0].pattern());
+    for (const HeadMask& h : heads)
+        if (band_of(h.pattern()) != band)
+            return std::nullopt;
+    return band;
 }
 
 Csr build_csr(const HeadMask& m) {

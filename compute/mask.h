@@ -119,6 +119,8 @@ struct Band {
     bool operator==(const Band&) const = default;
 };
 std::optional<Band> band_of(const HeadPattern& head);
+// The band every one of these heads is (the same windows on all of them), else nullopt.
+std::optional<Band> band_of(const std::vector<HeadMask>& heads);
 
 // Token-exact compressed rows: keys of row i are cols[row_ptr[i] .. row_ptr[i+1]).
 struct Csr {

@@ -31,11 +31,6 @@ void rebuild_masks(Problem& p) {
     p.mask_build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::optional<Band> problem_band(const Problem& p) {
-    if (p.masks.size() != 1) return std::nullopt;
-    return band_of(p.masks[0].pattern());
-}
-
 ProblemShape problem_shape(const Pattern& pattern, const ProblemOptions& o) {
     ProblemShape s;
     s.n = o.n > 0 ? o.n : pattern.n;

@@ -54,10 +54,6 @@ ProblemShape problem_shape(const Pattern& pattern, const ProblemOptions& options
 // of range, .npy shapes, d out of [1, 256], Q/K/V larger than 3/4 of this machine's memory).
 Problem prepare_problem(const Pattern& pattern, const ProblemOptions& options);
 
-// The band every head of the problem is (one shared mask of windows of dilation 1), for
-// AttentionEngine::run_band, which needs no block mask; nullopt otherwise.
-std::optional<Band> problem_band(const Problem& p);
-
 // Rebuilds masks and block mask (e.g. after Q/K changed); updates mask_build_ms.
 void rebuild_masks(Problem& p);
 
