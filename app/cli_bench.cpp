@@ -79,26 +79,24 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         po.d = c.d;
         po.heads = c.pattern.num_heads(layer) == 1 ? c.heads : 0;
         po.layer = layer;
-        po.gather = !a.no_gather;
+        const KernelChoice kc = kernel_choice(a);
         if (auto why = engine.check_fits(problem_shape(with_n(c.pattern, c.n), po)); !why.empty())
             throw InputError(why);
+        choose_path(ctx.info(), kc.run.dtype, c.d, kc.run.path);
         Problem p = prepare_problem(c.pattern, po);
         engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
-        RunOptions ro;
-        ro.dtype = a.dtype == "f16" ? DType::f16 : DType::f32;
+        const KernelPlan plan = plan_kernel(p.masks, p.block_mask, p.heads, kc.plan);
+        RunOptions ro = kc.run;
         ro.repeats = a.repeats;
         ro.warmup = 1;
         ro.warmup_ms = 300;  // lift the GPU out of its idle clock after the host-side setup
-        // Windows run as a band decided in the shader: no block mask is needed (the CPU one is
-        // still built above, for the statistics below, but the kernel never sees it).
-        // (A plain Band + flag, not the optional: GCC 12 warns maybe-uninitialized through it.)
-        const std::optional<Band> maybe_band = a.no_band ? std::nullopt : band_of(p.masks);
-        const bool use_band = maybe_band.has_value();
-        const Band band = maybe_band.value_or(Band{});
-        RunResult sparse = use_band ? engine.run_band(band.left, band.right, ro) : engine.run(p.block_mask, ro);
-        const double mask_build_ms = use_band ? 0.0 : p.mask_build_ms;
+        RunResult sparse = engine.run(plan, ro);
+        // A band needs no block mask (the CPU one is still built, for the statistics below, but
+        // the kernel never sees it), so its build is not part of the kernel's cost.
+        const bool use_band = plan.kind == KernelPlan::Kind::band;
+        const double mask_build_ms = use_band ? 0.0 : p.mask_build_ms + plan.build_ms;
         std::optional<RunResult> dense;
-        if (!a.no_dense) dense = engine.run_dense(p.causal, ro);
+        if (!a.no_dense) dense = engine.run(plan_dense(p.heads, p.causal), ro);
         // lsh/topk: the GPU content pass (hashing / the top-k indexer), timed on its own.
         std::optional<double> indexer_ms;
         if (p.pattern.needs_qk()) {
@@ -112,17 +110,19 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
             }
             indexer_ms = total;
         }
+        // Block counts of what the kernel visits (the gathered form when gathering packed keys).
+        const BlockMask& run_blocks = plan.blocks ? *plan.blocks : *p.block_mask;
         const int64_t dense_pairs = p.causal ? p.n * (p.n + 1) / 2 * p.heads : p.n * p.n * p.heads;
         const double density = p.density();
         json j = {{"pattern", p.pattern.name}, {"layer", layer}, {"n", p.n}, {"d", p.d}, {"heads", p.heads},
                   {"dtype", a.dtype}, {"density", density}, {"kept_pairs", p.kept_pairs()},
                   {"sparse_ms", sparse.gpu_ms}, {"mask_build_ms", mask_build_ms},
                   {"eff_gflops", gflops(p.kept_pairs(), p.d, sparse.gpu_ms)},
-                  {"blocks_full", p.block_mask.full_blocks}, {"blocks_partial", p.block_mask.partial_blocks},
-                  {"blocks_gathered", p.block_mask.gathered_blocks},
-                  {"path", sparse.path}, {"device", engine.device().name}};
+                  {"blocks_full", run_blocks.full_blocks}, {"blocks_partial", run_blocks.partial_blocks},
+                  {"blocks_gathered", run_blocks.gathered_blocks},
+                  {"path", sparse.path}, {"plan", plan.describe()}, {"device", engine.device().name}};
         if (indexer_ms) j["indexer_ms"] = *indexer_ms;
-        if (use_band) j["band"] = {band.left, band.right};  // row i keeps keys [i - left, i + right]
+        if (use_band) j["band"] = {plan.band.left, plan.band.right};  // row i keeps keys [i - left, i + right]
         if (dense) {
             j["dense_ms"] = dense->gpu_ms;
             j["dense_gflops"] = gflops(dense_pairs, p.d, dense->gpu_ms);

@@ -1,6 +1,9 @@
 // The salab-cli commands, one function each; flags arrive parsed in CliArgs.
 #pragma once
 
+#include "attention.h"
+#include "kernel_plan.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,12 +31,20 @@ struct CliArgs {
     bool no_dense = false;
     bool no_gather = false;  // bench/run: contiguous key blocks only (no gathered blocks)
     bool no_band = false;    // bench/run: windows through the block mask, not the band kernel
+    std::string path = "auto";  // bench/run: kernel family (compute/kernel_plan.h)
     int layers = 0;
     int sources = 256;
     int64_t exact_threshold = 4096;
     std::string view;
     int size = 768;
 };
+
+// What bench and run hand to the engine, from the same flags.
+struct KernelChoice {
+    PlanOptions plan;
+    RunOptions run;
+};
+KernelChoice kernel_choice(const CliArgs& a);
 
 int cmd_devices(const CliArgs& a);
 int cmd_export(const CliArgs& a);

@@ -27,14 +27,23 @@ std::unique_ptr<VulkanContext> open_context(int device) {
     return std::move(r.context);
 }
 
-DType parse_dtype(const std::string& s) { return s == "f16" ? DType::f16 : DType::f32; }
-
 void print_line(const json& j, bool as_json, const std::string& text) {
     std::puts(as_json ? j.dump().c_str() : text.c_str());
     std::fflush(stdout);
 }
 
 }  // namespace
+
+KernelChoice kernel_choice(const CliArgs& a) {
+    KernelChoice c;
+    c.plan.band = !a.no_band;
+    c.plan.gather = !a.no_gather;
+    c.run.dtype = a.dtype == "f16" ? DType::f16 : DType::f32;
+    const std::optional<KernelPath> path = parse_kernel_path(a.path);
+    if (!path) throw InputError("--path " + a.path + " is not a kernel path: use one of " + kernel_path_names());
+    c.run.path = *path;
+    return c;
+}
 
 int cmd_devices(const CliArgs& a) {
     std::string error;
@@ -87,25 +96,27 @@ int cmd_run(const CliArgs& a) {
     po.q_path = a.q;
     po.k_path = a.k;
     po.v_path = a.v;
-    po.gather = !a.no_gather;
+    const KernelChoice kc = kernel_choice(a);
     auto ctx = open_context(a.device);
     AttentionEngine engine(*ctx);
     if (auto why = engine.check_fits(problem_shape(pattern, po)); !why.empty()) throw InputError(why);
+    // A forced path that cannot run here fails before the problem is built.
+    choose_path(ctx->info(), kc.run.dtype, po.d, kc.run.path);
     Problem p = prepare_problem(pattern, po);
 
     engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
-    RunOptions ro;
-    ro.dtype = parse_dtype(a.dtype);
+    const KernelPlan plan = plan_kernel(p.masks, p.block_mask, p.heads, kc.plan);
+    RunOptions ro = kc.run;
     ro.warmup = 1;  // the first dispatch of a pipeline may include the driver's compile
     ro.repeats = 3;
     ro.read_back = a.check || !a.out.empty();
-    // Windows run as a band decided in the shader: the kernel needs no block mask.
-    const std::optional<Band> band = a.no_band ? std::nullopt : band_of(p.masks);
-    RunResult r = band ? engine.run_band(band->left, band->right, ro) : engine.run(p.block_mask, ro);
+    RunResult r = engine.run(plan, ro);
+    // A band needs no block mask: its build time is not part of the kernel's cost.
+    const double build_ms = plan.kind == KernelPlan::Kind::band ? 0.0 : p.mask_build_ms + plan.build_ms;
 
     json j = {{"pattern", p.pattern.name}, {"n", p.n}, {"d", p.d}, {"heads", p.heads}, {"layer", p.layer},
               {"dtype", a.dtype}, {"density", p.density()}, {"kept_pairs", p.kept_pairs()},
-              {"sparse_ms", r.gpu_ms}, {"mask_build_ms", band ? 0.0 : p.mask_build_ms}, {"path", r.path},
+              {"sparse_ms", r.gpu_ms}, {"mask_build_ms", build_ms}, {"path", r.path}, {"plan", plan.describe()},
               {"device", ctx->info().name}};
     if (!a.out.empty()) write_npy(a.out, {p.heads, p.n, p.d}, r.out.data());
     int rc = 0;

@@ -95,7 +95,7 @@ int cmd_render(const CliArgs& a) {
     if (a.view == "mask") {
         img = render_mask(prob.mask(a.head), a.size);
     } else if (a.view == "blocks") {
-        img = render_blocks(prob.block_mask, a.head, a.size);
+        img = render_blocks(*prob.block_mask, a.head, a.size);
     } else {
         ContextOptions o;
         o.device_index = a.device;
@@ -103,7 +103,7 @@ int cmd_render(const CliArgs& a) {
         if (!r.context) throw VulkanError(r.error);
         AttentionEngine engine(*r.context);
         engine.upload(prob.qkv.q, prob.qkv.k, prob.qkv.v, {prob.heads, prob.n, prob.d});
-        img = render_heatmap(engine, prob.block_mask, a.head, a.size);
+        img = render_heatmap(engine, *prob.block_mask, a.head, a.size);
     }
     write_png(a.out, img);
     return 0;

@@ -169,7 +169,7 @@ private:
 
     ui::AppState state_;
     ui::Params last_params_;
-    ViewRequest last_view_;
+    LiveView last_view_;
     uint64_t gen_ = 0;
     bool posted_ = false;
 
@@ -178,14 +178,14 @@ private:
     std::string status_;
 
     // Latest results.
-    std::optional<ui::ModelResult> model_;
-    std::optional<ui::MaskImageResult> mask_;
-    std::optional<ui::HeatResult> heat_;
-    std::optional<ui::AccuracyResult> accuracy_;
-    std::deque<ui::TimingSample> timings_;
-    std::optional<ui::HopResult> hops_;
-    std::optional<ui::TokenHopResult> token_hops_;
-    ui::SweepState sweep_;
+    std::optional<ModelResult> model_;
+    std::optional<MaskImageResult> mask_;
+    std::optional<HeatResult> heat_;
+    std::optional<AccuracyResult> accuracy_;
+    std::deque<TimingSample> timings_;
+    std::optional<HopResult> hops_;
+    std::optional<TokenHopResult> token_hops_;
+    SweepState sweep_;
     std::string compute_error_, device_name_;
 
     ui::PatternPanel pattern_panel_;
@@ -196,7 +196,7 @@ private:
 
     ImVec2 last_display_{0, 0};
     bool layout_dirty_ = true;
-    WindowRect rects_[6];
+    WindowRect rects_[int(ui::DashWindow::count)];
     bool want_capture_ = false;
     std::string capture_path_;
     int capture_rect_ = -1;
@@ -246,7 +246,7 @@ void App::load_initial() {
         if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
     }
     const auto& pp = state_.params;
-    state_.view.hop_token = int(ui::head_pattern(pp, 0).causal ? pp.pattern.n - 1 : pp.pattern.n / 2);
+    state_.view.hop_token = int(head_pattern(pp, 0).causal ? pp.pattern.n - 1 : pp.pattern.n / 2);
 }
 
 void App::load_preset(const std::string& path) {
@@ -258,7 +258,7 @@ void App::load_preset(const std::string& path) {
         state_.preset_path = path;
         state_.view.head = 0;
         // A token whose hops are interesting: the last one hears everything in a causal pattern.
-        state_.view.hop_token = int(ui::head_pattern(p, 0).causal ? p.pattern.n - 1 : p.pattern.n / 2);
+        state_.view.hop_token = int(head_pattern(p, 0).causal ? p.pattern.n - 1 : p.pattern.n / 2);
         status_.clear();
     } catch (const std::exception& e) {
         status_ = e.what();
@@ -266,9 +266,8 @@ void App::load_preset(const std::string& path) {
 }
 
 bool App::take_results() {
-    Inbox in = worker_.take();
-    const bool any = in.model || in.mask || !in.timings.empty() || in.heat || !in.accuracy.empty() || in.hops ||
-                     in.token_hops || in.compute_error || in.device_name;
+    LiveUpdate in = worker_.take();
+    const bool any = !in.empty();
     const auto now = Clock::now();
     if (in.model && opt_.stats && posted_at_.count(in.model->gen))
         std::printf("salab: gen %llu model after %.0f ms (masks %.1f ms, blocks %.1f ms)\n", (unsigned long long)in.model->gen,
@@ -284,21 +283,16 @@ bool App::take_results() {
         mask_ = std::move(in.mask);
     }
     if (in.heat) heat_ = std::move(in.heat);
-    for (auto& t : in.timings) {
+    if (in.timing) {
+        const TimingSample& t = *in.timing;
         if (opt_.stats && posted_at_.count(t.gen) && (timings_.empty() || timings_.back().gen != t.gen))
             timing_latency_ms_.push_back(std::chrono::duration<double, std::milli>(now - posted_at_[t.gen]).count());
-        // One sample per generation: the dense time completes the sparse-only sample.
+        // One sample per generation: later samples of it (dense, refined) replace the first.
         if (!timings_.empty() && timings_.back().gen == t.gen) timings_.back() = t;
         else timings_.push_back(t);
         while (timings_.size() > 120) timings_.pop_front();
     }
-    for (auto& a : in.accuracy) {
-        if (!accuracy_ || accuracy_->gen != a.gen) {
-            accuracy_ = ui::AccuracyResult{a.gen, -1, 0, false, -1};
-        }
-        if (a.kept_mass >= 0) accuracy_->kept_mass = a.kept_mass, accuracy_->rows_used = a.rows_used, accuracy_->sampled = a.sampled;
-        if (a.rel_error >= 0 || a.rel_error == -2) accuracy_->rel_error = a.rel_error;
-    }
+    if (in.accuracy) accuracy_ = std::move(in.accuracy);
     if (in.hops) hops_ = std::move(in.hops);
     if (in.token_hops) token_hops_ = std::move(in.token_hops);
     if (in.compute_error) compute_error_ = *in.compute_error;
@@ -319,7 +313,7 @@ bool App::take_results() {
             std::printf("salab: gen %llu complete (dense timing, accuracy, hops) after %.0f ms\n", (unsigned long long)gen_, ms);
         }
     }
-    ui::SweepState sw = worker_.sweep();
+    SweepState sw = worker_.sweep();
     const bool sweep_changed = sw.points.size() != sweep_.points.size() || sw.status != sweep_.status ||
                                sw.progress != sweep_.progress || sw.running != sweep_.running;
     sweep_ = std::move(sw);
@@ -327,7 +321,7 @@ bool App::take_results() {
 }
 
 void App::post_if_changed() {
-    ViewRequest v;
+    LiveView v;
     v.mask = mask_view_.request(state_);
     v.heat = heat_view_.request(state_);
     v.hop_token = state_.view.hop_token;
@@ -351,7 +345,7 @@ bool App::results_complete() const {
     const bool mask_ok = mask_ && mask_->gen == gen_;
     if (!compute_error_.empty()) return mask_ok;
     return mask_ok && heat_ && heat_->gen == gen_ && !timings_.empty() && timings_.back().gen == gen_ &&
-           timings_.back().dense_ms != 0 && hops_ && hops_->gen == gen_;
+           timings_.back().dense_settled() && hops_ && hops_->gen == gen_;
 }
 
 void App::handle_shortcuts() {
@@ -386,7 +380,7 @@ void App::handle_shortcuts() {
                 for (auto& c : h.components) c.seed = c.seed * 2654435761ull % 1000003ull + 1;
         p.data_seed = p.data_seed * 2654435761ull % 1000003ull + 1;
     }
-    const int heads = ui::layer_heads(p);
+    const int heads = layer_heads(p);
     if (pressed(GLFW_KEY_H) && heads > 0) v.head = (v.head + (io.KeyShift ? heads - 1 : 1)) % heads;
     if (pressed(GLFW_KEY_UP)) p.pattern.n = std::min<int64_t>(p.pattern.n * 2, int64_t(1) << 20);
     if (pressed(GLFW_KEY_DOWN)) p.pattern.n = std::max<int64_t>(p.pattern.n / 2, 16);
@@ -439,7 +433,7 @@ void App::draw_windows() {
         ImGui::SetNextWindowPos({x, y}, c);
         ImGui::SetNextWindowSize({w, h}, c);
     };
-    const auto rect = [&](int k) { rects_[k] = {ImGui::GetWindowPos(), ImGui::GetWindowSize()}; };
+    const auto rect = [&](ui::DashWindow w) { rects_[int(w)] = {ImGui::GetWindowPos(), ImGui::GetWindowSize()}; };
 
     ui::ViewContext ctx;
     ctx.gen = gen_;
@@ -464,7 +458,7 @@ void App::draw_windows() {
                                    ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoBackground;
     place(0, 0, L, ds.y);
     if (ImGui::Begin("Pattern", nullptr, flags)) {
-        rect(0);
+        rect(ui::DashWindow::pattern);
         ui::PatternPanelData d{&presets_, &devices_, status_};
         pattern_panel_.draw(state_, d, ctx, actions);
         ImGui::Spacing();
@@ -476,16 +470,16 @@ void App::draw_windows() {
 
     place(L, 0, M, top_h);
     const std::string mask_title = "Mask: " + (state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name) +
-                                   (ui::layer_heads(state_.params) > 1 ? ", head " + std::to_string(state_.view.head) : "") + "###Mask";
+                                   (layer_heads(state_.params) > 1 ? ", head " + std::to_string(state_.view.head) : "") + "###Mask";
     if (ImGui::Begin(mask_title.c_str(), nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
-        rect(1);
+        rect(ui::DashWindow::mask);
         mask_view_.draw(state_, ctx);
     }
     ImGui::End();
 
     place(L, top_h, M, ds.y - top_h);
     if (ImGui::Begin("Stats", nullptr, flags)) {
-        rect(2);
+        rect(ui::DashWindow::stats);
         ui::draw_stats(state_, ctx);
     }
     ImGui::End();
@@ -493,14 +487,14 @@ void App::draw_windows() {
     const float heat_h = std::floor(ds.y * 0.37f), timing_h = std::floor(ds.y * 0.27f);
     place(L + M, 0, R, heat_h);
     if (ImGui::Begin("Attention weights", nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
-        rect(3);
+        rect(ui::DashWindow::heatmap);
         heat_view_.draw(state_, ctx);
     }
     ImGui::End();
 
     place(L + M, heat_h, R, timing_h);
     if (ImGui::Begin("Kernel timing", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
-        rect(4);
+        rect(ui::DashWindow::timing);
         ImGui::TextColored({0.55f, 0.75f, 1.0f, 1.0f}, "%s", ui::hop_headline(ctx).c_str());
         ui::tip("Connectivity of the whole pattern (all layers), beside its cost.");
         timing_view_.draw(state_, ctx, actions);
@@ -509,7 +503,7 @@ void App::draw_windows() {
 
     place(L + M, heat_h + timing_h, R, ds.y - heat_h - timing_h);
     if (ImGui::Begin("Hops", nullptr, flags | ImGuiWindowFlags_NoScrollbar)) {
-        rect(5);
+        rect(ui::DashWindow::hops);
         hop_view_.draw(state_, ctx);
     }
     ImGui::End();
@@ -520,9 +514,8 @@ void App::draw_windows() {
 }
 
 bool App::write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const {
-    static const char* names[] = {"pattern", "mask", "stats", "heatmap", "timing", "hops"};
-    for (int k = 0; k < 6; ++k)
-        if (view == names[k]) {
+    for (int k = 0; k < int(ui::DashWindow::count); ++k)
+        if (view == ui::kDashWindows[k].key) {
             const ImVec2 sc = ImGui::GetIO().DisplayFramebufferScale;
             const WindowRect& r = rects_[k];
             return write_png(path, shot, int(r.pos.x * sc.x), int(r.pos.y * sc.y), int(r.size.x * sc.x), int(r.size.y * sc.y),
@@ -588,7 +581,7 @@ int App::run() {
         post_if_changed();
         ImGui::Render();
         const auto render_t0 = Clock::now();
-        ui_ms_.push_back(std::chrono::duration<double, std::milli>(render_t0 - ui_t0).count());
+        if (opt_.stats) ui_ms_.push_back(std::chrono::duration<double, std::milli>(render_t0 - ui_t0).count());
         vtx_count_ = ImGui::GetDrawData()->TotalVtxCount;
 
         const bool ready = results_complete() || seconds_since(start) > opt_.wait_s;
@@ -619,7 +612,7 @@ int App::run() {
             want_capture_ = false;
             bool ok = false;
             if (shot.w > 0) {
-                if (capture_rect_ >= 0 && capture_rect_ < 6) {
+                if (capture_rect_ >= 0 && capture_rect_ < int(ui::DashWindow::count)) {
                     const ImVec2 sc = ImGui::GetIO().DisplayFramebufferScale;
                     const WindowRect& r = rects_[capture_rect_];
                     ok = write_png(capture_path_, shot, int(r.pos.x * sc.x), int(r.pos.y * sc.y), int(r.size.x * sc.x),
@@ -643,10 +636,12 @@ int App::run() {
         }
 
         const auto now = Clock::now();
-        render_ms_.push_back(std::chrono::duration<double, std::milli>(now - render_t0).count());
         const double ms = std::chrono::duration<double, std::milli>(now - last_frame).count();
-        frame_ms_.push_back(ms);
-        (worker_.idle() ? idle_frame_ms_ : busy_frame_ms_).push_back(ms);
+        if (opt_.stats) {  // (kept only when asked for: a session can run for days)
+            render_ms_.push_back(std::chrono::duration<double, std::milli>(now - render_t0).count());
+            frame_ms_.push_back(ms);
+            (worker_.idle() ? idle_frame_ms_ : busy_frame_ms_).push_back(ms);
+        }
         last_frame = now;
         if (opt_.stats && std::chrono::duration<double>(now - stats_window_start).count() > 5.0 && opt_.bench_changes == 0) {
             std::printf("salab: n=%lld  %.1f fps (median frame %.1f ms, p95 %.1f ms)\n", (long long)state_.params.pattern.n,

@@ -5,6 +5,7 @@
 //         [--session S.json] [--n N] [--screenshot-view mask|heatmap|...] [--bench-changes N]
 //         [--size WxH]
 #include "gui_app.h"
+#include "view_context.h"
 
 #include <CLI/CLI.hpp>
 
@@ -23,7 +24,11 @@ int main(int argc, char** argv) {
     cli.add_option("--session", o.session_path, "session JSON to open (pattern, settings, view)");
     cli.add_option("--screenshot", o.screenshot, "render, write the window to this PNG and exit");
     cli.add_option("--screenshot-view", o.screenshot_view, "crop the screenshot to one view")
-        ->check(CLI::IsMember({"pattern", "mask", "stats", "heatmap", "timing", "hops"}));
+        ->check(CLI::IsMember([] {
+            std::vector<std::string> keys;
+            for (const auto& w : salab::ui::kDashWindows) keys.push_back(w.key);
+            return keys;
+        }()));
     cli.add_option("--frames", o.frames, "frames to render before the screenshot (after the first results)")->check(CLI::Range(1, 100000));
     cli.add_option("--wait", o.wait_s, "seconds to wait at most for the first results before a screenshot");
     cli.add_flag("--stats", o.stats, "print frame rate and slider-to-update latency");

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     run->add_flag("--check", a.check, "Compare with the CPU oracle; exit 1 above tolerance");
     run->add_flag("--no-gather", a.no_gather, "Visit contiguous key blocks only (no gathered blocks of scattered keys)");
     run->add_flag("--no-band", a.no_band, "Run window patterns through the block mask instead of the in-shader band");
+    run->add_option("--path", a.path, "Kernel family: " + kernel_path_names() + " (default auto: the fastest here)");
 
     auto* bench = app.add_subcommand("bench", "Time sparse vs dense attention over sizes");
     bench->add_option("--pattern", a.pattern, "Pattern JSON file");
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
     bench->add_flag("--no-dense", a.no_dense, "Skip the dense kernel");
     bench->add_flag("--no-gather", a.no_gather, "Visit contiguous key blocks only (no gathered blocks of scattered keys)");
     bench->add_flag("--no-band", a.no_band, "Run window patterns through the block mask instead of the in-shader band");
+    bench->add_option("--path", a.path, "Kernel family: " + kernel_path_names() + " (default auto: the fastest here)");
     bench->add_flag("--json", a.json, "Print one JSON object per line");
     add_device(bench);
 

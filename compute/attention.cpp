@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -60,19 +59,6 @@ struct AttentionEngine::Impl {
     explicit Impl(VulkanContext& c) : ctx(c), dummy(c, 16), pipelines(c, kBindings, sizeof(gpu::AttnPush)) {}
     ~Impl() {
         if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
-    }
-
-    // The tensor-core kernel: VK_NV_cooperative_matrix with a 16x16x16 fp16 x fp16 -> fp32 shape,
-    // 32-lane subgroups, and a head dimension it was built for. SALAB_PORTABLE=1 turns it off.
-    bool coopmat_ok(int64_t d) const {
-        const auto& i = ctx.info();
-        if (!i.nv_coopmat || i.subgroup_size != 32 || (d != 64 && d != 128)) return false;
-        if (const char* e = std::getenv("SALAB_PORTABLE"); e && *e && *e != '0') return false;
-        for (const auto& s : i.coopmat_shapes)
-            if (s.m == 16 && s.n == 16 && s.k == 16 && s.a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
-                s.b_type == VK_COMPONENT_TYPE_FLOAT16_NV && s.c_type == VK_COMPONENT_TYPE_FLOAT32_NV)
-                return true;
-        return false;
     }
 
     void ensure_queries(uint32_t count) {
@@ -150,15 +136,49 @@ struct AttentionEngine::Impl {
         mb.part_ml = GpuBuffer(ctx, rows * 8u);
     }
 
-    RunResult dispatch(const MaskBuffers* mb, uint32_t mode, const RunOptions& opt, bool mask_shared = false,
-                       Band band = {}) {
-        const bool split = mb && mb->num_items > 0;
-        if (split) mode = gpu::kModeSparseItems;
+    // The uploaded buffers of the last block mask run, kept while the caller keeps the mask
+    // (the GUI times one plan several times; re-uploading large bitmasks costs seconds on a CPU).
+    std::weak_ptr<const BlockMask> cached_mask;
+    const BlockMask* cached_mask_ptr = nullptr;
+    std::optional<MaskBuffers> cached_buffers;
+    std::vector<uint32_t> cached_items;  // the split the buffers hold
+
+    MaskBuffers& buffers_for(const KernelPlan& plan) {
+        if (!cached_buffers || cached_mask_ptr != plan.blocks.get() || cached_mask.expired() ||
+            cached_items != plan.split.items) {
+            cached_buffers.reset();
+            cached_buffers = upload_mask(*plan.blocks);
+            upload_split(plan.split, *cached_buffers);
+            cached_mask = plan.blocks;
+            cached_mask_ptr = plan.blocks.get();
+            cached_items = plan.split.items;
+        }
+        return *cached_buffers;
+    }
+
+    // The kernel family's shader for this dtype and d.
+    const Pipeline& attention_pipeline(KernelPath path, DType dtype) {
+        if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
+        return pipelines.get(dtype == DType::f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
+    }
+
+    static std::string variant_name(KernelPath path, DType dtype) {
+        return std::string(path == KernelPath::portable ? "portable" : path_name(path)) +
+               (dtype == DType::f16 ? "-f16" : "-f32");
+    }
+
+    RunResult dispatch(const KernelPlan& plan, const RunOptions& opt) {
+        const KernelPath path = choose_path(ctx.info(), opt.dtype, shape.d, opt.path);
         ensure_dtype(opt.dtype);
-        const bool tensor = opt.dtype == DType::f16 && coopmat_ok(shape.d);
-        const std::string shader = tensor ? "attention_nv_d" + std::to_string(shape.d)
-                                          : (opt.dtype == DType::f16 ? "attention_f16" : "attention_f32");
-        const Pipeline& pipe = tensor ? pipelines.get(shader, {}) : pipelines.get(shader, {d4_for(shape.d)});
+        const MaskBuffers* mb = plan.kind == KernelPlan::Kind::blocks ? &buffers_for(plan) : nullptr;
+        const bool split = mb && mb->num_items > 0;
+        uint32_t mode = gpu::kModeSparse;
+        if (plan.kind == KernelPlan::Kind::dense) mode = plan.causal ? gpu::kModeDenseCausal : gpu::kModeDense;
+        if (plan.kind == KernelPlan::Kind::band) mode = gpu::kModeBand;
+        if (split) mode = gpu::kModeSparseItems;
+        const bool mask_shared = mb && plan.blocks->heads == 1;
+        const Band band = plan.band;
+        const Pipeline& pipe = attention_pipeline(path, opt.dtype);
 
         std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
@@ -255,8 +275,10 @@ struct AttentionEngine::Impl {
         });
 
         RunResult res;
-        res.path = tensor ? "nv-coopmat-f16" : (opt.dtype == DType::f16 ? "portable-f16" : "portable-f32");
+        res.kernel = path;
+        res.path = variant_name(path, opt.dtype);
         if (split) res.path += "+split";
+        if (plan.kind == KernelPlan::Kind::band) res.path += "+band";
         if (timed) {
             std::vector<uint64_t> ts(size_t(2 * total));
             SALAB_VK(vkGetQueryPoolResults(ctx.device(), queries, 0, uint32_t(2 * total), ts.size() * 8, ts.data(), 8,
@@ -268,6 +290,7 @@ struct AttentionEngine::Impl {
             res.min_ms = *std::min_element(ms.begin(), ms.end());
         }
         if (opt.read_back) read_output(res.out);
+        if (cached_mask.expired()) cached_buffers.reset();  // a mask the caller did not keep
         return res;
     }
 
@@ -284,46 +307,6 @@ struct AttentionEngine::Impl {
     }
 };
 
-SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {
-    SplitPlan plan;
-    const int64_t rows = int64_t(mask.heads) * mask.num_blocks;
-    if (chunk < 0 || rows == 0 || heads < 1 || uint32_t(heads) > gpu::kMaxItemHeads ||
-        mask.num_blocks > int64_t(gpu::kItemBlockMask) + 1)
-        return plan;
-    int64_t longest = 0;
-    for (int64_t r = 0; r < rows; ++r)
-        longest = std::max<int64_t>(longest, mask.row_ptr[size_t(r) + 1] - mask.row_ptr[size_t(r)]);
-    const int64_t mean = (int64_t(mask.row_ptr.back()) + rows - 1) / rows;
-    int64_t t = chunk;
-    if (t == 0) {
-        // Auto: split only when some block list is far longer than the typical one (rows of
-        // global tokens); chunks of twice the mean then finish with the other workgroups.
-        if (longest <= 32 || longest <= 4 * mean) return plan;
-        t = std::max<int64_t>(16, 2 * mean);
-    }
-    if (longest <= t) return plan;
-    plan.chunk = t;
-    for (int h = 0; h < heads; ++h) {
-        const int64_t mh = mask.heads == 1 ? 0 : h;
-        for (int64_t qb = 0; qb < mask.num_blocks; ++qb) {
-            const uint32_t tag = uint32_t(qb) | (uint32_t(h) << gpu::kItemHeadShift);
-            const uint32_t f = mask.row_ptr[size_t(mh * mask.num_blocks + qb)];
-            const uint32_t l = mask.row_ptr[size_t(mh * mask.num_blocks + qb) + 1];
-            const int64_t count = int64_t(l) - int64_t(f);
-            if (count <= t) {
-                plan.items.insert(plan.items.end(), {tag, f, l, gpu::kNoKey});
-                continue;
-            }
-            const int64_t pieces = (count + t - 1) / t;
-            plan.merges.insert(plan.merges.end(), {tag, uint32_t(plan.slots), uint32_t(pieces), 0u});
-            for (int64_t s = 0; s < pieces; ++s)
-                plan.items.insert(plan.items.end(), {tag, uint32_t(f + count * s / pieces),
-                                                     uint32_t(f + count * (s + 1) / pieces), uint32_t(plan.slots++)});
-        }
-    }
-    return plan;
-}
-
 AttentionEngine::AttentionEngine(VulkanContext& ctx) : impl_(std::make_unique<Impl>(ctx)) {}
 AttentionEngine::~AttentionEngine() = default;
 
@@ -334,7 +317,8 @@ std::string AttentionEngine::check_fits(const ProblemShape& s, int64_t mask_byte
     const auto& info = impl_->ctx.info();
     if (s.heads < 1) return "heads must be >= 1, got " + std::to_string(s.heads);
     if (s.n < 1) return "n must be >= 1, got " + std::to_string(s.n);
-    if (s.d < 1 || s.d > 256) return "d must be in [1, 256], got " + std::to_string(s.d);
+    if (s.d < 1 || s.d > kMaxHeadDim)
+        return "d must be in [1, " + std::to_string(kMaxHeadDim) + "], got " + std::to_string(s.d);
     if (s.n > max_tokens) return "n must be <= " + std::to_string(max_tokens) + ", got " + std::to_string(s.n);
     const uint64_t elems = uint64_t(s.heads) * uint64_t(s.n) * uint64_t(s.d);
     if (elems >= (uint64_t(1) << 32))
@@ -362,37 +346,55 @@ void AttentionEngine::upload(std::span<const float> q, std::span<const float> k,
     impl_->host_k.assign(k.begin(), k.end());
     impl_->host_v.assign(v.begin(), v.end());
     impl_->uploaded_dtype = DType::f32;
+    impl_->cached_buffers.reset();  // split buffers are sized for the old shape
     impl_->upload_buffers();
 }
 
-RunResult AttentionEngine::run(const BlockMask& mask, const RunOptions& options) {
+RunResult AttentionEngine::run(const KernelPlan& plan, const RunOptions& options) {
     const auto& s = impl_->shape;
     if (s.n == 0) throw InputError("no Q/K/V uploaded");
-    if (mask.n != s.n || (mask.heads != s.heads && mask.heads != 1) || mask.block != int(gpu::kBlock))
-        throw InputError("block mask (n=" + std::to_string(mask.n) + ", heads=" + std::to_string(mask.heads) +
-                         ", block=" + std::to_string(mask.block) + ") does not match the problem (n=" +
-                         std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)");
-    auto mb = impl_->upload_mask(mask);
-    impl_->upload_split(plan_split(mask, s.heads, options.split_chunk), mb);
-    return impl_->dispatch(&mb, gpu::kModeSparse, options, mask.heads == 1);
+    if (plan.heads != s.heads)
+        throw InputError("kernel plan for " + std::to_string(plan.heads) + " heads, problem has " +
+                         std::to_string(s.heads));
+    switch (plan.kind) {
+        case KernelPlan::Kind::dense:
+            break;
+        case KernelPlan::Kind::band:
+            if (plan.band.left < 0 || plan.band.right < 0)
+                throw InputError("band ends must be >= 0, got left " + std::to_string(plan.band.left) +
+                                 " and right " + std::to_string(plan.band.right));
+            if (plan.band.left > s.n || plan.band.right > s.n) {
+                // Radii past n keep every key anyway; clamping keeps the shader's sums in 32 bits.
+                KernelPlan clamped = plan;
+                clamped.band = {std::min(plan.band.left, s.n), std::min(plan.band.right, s.n)};
+                return impl_->dispatch(clamped, options);
+            }
+            break;
+        case KernelPlan::Kind::blocks: {
+            const BlockMask* m = plan.blocks.get();
+            if (!m || m->n != s.n || (m->heads != s.heads && m->heads != 1) || m->block != int(gpu::kBlock))
+                throw InputError(m ? "block mask (n=" + std::to_string(m->n) + ", heads=" + std::to_string(m->heads) +
+                                         ", block=" + std::to_string(m->block) + ") does not match the problem (n=" +
+                                         std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)"
+                                   : std::string("kernel plan of a block mask without one"));
+            break;
+        }
+    }
+    return impl_->dispatch(plan, options);
+}
+
+RunResult AttentionEngine::run(const BlockMask& mask, const RunOptions& options) {
+    // Not owned: the plan lives only for this call.
+    return run(plan_blocks(std::shared_ptr<const BlockMask>(std::shared_ptr<void>(), &mask), impl_->shape.heads),
+               options);
 }
 
 RunResult AttentionEngine::run_dense(bool causal, const RunOptions& options) {
-    if (impl_->shape.n == 0) throw InputError("no Q/K/V uploaded");
-    return impl_->dispatch(nullptr, causal ? gpu::kModeDenseCausal : gpu::kModeDense, options);
+    return run(plan_dense(impl_->shape.heads, causal), options);
 }
 
 RunResult AttentionEngine::run_band(int64_t left, int64_t right, const RunOptions& options) {
-    if (impl_->shape.n == 0) throw InputError("no Q/K/V uploaded");
-    if (left < 0 || right < 0)
-        throw InputError("band ends must be >= 0, got left " + std::to_string(left) + " and right " +
-                         std::to_string(right));
-    // Radii past n keep every key anyway; clamping keeps the shader's sums in 32 bits.
-    const int64_t n = impl_->shape.n;
-    const Band band{std::min(left, n), std::min(right, n)};
-    RunResult r = impl_->dispatch(nullptr, gpu::kModeBand, options, false, band);
-    r.path += "+band";
-    return r;
+    return run(plan_band(impl_->shape.heads, Band{left, right}), options);
 }
 
 std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const Viewport& view) {

@@ -5,12 +5,14 @@
 //   auto ctx = VulkanContext::create().context;
 //   AttentionEngine eng(*ctx);
 //   eng.upload(q, k, v, {heads, n, d});            // float32 [heads, n, d]
-//   auto r = eng.run(mask, {.read_back = true});    // r.out, r.gpu_ms
+//   KernelPlan plan = plan_kernel(masks, block_mask, heads);   // compute/kernel_plan.h
+//   auto r = eng.run(plan, {.read_back = true});    // r.out, r.gpu_ms
 // Throws InputError when the problem does not fit the device (with what to change), and
 // VulkanError when Vulkan fails.
 #pragma once
 
 #include "block_mask.h"
+#include "kernel_plan.h"
 #include "vk_context.h"
 
 #include <cstdint>
@@ -21,7 +23,8 @@
 
 namespace salab {
 
-enum class DType { f32, f16 };
+// The largest head dimension any kernel takes.
+inline constexpr int64_t kMaxHeadDim = 256;
 
 struct ProblemShape {
     int heads = 1;
@@ -36,27 +39,16 @@ struct RunOptions {
     int repeats = 1;         // timed repeats; gpu_ms is the median
     int warmup = 0;
     double warmup_ms = 0;    // before timing, run the kernel for at least this long (GPU clocks)
-    // Split-k of long block lists (rows of global tokens): 0 = automatic, < 0 = never,
-    // > 0 = split every query block with more entries than this into chunks of about this many.
-    int split_chunk = 0;
+    KernelPath path = KernelPath::automatic;  // kernel family (choose_path); forced ones must fit
 };
-
-// How run() spreads a block mask over workgroups when some query blocks have far longer block
-// lists than others: work items (4 words: query block | head << 20, first entry, end entry,
-// partial slot or 0xffffffff for a direct write) and merges (query block | head << 20, first
-// slot, slot count, 0). Empty when nothing is split.
-struct SplitPlan {
-    std::vector<uint32_t> items, merges;
-    int64_t slots = 0;
-    int64_t chunk = 0;
-};
-SplitPlan plan_split(const BlockMask& mask, int heads, int chunk = 0);
 
 struct RunResult {
     std::vector<float> out;      // [heads, n, d] when read_back
     double gpu_ms = 0.0;         // median kernel time from timestamp queries
     double min_ms = 0.0;
-    std::string path;            // which kernel variant ran ("portable-f32", "nv-coopmat-f16", ...)
+    KernelPath kernel = KernelPath::portable;  // the family that ran
+    // Which kernel variant ran, e.g. "portable-f32", "nv-coopmat-f16+split", "nv-coopmat-f16+band".
+    std::string path;
 };
 
 // A rectangle of the weight matrix of one head: rows [row0, row0+rows), keys [col0, col0+cols),
@@ -100,13 +92,16 @@ public:
                 const ProblemShape& shape);
     const ProblemShape& shape() const;
 
-    // Sparse attention over `mask` (mask.heads must equal shape.heads and mask.n shape.n).
+    // Attention as `plan` says (compute/kernel_plan.h): the one entry point of every kernel.
+    // plan.heads must equal shape.heads; a block mask must match n and have shape.heads heads
+    // or one (shared by every head). Throws InputError when it does not, or when
+    // options.path is forced and cannot run here.
+    RunResult run(const KernelPlan& plan, const RunOptions& options = {});
+    // Shorthands for run(plan_blocks(mask)), run(plan_dense(causal)) and run(plan_band(...)):
+    // a band keeps keys [i - left, i + right] of row i (cut at [0, n)); a window of radius r is
+    // (r, r), a causal window (r, 0).
     RunResult run(const BlockMask& mask, const RunOptions& options = {});
-    // Dense attention (every pair, or j <= i when causal), same kernel family.
     RunResult run_dense(bool causal, const RunOptions& options = {});
-    // A band: row i keeps keys [i - left, i + right] (cut at [0, n)), decided in the shader
-    // from the two integers, no block mask built or uploaded. A window of radius r is (r, r),
-    // a causal window (r, 0); band_of() says whether a pattern is one.
     RunResult run_band(int64_t left, int64_t right, const RunOptions& options = {});
     // Softmax weights P(i, j) on a viewport, for `mask` (or all pairs when mask is null).
     // Returns rows x cols floats; cells whose pair is not kept are 0.

@@ -27,7 +27,7 @@ void rebuild_masks(Problem& p) {
         const HeadPattern& hp = layer.heads.size() == 1 ? layer.heads[0] : layer.heads[size_t(h)];
         p.masks.emplace_back(hp, p.n, p.head_qk(h));
     }
-    p.block_mask = compile_block_mask(p.masks, 64, 0, p.gather);
+    p.block_mask = std::make_shared<const BlockMask>(compile_block_mask(p.masks, 64));
     p.mask_build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -35,7 +35,8 @@ ProblemShape problem_shape(const Pattern& pattern, const ProblemOptions& o) {
     ProblemShape s;
     s.n = o.n > 0 ? o.n : pattern.n;
     s.d = o.d;
-    if (s.d < 1 || s.d > 256) throw InputError("d must be in [1, 256], got " + std::to_string(s.d));
+    if (s.d < 1 || s.d > kMaxHeadDim)
+        throw InputError("d must be in [1, " + std::to_string(kMaxHeadDim) + "], got " + std::to_string(s.d));
     if (o.layer < 0 || o.layer >= pattern.num_layers())
         throw InputError("layer " + std::to_string(o.layer) + " is out of range: the pattern has " +
                          std::to_string(pattern.num_layers()) + " layer(s)");
@@ -68,7 +69,6 @@ Problem prepare_problem(const Pattern& pattern, const ProblemOptions& o) {
     p.d = shape.d;
     p.layer = o.layer;
     p.heads = shape.heads;
-    p.gather = o.gather;
     p.causal = true;
     for (const HeadPattern& hp : p.pattern.layers[size_t(p.layer)].heads) p.causal = p.causal && hp.causal;
 

@@ -10,6 +10,7 @@
 #include "synthetic.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +25,6 @@ struct ProblemOptions {
     uint64_t seed = 0;  // for generated Q/K/V
     QkvSource source = QkvSource::gaussian;
     std::string q_path, k_path, v_path;  // .npy files; all three or none
-    bool gather = false;  // compile the block mask with gathered blocks (attention kernels only)
 };
 
 struct Problem {
@@ -36,12 +36,13 @@ struct Problem {
     std::vector<HeadMask> masks;  // one per head, or one shared by all heads (flat, no Q/K parts)
     const HeadMask& mask(int h) const { return masks[size_t(h) % masks.size()]; }
     // Kept pairs over all heads.
-    int64_t kept_pairs() const { return block_mask.kept_pairs * (heads / block_mask.heads); }
+    int64_t kept_pairs() const { return block_mask->kept_pairs * (heads / block_mask->heads); }
     double density() const { return double(kept_pairs()) / (double(n) * double(n) * heads); }
-    BlockMask block_mask;
+    // The masks' block mask, plain (no gathered blocks): what views and statistics read, and
+    // what plan_kernel (compute/kernel_plan.h) turns into the kernel's work.
+    std::shared_ptr<const BlockMask> block_mask;
     double mask_build_ms = 0.0;   // HeadMask construction + block mask compile, CPU wall time
     bool causal = false;          // every head causal (the dense comparison is then causal)
-    bool gather = false;          // block_mask packs scattered keys into gathered blocks
 
     HeadQK head_qk(int h) const;
 };

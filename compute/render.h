@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attention.h"
+#include "palette.h"
 #include "problem.h"
 
 #include <cstdint>
@@ -14,11 +15,8 @@ namespace salab {
 struct Image {
     int width = 0, height = 0;
     std::vector<uint8_t> rgba;  // row-major, 4 bytes per pixel
-    void set(int x, int y, uint32_t rgb);
+    void set(int x, int y, Rgb8 c);
 };
-
-// Perceptually ordered colour map (viridis-like), t in [0, 1].
-uint32_t colormap(double t);
 
 // Mask of head `head`: each pixel the fraction of kept pairs among the tokens it covers
 // (exact cells when n <= size). O(kept pairs of the head).

@@ -1,6 +1,8 @@
 // Synthetic Q/K/V: i.i.d. Gaussian for timing and checks, "structured" for pictures that look
 // like the attention of a trained model.
 #include "synthetic.h"
+
+#include "pattern.h"
 #include "threads.h"
 
 #include <algorithm>
@@ -115,6 +117,7 @@ std::vector<float> gaussian_tensor(int64_t count, uint64_t seed) {
 }
 
 QKV make_qkv(int heads, int64_t n, int64_t d, uint64_t seed, QkvSource src) {
+    if (src == QkvSource::npy) throw InputError("Q/K/V from .npy files are read, not generated: give the files");
     const int64_t count = int64_t(heads) * n * d;
     QKV qkv;
     qkv.v = gaussian_tensor(count, seed + 2);

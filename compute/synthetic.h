@@ -77,6 +77,7 @@ std::vector<float> gaussian_tensor(int64_t count, uint64_t seed);
 enum class QkvSource {
     gaussian,    // i.i.d. N(0, 1): q = gaussian_tensor(heads*n*d, seed), k: seed + 1, v: seed + 2
     structured,  // looks like trained attention (see make_qkv); v as for gaussian
+    npy,         // the user's .npy files (LiveParams; make_qkv below throws InputError for it)
 };
 
 // Row-major [heads, n, d] each.

@@ -123,15 +123,16 @@ TEST_SUITE("gpu") {
                         auto csr = mixed_heads(n, heads);
                         QKV x = make_qkv(heads, n, d, uint64_t(n + d + heads), QkvSource::gaussian);
                         engine.upload(x.q, x.k, x.v, {heads, n, d});
-                        const BlockMask bm = compile_block_mask(csr, 64, 0, true);
-                        const SplitPlan plan = plan_split(bm, heads, chunk);
-                        RunResult r = engine.run(bm, {.read_back = true, .split_chunk = chunk});
+                        auto bm = std::make_shared<const BlockMask>(compile_block_mask(csr, 64, 0, true));
+                        const SplitPlan plan = plan_split(*bm, heads, chunk);
+                        const KernelPlan kp = plan_blocks(bm, heads, chunk);
+                        RunResult r = engine.run(kp, {.read_back = true});
                         CAPTURE(r.path);
                         CHECK((r.path.find("+split") != std::string::npos) == !plan.merges.empty());
                         if (chunk > 0 && n >= 1000) CHECK(!plan.merges.empty());
                         CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
                         if (gpu_context().fp16_enabled() && d == 64) {
-                            RunResult h = engine.run(bm, {.dtype = DType::f16, .read_back = true, .split_chunk = chunk});
+                            RunResult h = engine.run(kp, {.dtype = DType::f16, .read_back = true});
                             CHECK(relative_error(h.out, oracle(csr, x, n, d)) < 2e-2);
                         }
                     }

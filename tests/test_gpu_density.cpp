@@ -15,8 +15,8 @@
 #include "block_mask.h"
 #include "mask.h"
 #ifdef SALAB_HAVE_UI
-#include "aggregate.h"
-#include "results.h"
+#include "mask_image.h"
+#include "live_types.h"
 #endif
 
 #include <doctest.h>
@@ -225,14 +225,14 @@ TEST_SUITE("gpu") {
 #ifdef SALAB_HAVE_UI
     TEST_CASE("the mask view's image: GPU density matches the CPU aggregation pixel for pixel") {
         // What the GUI worker does for a zoomed-out view (app/gui_worker.cpp): the floor grid of
-        // ui::cell_grid counted by mask_density on a DensityGrid, expanded by ui::image_from_cells.
-        // The CPU path (ui::aggregate_mask, every row counted) must give the same image: within
+        // cell_grid counted by mask_density on a DensityGrid, expanded by image_from_cells.
+        // The CPU path (aggregate_mask, every row counted) must give the same image: within
         // 1e-6 per pixel when the GPU visits every row of a cell, and when it samples rows, equal
         // to the CPU mean over the same rows (rbeg + floor(s * R / u)).
         AttentionEngine engine(gpu_context());
         struct Case {
             int64_t n;
-            ui::TokenRect region;
+            TokenRect region;
             int w, h;
         };
         int sampled_images = 0;
@@ -263,23 +263,23 @@ TEST_SUITE("gpu") {
                     CAPTURE(c.region.row0);
                     CAPTURE(c.region.rows);
                     CAPTURE(c.w);
-                    ui::MaskImageRequest req;
+                    MaskImageRequest req;
                     req.head = h;
                     req.region = c.region;
                     req.w = c.w;
                     req.h = c.h;
-                    REQUIRE(ui::wants_gpu_density(req));
-                    const ui::CellGrid g = ui::cell_grid(c.region, c.w, c.h);
+                    REQUIRE(wants_gpu_density(req));
+                    const CellGrid g = cell_grid(c.region, c.w, c.h);
                   // Every row up to the kernel's default (64), and the GUI's cap on a CPU device.
                   for (int64_t max_rows : {int64_t(0), int64_t(16)}) {
                     const DensityGrid dg{h, c.region.row0, c.region.col0, c.region.rows, c.region.cols, g.ch, g.cw, max_rows};
                     const int64_t u = AttentionEngine::density_rows(dg);
-                    const ui::DensityImage gpu = ui::image_from_cells(
+                    const DensityImage gpu = image_from_cells(
                         c.region, c.w, c.h, g,
                         engine.mask_density(*dm, dg), u);
-                    ui::AggregateOptions exact;
+                    AggregateOptions exact;
                     exact.max_rows_per_pixel = 1 << 30;
-                    const ui::DensityImage cpu = ui::aggregate_mask(heads[size_t(h)], c.region, c.w, c.h, {}, exact);
+                    const DensityImage cpu = aggregate_mask(heads[size_t(h)], c.region, c.w, c.h, {}, exact);
                     REQUIRE(gpu.w == cpu.w);
                     REQUIRE(gpu.h == cpu.h);
                     REQUIRE(gpu.region == cpu.region);
@@ -293,14 +293,14 @@ TEST_SUITE("gpu") {
                         cell_want.assign(size_t(g.cw * g.ch), 0.0);
                         std::vector<int32_t> keys;
                         for (int64_t cy = 0; cy < g.ch; ++cy) {
-                            const int64_t r0 = c.region.row0 + ui::cell_begin(cy, c.region.rows, g.ch);
-                            const int64_t R = c.region.row0 + ui::cell_begin(cy + 1, c.region.rows, g.ch) - r0;
+                            const int64_t r0 = c.region.row0 + cell_begin(cy, c.region.rows, g.ch);
+                            const int64_t R = c.region.row0 + cell_begin(cy + 1, c.region.rows, g.ch) - r0;
                             const int64_t used = std::min(R, u);
                             for (int64_t sidx = 0; sidx < used; ++sidx) {
                                 heads[size_t(h)].row(r0 + sidx * R / used, keys);
                                 for (int64_t cx = 0; cx < g.cw; ++cx) {
-                                    const int64_t k0 = c.region.col0 + ui::cell_begin(cx, c.region.cols, g.cw);
-                                    const int64_t k1 = c.region.col0 + ui::cell_begin(cx + 1, c.region.cols, g.cw);
+                                    const int64_t k0 = c.region.col0 + cell_begin(cx, c.region.cols, g.cw);
+                                    const int64_t k1 = c.region.col0 + cell_begin(cx + 1, c.region.cols, g.cw);
                                     cell_want[size_t(cy * g.cw + cx)] +=
                                         double(std::lower_bound(keys.begin(), keys.end(), int32_t(k1)) -
                                                std::lower_bound(keys.begin(), keys.end(), int32_t(k0))) /

@@ -69,7 +69,7 @@ TEST_SUITE("gpu") {
                     const Problem p =
                         prepare_problem(pattern, {.n = n, .d = 32, .layer = layer, .seed = 3});
                     engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
-                    const RunResult r = engine.run(p.block_mask, {.read_back = true});
+                    const RunResult r = engine.run(*p.block_mask, {.read_back = true});
                     const size_t per = size_t(p.n) * size_t(p.d);
                     for (int h = 0; h < p.heads; ++h) {
                         CAPTURE(h);

@@ -4,12 +4,12 @@
 
 #include <doctest.h>
 
-#include "aggregate.h"
+#include "mask_image.h"
 #include "colormap.h"
 #include "hop_view.h"
 #include "plot.h"
 #include "presets.h"
-#include "results.h"
+#include "live_types.h"
 #include "session.h"
 #include "timing_view.h"
 #include "zoom.h"

@@ -7,59 +7,15 @@
 
 namespace salab::ui {
 
-namespace {
+ImU32 to_imu32(Rgb8 c, int alpha) { return IM_COL32(c.r, c.g, c.b, alpha); }
 
-struct Rgb {
-    float r, g, b;
-};
+ImU32 sequential_color(float t) { return to_imu32(sequential_rgb(t)); }
 
-ImU32 pack(Rgb c) {
-    const auto u = [](float x) { return ImU32(std::clamp(x, 0.0f, 255.0f) + 0.5f); };
-    return IM_COL32(u(c.r), u(c.g), u(c.b), 255);
-}
+ImU32 diverging_color(float t) { return to_imu32(diverging_rgb(t)); }
 
-Rgb lerp(Rgb a, Rgb b, float t) { return {a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t}; }
+ImU32 component_color(int c) { return to_imu32(component_rgb(c)); }
 
-template <size_t N>
-ImU32 sample(const std::array<Rgb, N>& stops, float t) {
-    t = std::clamp(std::isfinite(t) ? t : 0.0f, 0.0f, 1.0f) * float(N - 1);
-    const size_t i = std::min(size_t(t), N - 2);
-    return pack(lerp(stops[i], stops[i + 1], t - float(i)));
-}
-
-// Inferno, nine stops: perceptually ordered and readable on a dark background.
-constexpr std::array<Rgb, 9> inferno{{{0, 0, 4},
-                                      {31, 12, 72},
-                                      {85, 15, 109},
-                                      {136, 34, 106},
-                                      {186, 54, 85},
-                                      {227, 89, 51},
-                                      {249, 140, 10},
-                                      {249, 201, 50},
-                                      {252, 255, 164}}};
-
-// Blue - dark - red, so "no difference" blends with the empty background.
-constexpr std::array<Rgb, 5> diverging{{{70, 130, 255}, {40, 70, 150}, {24, 24, 28}, {170, 50, 40}, {255, 110, 70}}};
-
-// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-constexpr std::array<ImU32, 8> components{{IM_COL32(86, 180, 233, 255), IM_COL32(230, 159, 0, 255),
-                                           IM_COL32(0, 158, 115, 255), IM_COL32(240, 228, 66, 255),
-                                           IM_COL32(204, 121, 167, 255), IM_COL32(213, 94, 0, 255),
-                                           IM_COL32(0, 114, 178, 255), IM_COL32(200, 200, 200, 255)}};
-
-}  // namespace
-
-ImU32 sequential_color(float t) { return sample(inferno, t); }
-
-ImU32 diverging_color(float t) { return sample(diverging, 0.5f * (std::clamp(t, -1.0f, 1.0f) + 1.0f)); }
-
-ImU32 component_color(int c) { return components[size_t(std::abs(c)) % components.size()]; }
-
-ImU32 hop_color(int h, int max_h) {
-    if (h < 0) return IM_COL32(90, 20, 20, 255);
-    if (h == 0) return IM_COL32(255, 255, 255, 255);
-    return sequential_color(1.0f - 0.85f * float(h - 1) / float(std::max(1, max_h - 1)));
-}
+ImU32 hop_color(int h, int max_h) { return to_imu32(hop_rgb(h, max_h)); }
 
 float scale_to_unit(ColorScale scale, float v, float vmin, float vmax) {
     if (scale == ColorScale::log) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app_state.h"
+#include "palette.h"
 #include "image.h"
 
 #include <span>
@@ -11,6 +12,8 @@
 
 namespace salab::ui {
 
+// The palette of compute/palette.h as ImGui colours.
+ImU32 to_imu32(Rgb8 c, int alpha = 255);
 // t in [0, 1] -> a dark-to-bright perceptual colour ("inferno"-like). Out-of-range t is clamped.
 ImU32 sequential_color(float t);
 // t in [-1, 1] -> blue (negative) .. near-black (0) .. red (positive).
@@ -26,7 +29,7 @@ ImU32 hop_color(int h, int max_h);
 float scale_to_unit(ColorScale scale, float v, float vmin, float vmax);
 
 // Colour of a value of zero in mask and heatmap images (so empty reads as "nothing there").
-inline constexpr ImU32 empty_color = IM_COL32(16, 16, 20, 255);
+inline constexpr ImU32 empty_color = IM_COL32(kEmptyRgb.r, kEmptyRgb.g, kEmptyRgb.b, 255);
 
 // Heatmap: w x h values to colours on the scale (cells <= 0 get empty_color).
 Rgba8Image colorize_values(std::span<const float> values, int w, int h, ColorScale scale,

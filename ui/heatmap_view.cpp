@@ -42,8 +42,8 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     if (ctx.accuracy && ctx.model && ctx.accuracy->gen == ctx.model->gen) {
         const AccuracyResult& a = *ctx.accuracy;
         ImGui::SameLine();
-        if (a.kept_mass >= 0)
-            ImGui::Text("  kept mass %.1f%%%s", 100.0 * a.kept_mass, a.sampled ? "*" : "");
+        if (a.kept_mass)
+            ImGui::Text("  kept mass %.1f%%%s", 100.0 * *a.kept_mass, a.sampled ? "*" : "");
         else
             ImGui::TextDisabled("  kept mass ...");
         if (a.sampled && ImGui::IsItemHovered())
@@ -52,10 +52,10 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
             tip("Share of the dense attention mass that the pattern keeps: mean over rows of the dense softmax "
                 "weights on kept pairs. 100% = the sparse layer loses nothing.");
         ImGui::SameLine();
-        if (a.rel_error >= 0)
-            ImGui::Text("  output error %.2e", a.rel_error);
-        else if (a.rel_error == -2)
-            ImGui::TextDisabled("  output error n/a");
+        if (a.rel_error)
+            ImGui::Text("  output error %.2e", *a.rel_error);
+        else if (!a.rel_error_missing.empty())
+            ImGui::TextDisabled("  output error n/a (%s)", a.rel_error_missing.c_str());
         else
             ImGui::TextDisabled("  output error ...");
         tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");

@@ -3,9 +3,10 @@
 // ui/ never sees how (Vulkan stays in app/).
 #pragma once
 
+#include "live_types.h"
+
 #include <imgui.h>
 
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -19,11 +20,8 @@ struct Rgba8Image {
     bool empty() const { return w <= 0 || h <= 0 || px.empty(); }
 };
 
-// A fresh, process-unique image version.
-inline uint64_t next_image_version() {
-    static std::atomic<uint64_t> v{0};
-    return ++v;
-}
+// A fresh, process-unique image version (one counter with the results' ids).
+inline uint64_t next_image_version() { return next_version(); }
 
 // Texture slots: one texture each, re-uploaded when the image version in a slot changes.
 enum class TextureSlot { mask, minimap, heat_dense, heat_sparse, heat_diff, hop_strip, count };

@@ -23,8 +23,7 @@ Rgba8Image colorize_mask(const DensityImage& img, bool by_component) {
         const float d = img.density[i];
         if (!(d > 0.0f)) continue;
         if (!comps) {
-            // The darkest 15% is kept for "nearly empty", so one kept pair in a pixel shows.
-            out.px[i] = sequential_color(0.15f + 0.85f * std::sqrt(d));
+            out.px[i] = sequential_color(mask_density_shade(d));
             continue;
         }
         float r = 0, g = 0, b = 0, wsum = 0;
@@ -170,14 +169,14 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
                 const float y0 = sy(double(I * b.block)), y1 = sy(double(std::min<int64_t>(n, (I + 1) * b.block)));
                 int64_t next = J0;
                 const auto skip = [&](int64_t a, int64_t z) {
-                    if (z > a) dl->AddRectFilled({sx(double(a * b.block)), y0}, {sx(double(std::min<int64_t>(n, z * b.block))), y1}, IM_COL32(200, 40, 40, 40));
+                    if (z > a) dl->AddRectFilled({sx(double(a * b.block)), y0}, {sx(double(std::min<int64_t>(n, z * b.block))), y1}, to_imu32(kBlockSkippedRgb, 40));
                 };
                 for (auto [J, partial] : row) {
                     if (J < J0 || J >= J1) continue;
                     skip(next, J);
                     const ImVec2 a{sx(double(J * b.block)), y0}, z{sx(double(std::min<int64_t>(n, (J + 1) * b.block))), y1};
-                    dl->AddRectFilled(a, z, partial ? IM_COL32(255, 170, 0, 28) : IM_COL32(40, 220, 90, 32));
-                    if (block_px >= 12) dl->AddRect(a, z, partial ? IM_COL32(255, 170, 0, 90) : IM_COL32(40, 220, 90, 110));
+                    dl->AddRectFilled(a, z, partial ? to_imu32(kBlockPartialRgb, 28) : to_imu32(kBlockFullRgb, 32));
+                    if (block_px >= 12) dl->AddRect(a, z, partial ? to_imu32(kBlockPartialRgb, 90) : to_imu32(kBlockFullRgb, 110));
                     next = J + 1;
                 }
                 skip(next, J1);

@@ -142,9 +142,10 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     }
     s.view.head = std::clamp(s.view.head, 0, std::max(0, layer_heads(p) - 1));
 
-    int src = int(p.source);
+    constexpr QkSource kSources[] = {QkSource::structured, QkSource::gaussian, QkSource::npy};
     const char* sources[] = {"structured synthetic", "Gaussian", ".npy files"};
-    if (ImGui::Combo("Q/K/V", &src, sources, 3)) p.source = QkSource(src);
+    int src = int(std::find(std::begin(kSources), std::end(kSources), p.source) - std::begin(kSources));
+    if (ImGui::Combo("Q/K/V", &src, sources, 3)) p.source = kSources[src];
     tip("Where Q, K and V come from. Structured: local bands, an attention sink and content clusters, so weights look "
         "like a trained model's. Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
     if (p.source == QkSource::npy) {
@@ -329,7 +330,13 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     tip("Write the chosen view, at its current zoom, as PNG (P: the whole window)");
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-FLT_MIN);
-    ImGui::Combo("##exportview", &export_choice_, export_view_names);
+    ImGui::Combo(
+        "##exportview", &export_choice_,
+        [](void*, int i, const char** out) {
+            *out = i == 0 ? "whole window" : kDashWindows[i - 1].label;
+            return true;
+        },
+        nullptr, int(DashWindow::count) + 1);
     if (!data.status.empty()) {
         ImGui::PushTextWrapPos(0.0f);
         ImGui::TextDisabled("%s", data.status.c_str());

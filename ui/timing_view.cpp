@@ -53,19 +53,19 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
         ImGui::TextColored(ImColor(sparse_col), "sparse %.3f ms", last->sparse_ms);
         tip("Median GPU time of the block-sparse kernel (timestamp queries), all heads.");
         ImGui::SameLine();
-        if (last->dense_ms > 0) {
-            ImGui::TextColored(ImColor(dense_col), "dense %.3f ms", last->dense_ms);
+        if (last->dense_ms) {
+            ImGui::TextColored(ImColor(dense_col), "dense %.3f ms", *last->dense_ms);
             tip("Median GPU time of the dense kernel on the same Q/K/V.");
-        } else if (last->dense_ms < 0) {
-            ImGui::TextDisabled("dense skipped (~%.0f s)", last->dense_estimate_ms / 1000.0);
+        } else if (last->dense_skipped_estimate_ms) {
+            ImGui::TextDisabled("dense skipped (~%.0f s)", *last->dense_skipped_estimate_ms / 1000.0);
             tip("The dense kernel would take about this long here (estimated from the sparse time), so the live view "
                 "skips it. The scaling sweep times it.");
         } else {
             ImGui::TextDisabled("dense ...");
         }
         ImGui::SameLine();
-        if (last->dense_ms > 0 && last->sparse_ms > 0)
-            ImGui::Text("speedup %.1fx (1/density %.1fx)", last->dense_ms / last->sparse_ms, 1.0 / std::max(1e-12, last->density));
+        if (last->dense_ms && last->sparse_ms > 0)
+            ImGui::Text("speedup %.1fx (1/density %.1fx)", *last->dense_ms / last->sparse_ms, 1.0 / std::max(1e-12, last->density));
         tip("Measured dense/sparse time against the 1/density a perfect kernel would reach.");
         ImGui::Text("%.1f GFLOP/s sparse, %.1f dense", last->sparse_gflops, last->dense_gflops);
         tip("Useful work: 4 d FLOPs per kept pair (q.k and p.v), over the measured time.");
@@ -91,7 +91,7 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
                 for (size_t i = 0; i < ts->size(); ++i) {
                     const auto& t = (*ts)[i];
                     if (t.sparse_ms > 0) sp.x.push_back(double(i)), sp.y.push_back(t.sparse_ms);
-                    if (t.dense_ms > 0) de.x.push_back(double(i)), de.y.push_back(t.dense_ms);
+                    if (t.dense_ms) de.x.push_back(double(i)), de.y.push_back(*t.dense_ms);
                 }
             PlotSpec spec;
             spec.x_label = "run";
@@ -105,9 +105,9 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
             double lo = 1, hi = 2;
             if (ts)
                 for (const auto& t : *ts)
-                    if (t.dense_ms > 0 && t.sparse_ms > 0 && t.density > 0) {
+                    if (t.dense_ms && t.sparse_ms > 0 && t.density > 0) {
                         pts.x.push_back(1.0 / t.density);
-                        pts.y.push_back(t.dense_ms / t.sparse_ms);
+                        pts.y.push_back(*t.dense_ms / t.sparse_ms);
                         lo = std::min(lo, 1.0 / t.density);
                         hi = std::max(hi, 1.0 / t.density);
                     }

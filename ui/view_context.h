@@ -3,7 +3,7 @@
 #pragma once
 
 #include "image.h"
-#include "results.h"
+#include "live_types.h"
 
 #include <deque>
 #include <string>
@@ -37,9 +37,17 @@ struct ViewContext {
     bool current(uint64_t result_gen) const { return result_gen == gen; }
 };
 
-// Views a PNG export can crop to.
-enum class ExportView { pattern, mask, stats, heatmap, timing, hops, count };
-inline const char* export_view_names = "whole window\0pattern\0mask\0stats\0attention weights\0timing\0hops\0";
+// The dashboard's windows, in layout order: the one list behind window rectangles, PNG export
+// crops and salab --screenshot-view.
+enum class DashWindow { pattern, mask, stats, heatmap, timing, hops, count };
+struct DashWindowInfo {
+    const char* key;    // --screenshot-view name
+    const char* label;  // shown in the export picker
+};
+inline constexpr DashWindowInfo kDashWindows[int(DashWindow::count)] = {
+    {"pattern", "pattern"}, {"mask", "mask"},     {"stats", "stats"},
+    {"heatmap", "attention weights"}, {"timing", "timing"}, {"hops", "hops"}};
+inline const DashWindowInfo& dash_window(DashWindow w) { return kDashWindows[int(w)]; }
 
 // Requests from views that the app carries out (files, clipboard, threads).
 struct ViewActions {
@@ -49,7 +57,7 @@ struct ViewActions {
     int64_t sweep_max_n = 0;
     bool export_png = false;  // screenshot to export_path
     std::string export_path;
-    int export_view = -1;     // -1: the whole window, else a ExportView
+    int export_view = -1;     // -1: the whole window, else a DashWindow
     std::string load_preset;  // path of a preset to load
     bool fit_views = false;
 };

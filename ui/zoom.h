@@ -3,16 +3,11 @@
 // ImGui, so it is unit tested.
 #pragma once
 
+#include "mask_image.h"
+
 #include <cstdint>
 
 namespace salab::ui {
-
-// An integer token rectangle: rows [row0, row0 + rows), keys [col0, col0 + cols).
-struct TokenRect {
-    int64_t row0 = 0, col0 = 0, rows = 0, cols = 0;
-    bool empty() const { return rows <= 0 || cols <= 0; }
-    bool operator==(const TokenRect&) const = default;
-};
 
 struct ZoomTransform {
     double x0 = 0.0, y0 = 0.0;   // token coordinate at the canvas's top-left corner

@@ -4,13 +4,20 @@
 #pragma once
 
 #include "mask.h"
-#include "zoom.h"
 
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
 
-namespace salab::ui {
+namespace salab {
+
+// An integer token rectangle: rows [row0, row0 + rows), keys [col0, col0 + cols).
+struct TokenRect {
+    int64_t row0 = 0, col0 = 0, rows = 0, cols = 0;
+    bool empty() const { return rows <= 0 || cols <= 0; }
+    bool operator==(const TokenRect&) const = default;
+};
 
 struct DensityImage {
     TokenRect region;   // the tokens the image covers
@@ -64,4 +71,4 @@ DensityImage aggregate_mask(const HeadMask& mask, const TokenRect& region, int w
 inline int64_t cell_of(int64_t k, int64_t len, int64_t count) { return ((k + 1) * count - 1) / len; }
 inline int64_t cell_begin(int64_t c, int64_t len, int64_t count) { return c * len / count; }
 
-}  // namespace salab::ui
+}  // namespace salab

@@ -1,10 +1,10 @@
-#include "aggregate.h"
+#include "mask_image.h"
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
-namespace salab::ui {
+namespace salab {
 
 namespace {
 
@@ -137,4 +137,4 @@ DensityImage aggregate_mask(const HeadMask& mask, const TokenRect& region, int w
     return img;
 }
 
-}  // namespace salab::ui
+}  // namespace salab

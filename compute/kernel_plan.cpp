@@ -1,0 +1,216 @@
+#include "kernel_plan.h"
+
+#include "pattern.h"
+#include "shared.h"
+#include "vk_context.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <utility>
+
+namespace salab {
+
+namespace {
+
+struct PathName {
+    KernelPath path;
+    std::string_view name;
+};
+constexpr std::array<PathName, 5> kPathNames{{{KernelPath::automatic, "auto"},
+                                              {KernelPath::portable, "portable"},
+                                              {KernelPath::nv_coopmat, "nv-coopmat"},
+                                              {KernelPath::nv_coopmat2, "nv-coopmat2"},
+                                              {KernelPath::khr_coopmat, "khr-coopmat"}}};
+
+// The v1 tensor-core kernel's shape: 16x16x16 fp16 x fp16 -> fp32 on 32-lane subgroups.
+bool has_nv_16x16x16(const DeviceInfo& i) {
+    for (const auto& s : i.coopmat_shapes)
+        if (s.m == 16 && s.n == 16 && s.k == 16 && s.a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
+            s.b_type == VK_COMPONENT_TYPE_FLOAT16_NV && s.c_type == VK_COMPONENT_TYPE_FLOAT32_NV)
+            return true;
+    return false;
+}
+
+bool same_mask(const BlockMask* a, const BlockMask* b) {
+    if (a == b) return true;
+    if (!a || !b) return false;
+    return a->n == b->n && a->block == b->block && a->heads == b->heads && a->row_ptr == b->row_ptr &&
+           a->entries == b->entries && a->bits == b->bits && a->gather == b->gather;
+}
+
+}  // namespace
+
+std::string_view path_name(KernelPath path) {
+    for (const auto& p : kPathNames)
+        if (p.path == path) return p.name;
+    return "?";
+}
+
+std::optional<KernelPath> parse_kernel_path(std::string_view name) {
+    for (const auto& p : kPathNames)
+        if (p.name == name) return p.path;
+    return std::nullopt;
+}
+
+std::string kernel_path_names() {
+    std::string s;
+    for (const auto& p : kPathNames) {
+        if (!s.empty()) s += ", ";
+        s += p.name;
+    }
+    return s;
+}
+
+std::string path_unsupported(const DeviceInfo& i, DType dtype, int64_t d, KernelPath path) {
+    const std::string name(path_name(path));
+    switch (path) {
+        case KernelPath::automatic:
+            return {};
+        case KernelPath::portable:
+            if (dtype == DType::f16 && !(i.fp16_arithmetic && i.storage16))
+                return i.name + " lacks fp16 storage/arithmetic: use --dtype f32";
+            return {};
+        case KernelPath::nv_coopmat:
+            if (dtype != DType::f16) return name + " runs fp16 storage only: use --dtype f16";
+            if (!i.nv_coopmat) return i.name + " lacks VK_NV_cooperative_matrix (with the Vulkan memory model)";
+            if (i.subgroup_size != 32) return name + " needs 32-lane subgroups; " + i.name + " has " +
+                                              std::to_string(i.subgroup_size);
+            if (!has_nv_16x16x16(i)) return i.name + " reports no 16x16x16 fp16 x fp16 -> fp32 cooperative matrix";
+            if (d != 64 && d != 128) return name + " is built for d = 64 and 128, got d = " + std::to_string(d);
+            return {};
+        case KernelPath::nv_coopmat2:
+        case KernelPath::khr_coopmat:
+            return "the " + name + " kernel is not part of this build";
+    }
+    return "unknown kernel path";
+}
+
+KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelPath forced) {
+    if (forced != KernelPath::automatic) {
+        if (std::string why = path_unsupported(device, dtype, d, forced); !why.empty())
+            throw InputError("--path " + std::string(path_name(forced)) + ": " + why);
+        return forced;
+    }
+    // Fastest first. f32 storage has no tensor-core kernel.
+    for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat, KernelPath::khr_coopmat})
+        if (path_unsupported(device, dtype, d, p).empty()) return p;
+    return KernelPath::portable;
+}
+
+SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {
+    SplitPlan plan;
+    const int64_t rows = int64_t(mask.heads) * mask.num_blocks;
+    if (chunk < 0 || rows == 0 || heads < 1 || uint32_t(heads) > gpu::kMaxItemHeads ||
+        mask.num_blocks > int64_t(gpu::kItemBlockMask) + 1)
+        return plan;
+    int64_t longest = 0;
+    for (int64_t r = 0; r < rows; ++r)
+        longest = std::max<int64_t>(longest, mask.row_ptr[size_t(r) + 1] - mask.row_ptr[size_t(r)]);
+    const int64_t mean = (int64_t(mask.row_ptr.back()) + rows - 1) / rows;
+    int64_t t = chunk;
+    if (t == 0) {
+        // Auto: split only when some block list is far longer than the typical one (rows of
+        // global tokens); chunks of twice the mean then finish with the other workgroups.
+        if (longest <= 32 || longest <= 4 * mean) return plan;
+        t = std::max<int64_t>(16, 2 * mean);
+    }
+    if (longest <= t) return plan;
+    plan.chunk = t;
+    for (int h = 0; h < heads; ++h) {
+        const int64_t mh = mask.heads == 1 ? 0 : h;
+        for (int64_t qb = 0; qb < mask.num_blocks; ++qb) {
+            const uint32_t tag = uint32_t(qb) | (uint32_t(h) << gpu::kItemHeadShift);
+            const uint32_t f = mask.row_ptr[size_t(mh * mask.num_blocks + qb)];
+            const uint32_t l = mask.row_ptr[size_t(mh * mask.num_blocks + qb) + 1];
+            const int64_t count = int64_t(l) - int64_t(f);
+            if (count <= t) {
+                plan.items.insert(plan.items.end(), {tag, f, l, gpu::kNoKey});
+                continue;
+            }
+            const int64_t pieces = (count + t - 1) / t;
+            plan.merges.insert(plan.merges.end(), {tag, uint32_t(plan.slots), uint32_t(pieces), 0u});
+            for (int64_t s = 0; s < pieces; ++s)
+                plan.items.insert(plan.items.end(), {tag, uint32_t(f + count * s / pieces),
+                                                     uint32_t(f + count * (s + 1) / pieces), uint32_t(plan.slots++)});
+        }
+    }
+    return plan;
+}
+
+std::string KernelPlan::describe() const {
+    switch (kind) {
+        case Kind::dense:
+            return causal ? "dense causal" : "dense";
+        case Kind::band:
+            return "band (" + std::to_string(band.left) + ", " + std::to_string(band.right) + ")";
+        case Kind::blocks: {
+            std::string s = "block mask";
+            if (blocks && blocks->gathered_blocks > 0) s += ", " + std::to_string(blocks->gathered_blocks) + " gathered";
+            if (!split.empty()) s += ", split " + std::to_string(split.chunk);
+            return s;
+        }
+    }
+    return "?";
+}
+
+bool KernelPlan::operator==(const KernelPlan& o) const {
+    if (kind != o.kind || heads != o.heads) return false;
+    switch (kind) {
+        case Kind::dense:
+            return causal == o.causal;
+        case Kind::band:
+            return band == o.band;
+        case Kind::blocks:
+            return same_mask(blocks.get(), o.blocks.get()) && split.items == o.split.items &&
+                   split.merges == o.split.merges;
+    }
+    return false;
+}
+
+KernelPlan plan_blocks(std::shared_ptr<const BlockMask> mask, int heads, int split_chunk) {
+    if (!mask) throw std::invalid_argument("plan_blocks needs a block mask");
+    const auto t0 = std::chrono::steady_clock::now();
+    KernelPlan plan;
+    plan.kind = KernelPlan::Kind::blocks;
+    plan.heads = heads;
+    plan.split = plan_split(*mask, heads, split_chunk);
+    plan.blocks = std::move(mask);
+    plan.build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return plan;
+}
+
+KernelPlan plan_dense(int heads, bool causal) {
+    KernelPlan plan;
+    plan.kind = KernelPlan::Kind::dense;
+    plan.heads = heads;
+    plan.causal = causal;
+    return plan;
+}
+
+KernelPlan plan_band(int heads, Band band) {
+    KernelPlan plan;
+    plan.kind = KernelPlan::Kind::band;
+    plan.heads = heads;
+    plan.band = band;
+    return plan;
+}
+
+KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const BlockMask> plain, int heads,
+                       const PlanOptions& options) {
+    if (options.band)
+        if (std::optional<Band> band = band_of(masks)) return plan_band(heads, *band);
+    if (!plain) throw std::invalid_argument("plan_kernel needs the block mask of heads that are not one band");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::shared_ptr<const BlockMask> run = plain;
+    if (options.gather && plain->gathered_blocks == 0) {
+        // Gathering only pays when it packs something (scattered keys); else keep the plain mask.
+        auto gathered = std::make_shared<const BlockMask>(gather_blocks(*plain));
+        if (gathered->gathered_blocks > 0) run = std::move(gathered);
+    }
+    KernelPlan plan = plan_blocks(std::move(run), heads, options.split_chunk);
+    plan.build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return plan;
+}
+
+}  // namespace salab

@@ -1,0 +1,103 @@
+// What one attention run executes, decided in one place for every caller (salab-cli run and
+// bench, the GUI's live timing and its scaling sweep):
+//
+//   plan_kernel(masks, plain_block_mask, heads, options)  ->  KernelPlan
+//   choose_path(device, dtype, d, forced)                 ->  KernelPath
+//
+// The plan says *what* is visited (a band from two integers, a block mask — plain or with
+// scattered key blocks gathered — with its long lists split, or every block); the path says
+// *which kernel family* visits it (portable, NVIDIA cooperative matrices, ...). A plan never
+// changes what is computed, only how: every plan of a mask gives the same output.
+//
+// Usage:
+//   KernelPlan plan = plan_kernel(problem.masks, block_mask, problem.heads);
+//   RunResult r = engine.run(plan, {.dtype = DType::f16});
+#pragma once
+
+#include "block_mask.h"
+#include "mask.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace salab {
+
+struct DeviceInfo;
+
+enum class DType { f32, f16 };
+
+// Kernel families. `automatic` picks the fastest the device supports for the dtype and d.
+enum class KernelPath {
+    automatic,
+    portable,     // one invocation per query row, f32 or f16 storage; runs everywhere (lavapipe)
+    nv_coopmat,   // VK_NV_cooperative_matrix, 16x16x16 fp16 tiles staged in shared memory
+    nv_coopmat2,  // VK_NV_cooperative_matrix2, workgroup-scope tiles in registers
+    khr_coopmat,  // VK_KHR_cooperative_matrix, subgroup-scope tiles (AMD, Intel, NVIDIA)
+};
+// "auto", "portable", "nv-coopmat", "nv-coopmat2", "khr-coopmat".
+std::string_view path_name(KernelPath path);
+std::optional<KernelPath> parse_kernel_path(std::string_view name);
+// Every name parse_kernel_path accepts, comma separated (for help and error texts).
+std::string kernel_path_names();
+
+// The kernel family that runs `dtype` at head dimension `d` on `device`: `forced` when the device
+// supports it there, the fastest supported one when `forced` is automatic. Throws InputError
+// naming what is missing ("nv-coopmat needs --dtype f16", "... lacks VK_NV_cooperative_matrix")
+// when a forced path cannot run.
+KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelPath forced = KernelPath::automatic);
+// Why `path` cannot run dtype/d on device, or "" when it can. automatic always can.
+std::string path_unsupported(const DeviceInfo& device, DType dtype, int64_t d, KernelPath path);
+
+// How a block mask's work is spread over workgroups when some query blocks have far longer block
+// lists than others: work items (4 words: query block | head << 20, first entry, end entry,
+// partial slot or 0xffffffff for a direct write) and merges (query block | head << 20, first
+// slot, slot count, 0). Empty when nothing is split.
+struct SplitPlan {
+    std::vector<uint32_t> items, merges;
+    int64_t slots = 0;
+    int64_t chunk = 0;
+    bool empty() const { return merges.empty(); }
+};
+// chunk: 0 = automatic (split only lists far longer than the mean), < 0 = never, > 0 = split
+// every list longer than chunk entries into pieces of about chunk.
+SplitPlan plan_split(const BlockMask& mask, int heads, int chunk = 0);
+
+struct PlanOptions {
+    bool band = true;     // heads that are one band run from two integers, no block mask
+    bool gather = true;   // pack scattered key blocks into gathered blocks when that visits fewer
+    int split_chunk = 0;  // see plan_split
+};
+
+struct KernelPlan {
+    enum class Kind { dense, band, blocks };
+    Kind kind = Kind::blocks;
+    int heads = 1;        // heads of the problem (a mask with one head serves all of them)
+    bool causal = false;  // dense: j <= i only
+    Band band{};          // band: row i keeps keys [i - left, i + right]
+    // blocks: what the kernel visits (the plain mask, or its gathered form), and the split of
+    // its long lists (empty: one workgroup per query block and head).
+    std::shared_ptr<const BlockMask> blocks;
+    SplitPlan split;
+    double build_ms = 0;  // CPU time of planning (gathering, splitting), not of the plain mask
+
+    // "dense", "dense causal", "band (256, 0)", "block mask", "block mask, 12 gathered, split 16".
+    std::string describe() const;
+    bool operator==(const KernelPlan& o) const;  // same work (block masks compared by content)
+};
+
+// The plan for a layer's masks. `plain` is their block mask compiled without gathering (shared
+// with the views, which need the plain form); it may be null when the heads are one band and
+// options.band is on. `heads` is the problem's head count (masks.size() may be 1 for a flat
+// pattern shared by every head).
+KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const BlockMask> plain, int heads,
+                       const PlanOptions& options = {});
+// A plan that visits one given block mask as it is (tests, imported masks).
+KernelPlan plan_blocks(std::shared_ptr<const BlockMask> mask, int heads, int split_chunk = 0);
+KernelPlan plan_dense(int heads, bool causal);
+KernelPlan plan_band(int heads, Band band);
+
+}  // namespace salab

@@ -1,0 +1,194 @@
+// The live pipeline (compute/live_problem.h) without a window: every stage on the device (lavapipe
+// in CI), its results against the CPU oracle, stage order, cancellation, no device, bad params,
+// and the plan the sweep times against the plan the live panel times for every preset.
+#include "gpu_fixture.h"
+
+#include "hops.h"
+#include "live_problem.h"
+#include "reference.h"
+
+#include <doctest.h>
+
+#include <filesystem>
+#include <vector>
+
+using namespace salab;
+using salab::test::check_no_validation_messages;
+using salab::test::gpu_context;
+
+namespace {
+
+LiveRequest request_for(const std::string& json, int64_t d, int heads) {
+    LiveRequest r;
+    r.gen = 1;
+    r.params.pattern = parse_pattern(json);
+    r.params.d = d;
+    r.params.heads = heads;
+    r.params.source = QkvSource::gaussian;
+    const int64_t n = r.params.pattern.n;
+    r.view.mask = {0, {0, 0, n, n}, 48, 48, false};  // zoomed out: GPU density
+    r.view.heat = {1, {0, 0, n, n}, 4};
+    r.view.hop_token = n / 2;
+    return r;
+}
+
+// Runs the pipeline until idle; returns the stages in the order they ran.
+std::vector<LiveStage> run_all(LiveProblem& live, const LiveRequest& req, LiveUpdate& all) {
+    std::vector<LiveStage> ran;
+    for (LiveStage s; (s = live.next_stage(req)) != LiveStage::idle;) {
+        REQUIRE(ran.size() < 40);  // no stage may repeat forever
+        ran.push_back(s);
+        LiveUpdate out;
+        live.run_stage(s, req, [] { return false; }, out);
+        all.merge(std::move(out));
+    }
+    return ran;
+}
+
+std::vector<float> oracle(const std::vector<HeadMask>& masks, const QKV& x, int64_t n, int64_t d) {
+    const size_t per = size_t(n) * size_t(d);
+    std::vector<float> out(per * masks.size());
+    for (size_t h = 0; h < masks.size(); ++h) {
+        const std::span<const float> q(x.q), k(x.k), v(x.v);
+        reference_attention(masks[h], q.subspan(h * per, per), k.subspan(h * per, per), v.subspan(h * per, per), d,
+                            std::span<float>(out).subspan(h * per, per));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+    TEST_CASE("live pipeline: every stage runs once, in order, and its numbers match the oracle") {
+        const char* bigbird = R"({"name":"bb","n":301,"components":[{"type":"window","radius":5},
+            {"type":"global","first":2},{"type":"random","per_query":3,"seed":4}]})";
+        const LiveRequest req = request_for(bigbird, 24, 2);
+        LiveProblem live;
+        live.set_device(&gpu_context());
+        LiveUpdate all;
+        const std::vector<LiveStage> ran = run_all(live, req, all);
+        const std::vector<LiveStage> want{LiveStage::model,         LiveStage::block_mask, LiveStage::mask_image,
+                                          LiveStage::upload,        LiveStage::sparse_timing, LiveStage::heatmap,
+                                          LiveStage::kept_mass,     LiveStage::hops,       LiveStage::token_hops,
+                                          LiveStage::dense_timing,  LiveStage::sparse_refine};
+        CHECK(ran == want);
+        REQUIRE(all.model);
+        CHECK(all.model->error.empty());
+        CHECK(all.model->gen == 1);
+        REQUIRE(all.model->blocks);
+        CHECK(all.model->stats.kept_pairs == all.model->blocks->kept_pairs);
+        REQUIRE(all.mask);
+        CHECK(all.mask->on_gpu);
+        CHECK(all.mask->image.w == 48);
+        REQUIRE(all.timing);
+        CHECK(all.timing->sparse_ms > 0);
+        REQUIRE(all.timing->dense_ms);
+        CHECK(*all.timing->dense_ms > 0);
+        CHECK(all.timing->plan == live.plan()->describe());
+        REQUIRE(all.heat);
+        CHECK(all.heat->w == 76);  // ceil(301 / 4)
+        REQUIRE(all.hops);
+        CHECK(all.hops->error.empty());
+        REQUIRE(all.hops->report);
+        REQUIRE(all.token_hops);
+        CHECK(all.token_hops->token == 150);
+
+        // Kept mass and output error against the CPU: dense and sparse outputs of the same Q/K/V.
+        const LiveParams& p = req.params;
+        const QKV x = make_qkv(p, 2);
+        const std::vector<HeadMask> masks = build_head_masks(p, x);
+        HeadPattern dense_hp;
+        dense_hp.components = {Component{ComponentType::dense}};
+        const std::vector<HeadMask> dense(2, HeadMask(dense_hp, p.pattern.n));
+        const double want_err = relative_error(oracle(masks, x, 301, 24), oracle(dense, x, 301, 24));
+        REQUIRE(all.accuracy);
+        REQUIRE(all.accuracy->rel_error);
+        CHECK(*all.accuracy->rel_error == doctest::Approx(want_err).epsilon(1e-3));
+        REQUIRE(all.accuracy->kept_mass);
+        CHECK(*all.accuracy->kept_mass > 0.0);
+        CHECK(*all.accuracy->kept_mass < 1.0);
+        CHECK_FALSE(all.accuracy->sampled);  // n <= 2048: every row
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("live pipeline: a stale stage is not marked done; a view change reruns only its stage") {
+        LiveRequest req = request_for(R"({"name":"w","n":200,"components":[{"type":"window","radius":7}]})", 16, 1);
+        LiveProblem live;
+        live.set_device(&gpu_context());
+        LiveUpdate out;
+        live.run_stage(live.next_stage(req), req, [] { return false; }, out);
+        CHECK(live.next_stage(req) == LiveStage::block_mask);
+        live.run_stage(LiveStage::block_mask, req, [] { return false; }, out);
+        REQUIRE(live.next_stage(req) == LiveStage::mask_image);
+        LiveUpdate stale_out;
+        live.run_stage(LiveStage::mask_image, req, [] { return true; }, stale_out);
+        CHECK_FALSE(stale_out.mask);
+        CHECK(live.next_stage(req) == LiveStage::mask_image);
+        LiveUpdate rest;
+        run_all(live, req, rest);
+        CHECK(live.next_stage(req) == LiveStage::idle);
+        // Panning the heatmap: only the heatmap stage is due again.
+        req.view.heat.region.row0 = 50;
+        CHECK(live.next_stage(req) == LiveStage::heatmap);
+        run_all(live, req, rest);
+        CHECK(live.next_stage(req) == LiveStage::idle);
+        // A new generation starts over.
+        req.gen = 2;
+        CHECK(live.next_stage(req) == LiveStage::model);
+        check_no_validation_messages();
+    }
+}
+
+TEST_CASE("live pipeline without a device: masks, mask image and statistics only") {
+    const LiveRequest req = request_for(R"({"name":"s","n":500,"components":[{"type":"strided","stride":16}]})", 32, 1);
+    LiveProblem live;
+    LiveUpdate all;
+    const std::vector<LiveStage> ran = run_all(live, req, all);
+    CHECK(ran == std::vector<LiveStage>{LiveStage::model, LiveStage::mask_image, LiveStage::block_mask});
+    REQUIRE(all.mask);
+    CHECK_FALSE(all.mask->on_gpu);
+    CHECK(all.mask->gpu_error == "no Vulkan compute device");
+    REQUIRE(all.model);
+    CHECK(all.model->stats.kept_pairs > 0);
+    CHECK_FALSE(all.timing);
+}
+
+TEST_CASE("live pipeline: invalid params give a message and no further stages") {
+    LiveRequest req = request_for(R"({"name":"w","n":100,"components":[{"type":"window","radius":3}]})", 300, 1);
+    LiveProblem live;
+    LiveUpdate all;
+    CHECK(run_all(live, req, all) == std::vector<LiveStage>{LiveStage::model});
+    REQUIRE(all.model);
+    CHECK(all.model->error.find("d must be in [1, 256]") != std::string::npos);
+    req.gen = 2;
+    req.params.d = 64;
+    req.params.heads = 100000;
+    CHECK(run_all(live, req, all) == std::vector<LiveStage>{LiveStage::model});
+    CHECK(all.model->error.find("heads must be in") != std::string::npos);
+}
+
+TEST_CASE("the scaling sweep and the live panel time the same kernel plan for every preset") {
+    int presets = 0;
+    for (const auto& e : std::filesystem::directory_iterator(std::string(SALAB_SOURCE_DIR) + "/assets/presets")) {
+        if (e.path().extension() != ".json") continue;
+        CAPTURE(e.path().string());
+        LiveRequest req;
+        req.gen = 1;
+        req.params.pattern = load_pattern(e.path().string());
+        const int64_t n = std::min<int64_t>(req.params.pattern.n, 1536);
+        req.params.pattern = with_n(req.params.pattern, n);
+        req.params.d = 32;
+        req.params.heads = 2;
+        LiveProblem live;  // no device: the plan is made before any kernel runs
+        LiveUpdate all;
+        run_all(live, req, all);
+        REQUIRE(all.model);
+        REQUIRE(all.model->error.empty());
+        REQUIRE(live.plan());
+        const LiveLayer sweep = sweep_layer(req.params, n, make_qkv(req.params, layer_heads(req.params)));
+        CHECK(sweep.plan == *live.plan());
+        CHECK(all.model->stats.plan == sweep.plan.describe());
+        ++presets;
+    }
+    CHECK(presets >= 8);
+}
