@@ -60,10 +60,6 @@ std::optional<AnchorFigure> anchor_for(const std::string& pattern, int64_t n, in
     return std::nullopt;
 }
 
-double gflops(int64_t kept_pairs, int64_t d, double ms) {
-    return ms > 0 ? 4.0 * double(kept_pairs) * double(d) / (ms * 1e6) : 0.0;
-}
-
 struct BenchCase {
     Pattern pattern;
     int64_t n, d;
@@ -117,7 +113,7 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         json j = {{"pattern", p.pattern.name}, {"layer", layer}, {"n", p.n}, {"d", p.d}, {"heads", p.heads},
                   {"dtype", a.dtype}, {"density", density}, {"kept_pairs", p.kept_pairs()},
                   {"sparse_ms", sparse.gpu_ms}, {"mask_build_ms", mask_build_ms},
-                  {"eff_gflops", gflops(p.kept_pairs(), p.d, sparse.gpu_ms)},
+                  {"eff_gflops", attention_gflops(double(p.kept_pairs()), p.d, sparse.gpu_ms)},
                   {"blocks_full", run_blocks.full_blocks}, {"blocks_partial", run_blocks.partial_blocks},
                   {"blocks_gathered", run_blocks.gathered_blocks},
                   {"path", sparse.path}, {"plan", plan.describe()}, {"device", engine.device().name}};
@@ -125,7 +121,7 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         if (use_band) j["band"] = {plan.band.left, plan.band.right};  // row i keeps keys [i - left, i + right]
         if (dense) {
             j["dense_ms"] = dense->gpu_ms;
-            j["dense_gflops"] = gflops(dense_pairs, p.d, dense->gpu_ms);
+            j["dense_gflops"] = attention_gflops(double(dense_pairs), p.d, dense->gpu_ms);
             j["speedup"] = sparse.gpu_ms > 0 ? dense->gpu_ms / sparse.gpu_ms : 0.0;
             j["ideal_speedup"] = density > 0 ? double(dense_pairs) / double(p.kept_pairs()) : 0.0;
         }

@@ -19,6 +19,7 @@ namespace salab {
 namespace {
 
 constexpr uint32_t kBindings = 12;
+static_assert(kMaxHeads == int(gpu::kMaxItemHeads), "split-k work items must address every head");
 
 // vec4 registers per head-dimension row: ceil(d / 4) rounded up to a power of two, so only a
 // handful of pipelines exist and padding wastes less than half of the arithmetic.
@@ -315,7 +316,8 @@ const ProblemShape& AttentionEngine::shape() const { return impl_->shape; }
 
 std::string AttentionEngine::check_fits(const ProblemShape& s, int64_t mask_bytes) const {
     const auto& info = impl_->ctx.info();
-    if (s.heads < 1) return "heads must be >= 1, got " + std::to_string(s.heads);
+    if (s.heads < 1 || s.heads > kMaxHeads)
+        return "heads must be in [1, " + std::to_string(kMaxHeads) + "], got " + std::to_string(s.heads);
     if (s.n < 1) return "n must be >= 1, got " + std::to_string(s.n);
     if (s.d < 1 || s.d > kMaxHeadDim)
         return "d must be in [1, " + std::to_string(kMaxHeadDim) + "], got " + std::to_string(s.d);

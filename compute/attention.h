@@ -25,6 +25,13 @@ namespace salab {
 
 // The largest head dimension any kernel takes.
 inline constexpr int64_t kMaxHeadDim = 256;
+// The most heads one problem has (split-k work items keep the head in 12 bits).
+inline constexpr int kMaxHeads = 4096;
+
+// Useful GFLOP/s of attention: q.k (2d) and p.v (2d) per kept pair, over `ms`; 0 when ms <= 0.
+inline double attention_gflops(double pairs, int64_t d, double ms) {
+    return ms > 0 ? 4.0 * double(d) * pairs / (ms * 1e6) : 0.0;
+}
 
 struct ProblemShape {
     int heads = 1;

@@ -17,9 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// Useful FLOPs of attention: q.k (2d) and p.v (2d) per kept pair.
-double gflops(double pairs, int64_t d, double ms) { return ms > 0 ? 4.0 * double(d) * pairs / (ms * 1e6) : 0.0; }
-
 // Timed repeats that keep one live update under ~a second on slow devices.
 int repeats_for(double pairs, int64_t d) { return 4.0 * double(d) * pairs > 2e9 ? 1 : 3; }
 
@@ -27,10 +24,6 @@ int repeats_for(double pairs, int64_t d) { return 4.0 * double(d) * pairs > 2e9 
 // path's 8) keeps a 558 x 558 image of n = 65,536 near 0.2 s on lavapipe; a GPU counts up to
 // 64, exactly.
 constexpr int64_t kDensityRowsOnCpuDevice = 16;
-
-// The most heads the live view builds masks for (each head is a HeadMask and a row of the
-// block mask; the engine takes up to gpu::kMaxItemHeads, but a view of more is unreadable).
-constexpr int kMaxLiveHeads = 256;
 
 bool is_causal(const LiveParams& p) { return head_pattern(p, 0).causal; }
 
@@ -241,8 +234,8 @@ void LiveProblem::State::stage_model(const LiveRequest& r, const std::function<b
     try {
         validate(p.pattern);
         const int h = layer_heads(p);
-        if (h < 1 || h > kMaxLiveHeads)
-            throw InputError("heads must be in [1, " + std::to_string(kMaxLiveHeads) + "], got " + std::to_string(h));
+        if (h < 1 || h > kMaxHeads)
+            throw InputError("heads must be in [1, " + std::to_string(kMaxHeads) + "], got " + std::to_string(h));
         if (p.d < 1 || p.d > kMaxHeadDim)
             throw InputError("d must be in [1, " + std::to_string(kMaxHeadDim) + "], got " + std::to_string(p.d));
         // Q/K first only when the mask depends on them; otherwise after the mask is on screen
@@ -371,7 +364,7 @@ void LiveProblem::State::stage_sparse_timing(const LiveRequest& req, LiveUpdate&
     ro.read_back = true;
     RunResult r = engine->run(*plan, ro);
     timing.sparse_ms = r.gpu_ms;
-    timing.sparse_gflops = gflops(double(blocks->kept_pairs), req.params.d, r.gpu_ms);
+    timing.sparse_gflops = attention_gflops(double(blocks->kept_pairs), req.params.d, r.gpu_ms);
     timing.path = r.path;
     sparse_out = std::move(r.out);
     sparse_done = true;
@@ -519,7 +512,7 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
         dense_cache = std::make_shared<const DenseRun>(DenseRun{key, r.gpu_ms, std::move(r.out)});
     }
     timing.dense_ms = dense_cache->ms;
-    timing.dense_gflops = gflops(pairs, p.d, dense_cache->ms);
+    timing.dense_gflops = attention_gflops(pairs, p.d, dense_cache->ms);
     accuracy.rel_error = relative_error(sparse_out, dense_cache->out);
     dense_done = true;
     out.timing = timing;
@@ -537,7 +530,7 @@ void LiveProblem::State::stage_sparse_refine(const LiveRequest& req, const std::
         const RunResult r = engine->run(*plan, ro);
         if (stale()) return;
         timing.sparse_ms = r.gpu_ms;
-        timing.sparse_gflops = gflops(double(blocks->kept_pairs), req.params.d, r.gpu_ms);
+        timing.sparse_gflops = attention_gflops(double(blocks->kept_pairs), req.params.d, r.gpu_ms);
         out.timing = timing;
     }
     sparse_refined = true;

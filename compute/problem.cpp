@@ -50,7 +50,8 @@ ProblemShape problem_shape(const Pattern& pattern, const ProblemOptions& o) {
                              " (omit --heads)");
         s.heads = stack_heads;
     }
-    if (s.heads > 4096) throw InputError("heads must be <= 4096, got " + std::to_string(s.heads));
+    if (s.heads > kMaxHeads)
+        throw InputError("heads must be <= " + std::to_string(kMaxHeads) + ", got " + std::to_string(s.heads));
     const double bytes = 3.0 * 4.0 * double(s.heads) * double(s.n) * double(s.d);
     const double ram = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
     if (ram > 0 && bytes > 0.75 * ram)
