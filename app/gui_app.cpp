@@ -177,16 +177,10 @@ private:
     std::vector<ui::DeviceEntry> devices_;
     std::string status_;
 
-    // Latest results.
-    std::optional<ModelResult> model_;
-    std::optional<MaskImageResult> mask_;
-    std::optional<HeatResult> heat_;
-    std::optional<AccuracyResult> accuracy_;
+    // Latest results (each field replaced as newer ones arrive), and the recent timings.
+    LiveUpdate shown_;
     std::deque<TimingSample> timings_;
-    std::optional<HopResult> hops_;
-    std::optional<TokenHopResult> token_hops_;
     SweepState sweep_;
-    std::string compute_error_, device_name_;
 
     ui::PatternPanel pattern_panel_;
     ui::MaskView mask_view_;
@@ -276,13 +270,8 @@ bool App::take_results() {
     if (in.mask && opt_.stats)
         std::printf("salab: gen %llu mask image %dx%d in %.0f ms\n", (unsigned long long)in.mask->gen, in.mask->image.w,
                     in.mask->image.h, in.mask->ms);
-    if (in.model) model_ = std::move(in.model);
-    if (in.mask) {
-        if (opt_.stats && posted_at_.count(in.mask->gen) && (!mask_ || mask_->gen != in.mask->gen))
-            mask_latency_ms_.push_back(std::chrono::duration<double, std::milli>(now - posted_at_[in.mask->gen]).count());
-        mask_ = std::move(in.mask);
-    }
-    if (in.heat) heat_ = std::move(in.heat);
+    if (in.mask && opt_.stats && posted_at_.count(in.mask->gen) && (!shown_.mask || shown_.mask->gen != in.mask->gen))
+        mask_latency_ms_.push_back(std::chrono::duration<double, std::milli>(now - posted_at_[in.mask->gen]).count());
     if (in.timing) {
         const TimingSample& t = *in.timing;
         if (opt_.stats && posted_at_.count(t.gen) && (timings_.empty() || timings_.back().gen != t.gen))
@@ -292,20 +281,16 @@ bool App::take_results() {
         else timings_.push_back(t);
         while (timings_.size() > 120) timings_.pop_front();
     }
-    if (in.accuracy) accuracy_ = std::move(in.accuracy);
-    if (in.hops) hops_ = std::move(in.hops);
-    if (in.token_hops) token_hops_ = std::move(in.token_hops);
-    if (in.compute_error) compute_error_ = *in.compute_error;
-    if (in.device_name) device_name_ = *in.device_name;
+    shown_.merge(std::move(in));
     if (opt_.stats && posted_at_.count(gen_)) {
         const double ms = std::chrono::duration<double, std::milli>(now - posted_at_[gen_]).count();
-        const bool shown = model_ && model_->gen == gen_ && mask_ && mask_->gen == gen_ && heat_ && heat_->gen == gen_ &&
+        const bool shown = shown_.model && shown_.model->gen == gen_ && shown_.mask && shown_.mask->gen == gen_ && shown_.heat && shown_.heat->gen == gen_ &&
                            !timings_.empty() && timings_.back().gen == gen_;
         if (shown && update_logged_gen_ != gen_) {
             update_latency_ms_.push_back(ms);
             update_logged_gen_ = gen_;
             std::printf("salab: gen %llu update (mask %s + heatmap + sparse timing) shown after %.0f ms\n",
-                        (unsigned long long)gen_, mask_->on_gpu ? "GPU" : "CPU", ms);
+                        (unsigned long long)gen_, shown_.mask->on_gpu ? "GPU" : "CPU", ms);
         }
         if (results_complete() && complete_logged_gen_ != gen_) {
             complete_latency_ms_.push_back(ms);
@@ -339,13 +324,13 @@ void App::post_if_changed() {
 }
 
 bool App::results_complete() const {
-    const bool model_ok = model_ && model_->gen == gen_;
+    const bool model_ok = shown_.model && shown_.model->gen == gen_;
     if (!model_ok) return false;
-    if (!model_->error.empty()) return true;
-    const bool mask_ok = mask_ && mask_->gen == gen_;
-    if (!compute_error_.empty()) return mask_ok;
-    return mask_ok && heat_ && heat_->gen == gen_ && !timings_.empty() && timings_.back().gen == gen_ &&
-           timings_.back().dense_settled() && hops_ && hops_->gen == gen_;
+    if (!shown_.model->error.empty()) return true;
+    const bool mask_ok = shown_.mask && shown_.mask->gen == gen_;
+    if (!shown_.compute_error.value_or("").empty()) return mask_ok;
+    return mask_ok && shown_.heat && shown_.heat->gen == gen_ && !timings_.empty() && timings_.back().gen == gen_ &&
+           timings_.back().dense_settled() && shown_.hops && shown_.hops->gen == gen_;
 }
 
 void App::handle_shortcuts() {
@@ -437,17 +422,17 @@ void App::draw_windows() {
 
     ui::ViewContext ctx;
     ctx.gen = gen_;
-    ctx.model = model_ ? &*model_ : nullptr;
-    ctx.mask = mask_ ? &*mask_ : nullptr;
-    ctx.heat = heat_ ? &*heat_ : nullptr;
-    ctx.accuracy = accuracy_ ? &*accuracy_ : nullptr;
+    ctx.model = shown_.model ? &*shown_.model : nullptr;
+    ctx.mask = shown_.mask ? &*shown_.mask : nullptr;
+    ctx.heat = shown_.heat ? &*shown_.heat : nullptr;
+    ctx.accuracy = shown_.accuracy ? &*shown_.accuracy : nullptr;
     ctx.timings = &timings_;
-    ctx.hops = hops_ ? &*hops_ : nullptr;
-    ctx.token_hops = token_hops_ ? &*token_hops_ : nullptr;
+    ctx.hops = shown_.hops ? &*shown_.hops : nullptr;
+    ctx.token_hops = shown_.token_hops ? &*shown_.token_hops : nullptr;
     ctx.sweep = &sweep_;
     ctx.activity = worker_.activity();
-    ctx.compute_error = compute_error_;
-    ctx.device_name = device_name_;
+    ctx.compute_error = shown_.compute_error.value_or("");
+    ctx.device_name = shown_.device_name.value_or("");
     ctx.textures = &renderer_;
     ui::ViewActions actions;
 
