@@ -367,8 +367,8 @@ void App::handle_shortcuts() {
     }
     const int heads = layer_heads(p);
     if (pressed(GLFW_KEY_H) && heads > 0) v.head = (v.head + (io.KeyShift ? heads - 1 : 1)) % heads;
-    if (pressed(GLFW_KEY_UP)) p.pattern.n = std::min<int64_t>(p.pattern.n * 2, int64_t(1) << 20);
-    if (pressed(GLFW_KEY_DOWN)) p.pattern.n = std::max<int64_t>(p.pattern.n / 2, 16);
+    if (pressed(GLFW_KEY_UP)) ui::set_tokens(state_, std::min<int64_t>(p.pattern.n * 2, int64_t(1) << 20));
+    if (pressed(GLFW_KEY_DOWN)) ui::set_tokens(state_, std::max<int64_t>(p.pattern.n / 2, 16));
     for (int k = 0; k < 9 && k < int(presets_.size()); ++k)
         if (pressed(GLFW_KEY_1 + k)) load_preset(presets_[size_t(k)].path);
     if (pressed(GLFW_KEY_P)) {
@@ -556,8 +556,10 @@ int App::run() {
         frames_left = std::max(0, frames_left - 1);
         ImGui_ImplVulkan_NewFrame();
         ImGui_ImplGlfw_NewFrame();
-        // Screenshots show the views, not whatever the (virtual) pointer happens to hover.
-        if (screenshot) ImGui::GetIO().MousePos = {-FLT_MAX, -FLT_MAX};
+        // Screenshots and exports show the views, not whatever the pointer happens to hover: an
+        // export asked for in the last frame is captured in this one, drawn without the pointer.
+        const bool capture_now = want_capture_;
+        if (screenshot || capture_now) ImGui::GetIO().MousePos = {-FLT_MAX, -FLT_MAX};
         ImGui::NewFrame();
         handle_shortcuts();
         if (opt_.bench_changes > 0) script_step();
@@ -592,7 +594,7 @@ int App::run() {
                 std::printf("salab: screenshot %s %dx%d colours=%d stddev=%.1f%s\n", opt_.screenshot.c_str(), shot.w, shot.h,
                             st.colours, st.stddev, results_complete() ? "" : " (results incomplete: timed out)");
             }
-        } else if (want_capture_) {
+        } else if (capture_now) {
             renderer_.render(ImGui::GetDrawData(), &shot);
             want_capture_ = false;
             bool ok = false;

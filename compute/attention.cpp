@@ -289,6 +289,8 @@ struct AttentionEngine::Impl {
                 ms.push_back(double(ts[size_t(2 * r + 1)] - ts[size_t(2 * r)]) * ctx.info().timestamp_period_ns * 1e-6);
             res.gpu_ms = median(ms);
             res.min_ms = *std::min_element(ms.begin(), ms.end());
+            res.max_ms = *std::max_element(ms.begin(), ms.end());
+            res.runs = int(ms.size());
         }
         if (opt.read_back) read_output(res.out);
         if (cached_mask.expired()) cached_buffers.reset();  // a mask the caller did not keep

@@ -52,7 +52,8 @@ struct RunOptions {
 struct RunResult {
     std::vector<float> out;      // [heads, n, d] when read_back
     double gpu_ms = 0.0;         // median kernel time from timestamp queries
-    double min_ms = 0.0;
+    double min_ms = 0.0, max_ms = 0.0;  // spread of the timed repeats
+    int runs = 0;                // timed repeats (0: the device has no timestamps)
     KernelPath kernel = KernelPath::portable;  // the family that ran
     // Which kernel variant ran, e.g. "portable-f32", "nv-coopmat-f16+split", "nv-coopmat-f16+band".
     std::string path;

@@ -57,7 +57,8 @@ DenseKey dense_key(const LiveParams& p, int heads) {
 
 struct DenseRun {
     DenseKey key;
-    double ms = 0;
+    double ms = 0, min_ms = 0, max_ms = 0;
+    int runs = 0;
     std::vector<float> out;
 };
 
@@ -118,8 +119,8 @@ std::string_view stage_name(LiveStage s) {
     return "";
 }
 
-double estimate_dense_ms(double sparse_ms, double dense_pairs, double kept_pairs) {
-    return sparse_ms * dense_pairs / std::max(1.0, kept_pairs);
+double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs) {
+    return sparse_ms * dense_pairs / std::max(1.0, visited_pairs);
 }
 
 std::vector<HeadMask> build_head_masks(const LiveParams& p, const QKV& qkv) {
@@ -224,6 +225,14 @@ struct LiveProblem::State {
     void stage_sparse_refine(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out);
 
     DensityImage gpu_mask_image(const MaskImageRequest& v, const TokenRect& region, int h);
+
+    void record_sparse(const RunResult& r, int64_t d) {
+        timing.sparse_ms = r.gpu_ms;
+        timing.sparse_min_ms = r.min_ms;
+        timing.sparse_max_ms = r.max_ms;
+        timing.sparse_runs = r.runs;
+        timing.sparse_gflops = attention_gflops(double(blocks->kept_pairs), d, r.gpu_ms);
+    }
 };
 
 void LiveProblem::State::stage_model(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out) {
@@ -347,6 +356,7 @@ void LiveProblem::State::stage_upload(const LiveRequest& req, const std::functio
     engine->upload(qkv.q, qkv.k, qkv.v, {h, n(), p.d});
     uploaded = true;
     timing.gen = gen;
+    timing.pattern = p.pattern.name;
     timing.n = n();
     timing.d = p.d;
     timing.heads = h;
@@ -354,6 +364,7 @@ void LiveProblem::State::stage_upload(const LiveRequest& req, const std::functio
     timing.mask_build_ms = model.stats.mask_build_ms + model.stats.block_build_ms;
     timing.device = ctx->info().name;
     timing.plan = plan->describe();
+    timing.visited_share = double(model.stats.visited_pairs) / (double(n()) * double(n()) * double(h));
     accuracy.gen = gen;
 }
 
@@ -363,8 +374,7 @@ void LiveProblem::State::stage_sparse_timing(const LiveRequest& req, LiveUpdate&
     RunOptions ro;
     ro.read_back = true;
     RunResult r = engine->run(*plan, ro);
-    timing.sparse_ms = r.gpu_ms;
-    timing.sparse_gflops = attention_gflops(double(blocks->kept_pairs), req.params.d, r.gpu_ms);
+    record_sparse(r, req.params.d);
     timing.path = r.path;
     sparse_out = std::move(r.out);
     sparse_done = true;
@@ -495,7 +505,7 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
     if (!dense_cache || !(dense_cache->key == key)) {
         // When the dense kernel would take more than a few seconds (large n on a CPU device) the
         // live view skips it: a kernel cannot be interrupted, and it would hold up the next change.
-        const double estimate = estimate_dense_ms(timing.sparse_ms, pairs, double(blocks->kept_pairs));
+        const double estimate = estimate_dense_ms(timing.sparse_ms, pairs, double(model.stats.visited_pairs));
         if (estimate > kLiveDenseBudgetMs) {
             dense_done = true;
             timing.dense_skipped_estimate_ms = estimate;
@@ -509,9 +519,12 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
         ro.repeats = repeats_for(pairs, p.d);
         ro.warmup = ro.repeats > 1 ? 1 : 0;
         RunResult r = engine->run(plan_dense(h, causal), ro);
-        dense_cache = std::make_shared<const DenseRun>(DenseRun{key, r.gpu_ms, std::move(r.out)});
+        dense_cache = std::make_shared<const DenseRun>(DenseRun{key, r.gpu_ms, r.min_ms, r.max_ms, r.runs, std::move(r.out)});
     }
     timing.dense_ms = dense_cache->ms;
+    timing.dense_min_ms = dense_cache->min_ms;
+    timing.dense_max_ms = dense_cache->max_ms;
+    timing.dense_runs = dense_cache->runs;
     timing.dense_gflops = attention_gflops(pairs, p.d, dense_cache->ms);
     accuracy.rel_error = relative_error(sparse_out, dense_cache->out);
     dense_done = true;
@@ -529,8 +542,7 @@ void LiveProblem::State::stage_sparse_refine(const LiveRequest& req, const std::
         ro.warmup = 1;
         const RunResult r = engine->run(*plan, ro);
         if (stale()) return;
-        timing.sparse_ms = r.gpu_ms;
-        timing.sparse_gflops = attention_gflops(double(blocks->kept_pairs), req.params.d, r.gpu_ms);
+        record_sparse(r, req.params.d);
         out.timing = timing;
     }
     sparse_refined = true;
@@ -569,8 +581,8 @@ LiveStage LiveProblem::next_stage(const LiveRequest& req) const {
     if (!s.accuracy_done) return LiveStage::kept_mass;
     if (!s.hops_done) return LiveStage::hops;
     if (s.hops_graph && s.token_hops_done != v.hop_token) return LiveStage::token_hops;
-    if (!s.dense_done) return LiveStage::dense_timing;
     if (!s.sparse_refined) return LiveStage::sparse_refine;
+    if (!s.dense_done) return LiveStage::dense_timing;
     return LiveStage::idle;
 }
 

@@ -38,8 +38,8 @@ enum class LiveStage {
     kept_mass,      // dense weight on kept pairs (exact or sampled stripes of rows)
     hops,           // hop analysis of every layer
     token_hops,     // hops of the selected token
-    dense_timing,   // the dense kernel (cached across patterns), output error
     sparse_refine,  // the median of repeated sparse runs replaces the first one
+    dense_timing,   // the dense kernel (cached across patterns), output error
     idle,
 };
 std::string_view stage_name(LiveStage s);
@@ -54,8 +54,9 @@ struct LiveRequest {
 // scaling sweep is the place to time dense attention.
 inline constexpr double kLiveDenseBudgetMs = 12000;
 
-// The dense kernel's time estimated from a sparse run: it costs ~pairs / kept pairs as much.
-double estimate_dense_ms(double sparse_ms, double dense_pairs, double kept_pairs);
+// The dense kernel's time estimated from a sparse run: the kernels' cost follows the token pairs
+// of the blocks they visit, so dense costs ~dense pairs / visited pairs as much.
+double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs);
 
 // The heads' masks of the selected layer (one per head), as the live view and the sweep build them.
 std::vector<HeadMask> build_head_masks(const LiveParams& p, const QKV& qkv);

@@ -114,13 +114,20 @@ struct MaskImageResult {
 // then the repeated sparse median).
 struct TimingSample {
     uint64_t gen = 0;
+    std::string pattern;  // its name
     int64_t n = 0, d = 0;
     int heads = 0;
     double density = 0;
     double sparse_ms = 0;                 // median GPU time of the sparse kernel
-    std::optional<double> dense_ms;       // measured dense time
-    // Set when the dense run was skipped: the estimate that was over the live budget.
+    double sparse_min_ms = 0, sparse_max_ms = 0;  // spread of its timed runs
+    int sparse_runs = 0;                  // timed runs the median is over (1: the first quick run)
+    std::optional<double> dense_ms;       // measured dense time (median)
+    double dense_min_ms = 0, dense_max_ms = 0;
+    int dense_runs = 0;
+    // Set when the dense run was skipped: the estimate that was over the live budget, from the
+    // sparse median scaled by the token pairs each kernel visits (dense / listed blocks).
     std::optional<double> dense_skipped_estimate_ms;
+    double visited_share = 0;  // token pairs in the blocks the sparse kernel visits / n^2 per head
     double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
     double mask_build_ms = 0;
     std::string path;    // kernel variant

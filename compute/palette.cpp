@@ -32,15 +32,17 @@ constexpr std::array<Rgb8, 9> kInferno{{{0, 0, 4},
 // Blue - dark - red, so "no difference" blends with the empty background.
 constexpr std::array<Rgb8, 5> kDiverging{{{70, 130, 255}, {40, 70, 150}, {24, 24, 28}, {170, 50, 40}, {255, 110, 70}}};
 
-// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+// Components: mostly Okabe-Ito (distinguishable with the common colour-vision deficiencies),
+// without its yellow and oranges, which read as the density map's "kept" and the block
+// overlay's "partial".
 constexpr std::array<Rgb8, 8> kComponents{{{86, 180, 233},
-                                           {230, 159, 0},
-                                           {0, 158, 115},
-                                           {240, 228, 66},
                                            {204, 121, 167},
-                                           {213, 94, 0},
+                                           {0, 158, 115},
                                            {0, 114, 178},
-                                           {200, 200, 200}}};
+                                           {200, 200, 200},
+                                           {150, 130, 255},
+                                           {255, 150, 220},
+                                           {150, 160, 40}}};
 
 }  // namespace
 

@@ -70,7 +70,7 @@ TEST_SUITE("gpu") {
         const std::vector<LiveStage> want{LiveStage::model,         LiveStage::block_mask, LiveStage::mask_image,
                                           LiveStage::upload,        LiveStage::sparse_timing, LiveStage::heatmap,
                                           LiveStage::kept_mass,     LiveStage::hops,       LiveStage::token_hops,
-                                          LiveStage::dense_timing,  LiveStage::sparse_refine};
+                                          LiveStage::sparse_refine, LiveStage::dense_timing};
         CHECK(ran == want);
         REQUIRE(all.model);
         CHECK(all.model->error.empty());
@@ -82,6 +82,11 @@ TEST_SUITE("gpu") {
         CHECK(all.mask->image.w == 48);
         REQUIRE(all.timing);
         CHECK(all.timing->sparse_ms > 0);
+        CHECK(all.timing->sparse_runs == 3);  // the refined median
+        CHECK(all.timing->sparse_min_ms <= all.timing->sparse_ms);
+        CHECK(all.timing->sparse_ms <= all.timing->sparse_max_ms);
+        CHECK(all.timing->visited_share > all.timing->density);  // blocks hold unkept pairs too
+        CHECK(all.timing->visited_share <= 1.0);
         REQUIRE(all.timing->dense_ms);
         CHECK(*all.timing->dense_ms > 0);
         CHECK(all.timing->plan == live.plan()->describe());

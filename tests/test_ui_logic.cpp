@@ -13,6 +13,8 @@
 #include "session.h"
 #include "timing_view.h"
 #include "zoom.h"
+#include "format.h"
+#include "palette.h"
 
 #include <cmath>
 
@@ -276,3 +278,51 @@ TEST_CASE("session round trip") {
 }  // TEST_SUITE
 
 #endif  // SALAB_HAVE_UI
+
+TEST_CASE("number formats: times, spreads, rates, counts, ordinals") {
+    CHECK(format_ms(1.234) == "1.23 ms");
+    CHECK(format_ms(24190.0) == "24.2 s");
+    CHECK(format_ms(0.0123) == "12.3 us");
+    CHECK(format_ms(123.4) == "123 ms");
+    CHECK(format_timing(1.23, 1.2, 1.31, 5) == "1.23 ms (1.20-1.31 ms, 5 runs)");
+    CHECK(format_timing(1.23, 1.23, 1.23, 1) == "1.23 ms (1 run)");
+    CHECK(format_timing(900, 800, 1200, 3) == "900 ms (800 ms-1.20 s, 3 runs)");
+    CHECK(format_rate(0) == "n/a");  // never "0.0 GFLOP/s" for a skipped run
+    CHECK(format_rate(45.61) == "45.6 GFLOP/s");
+    CHECK(format_rate(1234) == "1.23 TFLOP/s");
+    CHECK(format_count(16384) == "16,384");
+    CHECK(format_count(-1234567) == "-1,234,567");
+    CHECK(format_value(16384.0) == "16,384");  // not "1.638e+04"
+    CHECK(format_value(24190.5) == "2.42e+04");
+    CHECK(format_value(0.5) == "0.5");
+    CHECK(ordinal(1) == "1st");
+    CHECK(ordinal(2) == "2nd");
+    CHECK(ordinal(3) == "3rd");
+    CHECK(ordinal(11) == "11th");
+    CHECK(ordinal(12) == "12th");
+    CHECK(ordinal(22) == "22nd");
+    CHECK(ordinal(113) == "113th");
+}
+
+TEST_CASE("the hop token follows n instead of clamping to an old one") {
+    CHECK(rescale_token(127, 128, 16384) == 16383);  // the last token stays the last
+    CHECK(rescale_token(64, 129, 16385) == 8192);    // the middle stays the middle
+    CHECK(rescale_token(5, 65536, 65536) == 5);
+    CHECK(rescale_token(70000, 65536, 1024) == 1023);
+    CHECK(rescale_token(-3, 100, 50) == 0);
+    CHECK(rescale_token(10, 100, 0) == 0);
+}
+
+TEST_CASE("component colours never collide with the kept colour, block kinds or the background") {
+    const auto dist = [](Rgb8 a, Rgb8 b) {
+        const double dr = double(a.r) - b.r, dg = double(a.g) - b.g, db = double(a.b) - b.b;
+        return std::sqrt(dr * dr + dg * dg + db * db);
+    };
+    const Rgb8 kept = sequential_rgb(1.0f);
+    for (int c = 0; c < 8; ++c) {
+        CAPTURE(c);
+        for (Rgb8 base : {kept, kBlockFullRgb, kBlockPartialRgb, kBlockSkippedRgb, kEmptyRgb})
+            CHECK(dist(component_rgb(c), base) > 60.0);
+        for (int o = 0; o < c; ++o) CHECK(dist(component_rgb(c), component_rgb(o)) > 60.0);
+    }
+}

@@ -3,6 +3,7 @@
 // The frame loop compares Params with the last Params it sent; nothing is mirrored elsewhere.
 #pragma once
 
+#include "format.h"
 #include "live_types.h"
 
 #include <cstdint>
@@ -22,7 +23,9 @@ struct ViewSettings {
     bool color_by_component = false;
     bool show_blocks = false;
     bool show_minimap = true;
-    bool show_hop_overlay = true;  // hop counts of hop_token along its row and column
+    // Hop counts of hop_token along its row and column; off by default (its cross hides what
+    // the token's row holds, e.g. a global token).
+    bool show_hop_overlay = false;
     ColorScale heat_scale = ColorScale::log;
     bool heat_show_diff = true;
     int hop_token = 0;            // token whose hop map / neighbourhood is shown
@@ -38,5 +41,12 @@ struct AppState {
     std::string preset_path;  // where params.pattern came from, "" when edited or built in
     bool operator==(const AppState&) const = default;
 };
+
+// Changes n; the hop token keeps its place (the middle stays the middle, the last the last)
+// instead of clamping to the old n.
+inline void set_tokens(AppState& s, int64_t n) {
+    s.view.hop_token = int(rescale_token(s.view.hop_token, s.params.pattern.n, n));
+    s.params.pattern.n = n;
+}
 
 }  // namespace salab::ui

@@ -1,5 +1,7 @@
 #include "heatmap_view.h"
 
+#include "format.h"
+
 #include "colormap.h"
 #include "widgets.h"
 
@@ -147,7 +149,7 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     ImGui::SameLine();
     ImGui::BeginGroup();
     if (hr && hr->request.stride > 1)
-        ImGui::TextDisabled("every %lld-th token\nsampled: zoom in\nfor exact cells", (long long)hr->request.stride);
+        ImGui::TextDisabled("every %s token\nsampled: zoom in\nfor exact cells", ordinal(hr->request.stride).c_str());
     else
         ImGui::TextDisabled("exact cells");
     ImGui::EndGroup();

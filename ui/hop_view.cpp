@@ -74,6 +74,7 @@ ReachTheory reach_theory(const Pattern& p, int layers) {
 std::string hop_headline(const ViewContext& ctx) {
     if (!ctx.hops) return "hops: ...";
     const HopResult& h = *ctx.hops;
+    if (!ctx.current(h.gen)) return "hops: updating...";
     if (!h.error.empty()) return "hops: " + h.error;
     if (!h.report) return "hops: ...";
     const HopsReport& r = *h.report;
@@ -106,8 +107,9 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
     }
     if (!current) {
         ImGui::SameLine();
-        ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating...");
+        updating_mark(true);
     }
+    const StaleScope dim(!current);
 
     const float w = ImGui::GetContentRegionAvail().x;
     const float h_avail = ImGui::GetContentRegionAvail().y;
@@ -126,7 +128,8 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
             L = std::max<int>(4, int(rep->reach_after_layers.size()) + 1);
             series.push_back(std::move(r));
         }
-        const ReachTheory th = reach_theory(s.params.pattern, L);
+        // The theory of the current pattern goes with a current curve only: never one plot of two patterns.
+        const ReachTheory th = current ? reach_theory(s.params.pattern, L) : ReachTheory{};
         if (!th.reach.empty()) {
             PlotSeries t{"theory", {}, th.reach, IM_COL32(200, 200, 200, 220), false, true};
             for (size_t k = 0; k < th.reach.size(); ++k) t.x.push_back(double(k + 1));

@@ -124,7 +124,7 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     section("problem");
     int64_t nn = n;
     if (slider64("n (tokens)", nn, 16, 65536, "Sequence length. Ctrl+click to type any value up to 2^20.", true))
-        p.pattern.n = std::clamp<int64_t>(nn, 1, int64_t(1) << 20);
+        set_tokens(s, std::clamp<int64_t>(nn, 1, int64_t(1) << 20));
     slider64("d (head dim)", p.d, 8, 256, "Head dimension of Q, K and V.", true);
     if (p.pattern.is_flat()) {
         ImGui::SliderInt("heads", &p.heads, 1, 16);

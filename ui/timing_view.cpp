@@ -1,6 +1,7 @@
 #include "timing_view.h"
 
 #include "colormap.h"
+#include "format.h"
 #include "plot.h"
 #include "widgets.h"
 
@@ -28,6 +29,17 @@ std::string bytes_text(int64_t b) {
 
 }  // namespace
 
+std::vector<const TimingSample*> latest_per_problem(const std::deque<TimingSample>& samples) {
+    std::vector<const TimingSample*> rows;
+    for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
+        const bool seen = std::any_of(rows.begin(), rows.end(), [&](const TimingSample* r) {
+            return r->pattern == it->pattern && r->n == it->n && r->d == it->d && r->heads == it->heads;
+        });
+        if (!seen) rows.push_back(&*it);
+    }
+    return rows;
+}
+
 std::vector<double> slope_line(const std::vector<double>& xs, double x0, double y0, double slope) {
     std::vector<double> ys;
     ys.reserve(xs.size());
@@ -49,35 +61,41 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
         ImGui::TextDisabled("kernel %s", last->path.c_str());
     }
     if (last) {
-        ImGui::PushStyleColor(ImGuiCol_Text, current ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImVec4(0.6f, 0.6f, 0.6f, 1));
-        ImGui::TextColored(ImColor(sparse_col), "sparse %.3f ms", last->sparse_ms);
-        tip("Median GPU time of the block-sparse kernel (timestamp queries), all heads.");
-        ImGui::SameLine();
+        const StaleScope dim(!current);
+        ImGui::TextColored(ImColor(sparse_col), "sparse %s",
+                           format_timing(last->sparse_ms, last->sparse_min_ms, last->sparse_max_ms, last->sparse_runs).c_str());
+        tip("GPU time of the sparse kernel (timestamp queries, all heads): median and min-max of the timed runs. "
+            "The first number is one quick run; a median of repeats replaces it.");
         if (last->dense_ms) {
-            ImGui::TextColored(ImColor(dense_col), "dense %.3f ms", *last->dense_ms);
-            tip("Median GPU time of the dense kernel on the same Q/K/V.");
+            ImGui::TextColored(ImColor(dense_col), "dense  %s",
+                               format_timing(*last->dense_ms, last->dense_min_ms, last->dense_max_ms, last->dense_runs).c_str());
+            tip("GPU time of the dense kernel on the same Q/K/V (same kernel family, every block).");
         } else if (last->dense_skipped_estimate_ms) {
-            ImGui::TextDisabled("dense skipped (~%.0f s)", *last->dense_skipped_estimate_ms / 1000.0);
-            tip("The dense kernel would take about this long here (estimated from the sparse time), so the live view "
-                "skips it. The scaling sweep times it.");
+            ImGui::TextDisabled("dense  not run here: ~%s estimated", format_ms(*last->dense_skipped_estimate_ms).c_str());
+            tip("Estimated, not measured: the sparse median times the token pairs dense attention visits over the pairs "
+                "in the sparse kernel's blocks. Longer than the live budget, so the live view does not run it (a kernel "
+                "cannot be interrupted); the scaling sweep measures it.");
         } else {
-            ImGui::TextDisabled("dense ...");
+            ImGui::TextDisabled("dense  ...");
         }
-        ImGui::SameLine();
+        const double ideal = last->density > 0 ? 1.0 / last->density : 0.0;
+        const double block_ideal = last->visited_share > 0 ? 1.0 / last->visited_share : 0.0;
         if (last->dense_ms && last->sparse_ms > 0)
-            ImGui::Text("speedup %.1fx (1/density %.1fx)", *last->dense_ms / last->sparse_ms, 1.0 / std::max(1e-12, last->density));
-        tip("Measured dense/sparse time against the 1/density a perfect kernel would reach.");
-        ImGui::Text("%.1f GFLOP/s sparse, %.1f dense", last->sparse_gflops, last->dense_gflops);
-        tip("Useful work: 4 d FLOPs per kept pair (q.k and p.v), over the measured time.");
+            ImGui::Text("speedup %.1fx   1/density %.1fx   blocks visited %.1f%% -> %.1fx", *last->dense_ms / last->sparse_ms,
+                        ideal, 100.0 * last->visited_share, block_ideal);
+        else
+            ImGui::Text("1/density %.1fx   blocks visited %.1f%% -> %.1fx", ideal, 100.0 * last->visited_share, block_ideal);
+        tip("Measured dense/sparse time, against two ideals: 1/density (a kernel that touches only kept pairs) and the "
+            "block-level one (the kernel computes whole 64 x 64 blocks, so it costs the visited share of dense). Above "
+            "the block ideal: the spread of the runs, or the dense kernel losing more to memory than the sparse one.");
+        ImGui::Text("%s sparse, %s dense", format_rate(last->sparse_gflops).c_str(), format_rate(last->dense_gflops).c_str());
+        tip("Useful work: 4 d FLOPs per kept pair (q.k and p.v), over the measured median time.");
         ImGui::SameLine();
-        ImGui::TextDisabled("  mask build");
-        ImGui::SameLine();
-        ImGui::Text("%.1f ms", last->mask_build_ms);
+        ImGui::TextDisabled("  mask build %s", format_ms(last->mask_build_ms).c_str());
         tip("CPU time to build the heads' masks and compile the block mask.");
-        ImGui::PopStyleColor();
         if (!current) {
             ImGui::SameLine();
-            ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating...");
+            updating_mark(true);
         }
     } else {
         ImGui::TextDisabled("%s", ctx.compute_error.empty() ? "waiting for the first run..." : ctx.compute_error.c_str());
@@ -86,30 +104,43 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
     if (ImGui::BeginTabBar("timing_tabs")) {
         const float h = std::max(80.0f, ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing() - 4);
         if (ImGui::BeginTabItem("recent runs")) {
-            PlotSeries sp{"sparse", {}, {}, sparse_col}, de{"dense", {}, {}, dense_col};
-            if (ts)
-                for (size_t i = 0; i < ts->size(); ++i) {
-                    const auto& t = (*ts)[i];
-                    if (t.sparse_ms > 0) sp.x.push_back(double(i)), sp.y.push_back(t.sparse_ms);
-                    if (t.dense_ms) de.x.push_back(double(i)), de.y.push_back(*t.dense_ms);
+            // One row per (pattern, n, d, heads): the latest sample of each, newest first.
+            const std::vector<const TimingSample*> rows = ts ? latest_per_problem(*ts) : std::vector<const TimingSample*>{};
+            const ImGuiTableFlags tf = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp;
+            if (ImGui::BeginTable("recent", 6, tf, {tw, h})) {
+                ImGui::TableSetupScrollFreeze(0, 1);
+                for (const char* c : {"pattern", "n", "sparse", "dense", "speedup", "1/density"}) ImGui::TableSetupColumn(c);
+                ImGui::TableHeadersRow();
+                for (const TimingSample* t : rows) {
+                    const StaleScope dim(!ctx.current(t->gen));
+                    ImGui::TableNextRow();
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(t->pattern.c_str());
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(format_count(t->n).c_str());
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(format_ms(t->sparse_ms).c_str());
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(t->dense_ms ? format_ms(*t->dense_ms).c_str() : "-");
+                    ImGui::TableNextColumn();
+                    if (t->dense_ms && t->sparse_ms > 0) ImGui::Text("%.1fx", *t->dense_ms / t->sparse_ms);
+                    ImGui::TableNextColumn();
+                    if (t->density > 0) ImGui::Text("%.1fx", 1.0 / t->density);
                 }
-            PlotSpec spec;
-            spec.x_label = "run";
-            spec.y_label = "ms";
-            spec.log_y = true;
-            draw_plot("recent", spec, {sp, de}, {tw, h});
+                ImGui::EndTable();
+            }
             ImGui::EndTabItem();
         }
         if (ImGui::BeginTabItem("speedup")) {
             PlotSeries pts{"measured", {}, {}, sparse_col};
             double lo = 1, hi = 2;
             if (ts)
-                for (const auto& t : *ts)
-                    if (t.dense_ms && t.sparse_ms > 0 && t.density > 0) {
-                        pts.x.push_back(1.0 / t.density);
-                        pts.y.push_back(*t.dense_ms / t.sparse_ms);
-                        lo = std::min(lo, 1.0 / t.density);
-                        hi = std::max(hi, 1.0 / t.density);
+                for (const TimingSample* t : latest_per_problem(*ts))
+                    if (t->dense_ms && t->sparse_ms > 0 && t->density > 0) {
+                        pts.x.push_back(1.0 / t->density);
+                        pts.y.push_back(*t->dense_ms / t->sparse_ms);
+                        lo = std::min(lo, 1.0 / t->density);
+                        hi = std::max(hi, 1.0 / t->density);
                     }
             PlotSeries ideal{"ideal: speedup = 1/density", {lo, hi}, {lo, hi}, ref_col, false, true};
             PlotSpec spec;

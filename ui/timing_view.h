@@ -6,9 +6,14 @@
 #include "app_state.h"
 #include "view_context.h"
 
+#include <deque>
 #include <vector>
 
 namespace salab::ui {
+
+// The latest sample of each (pattern, n, d, heads), newest first: what the recent-runs table and
+// the speedup plot show (never a history that mixes presets in run order).
+std::vector<const TimingSample*> latest_per_problem(const std::deque<TimingSample>& samples);
 
 // Reference line y = y0 * (x / x0)^slope through the first point, sampled at xs.
 std::vector<double> slope_line(const std::vector<double>& xs, double x0, double y0, double slope);

@@ -39,4 +39,16 @@ void readout(const char* label, const char* fmt, ...) {
     va_end(args);
 }
 
+StaleScope::StaleScope(bool stale) : pushed_(stale) {
+    if (pushed_) ImGui::PushStyleVar(ImGuiStyleVar_Alpha, ImGui::GetStyle().Alpha * 0.45f);
+}
+
+StaleScope::~StaleScope() {
+    if (pushed_) ImGui::PopStyleVar();
+}
+
+void updating_mark(bool stale) {
+    if (stale) ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating...");
+}
+
 }  // namespace salab::ui

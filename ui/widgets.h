@@ -13,6 +13,20 @@ void section(const char* title);
 void tip(const char* text);
 // Draws "updating..." (and what the worker does) right-aligned at `top_right`.
 void draw_updating_badge(ImVec2 top_right, const std::string& activity);
+// One freshness rule for every panel: what was computed for older parameters is drawn dimmed
+// (this scope) with an "updating..." mark next to it, never mixed into a current figure.
+class StaleScope {
+public:
+    explicit StaleScope(bool stale);
+    ~StaleScope();
+    StaleScope(const StaleScope&) = delete;
+    StaleScope& operator=(const StaleScope&) = delete;
+
+private:
+    bool pushed_;
+};
+// The "updating..." mark (nothing when not stale).
+void updating_mark(bool stale);
 // One-line "label: value" readout with the value right after the label.
 void readout(const char* label, const char* fmt, ...) IM_FMTARGS(2);
 
