@@ -1,4 +1,4 @@
-// salab-cli devices / run / bench.
+// salab-cli run / bench.
 #include "attention.h"
 #include "cli_commands.h"
 #include "npy.h"
@@ -43,46 +43,6 @@ KernelChoice kernel_choice(const CliArgs& a) {
     if (!path) throw InputError("--path " + a.path + " is not a kernel path: use one of " + kernel_path_names());
     c.run.path = *path;
     return c;
-}
-
-int cmd_devices(const CliArgs& a) {
-    std::string error;
-    auto devs = list_devices(&error);
-    if (devs.empty()) throw VulkanError(error);
-    json out = json::array();
-    for (auto& d : devs) {
-        json shapes = json::array();
-        for (auto& s : d.coopmat_shapes)
-            shapes.push_back({{"m", s.m}, {"n", s.n}, {"k", s.k}, {"a", s.a_type}, {"c", s.c_type}});
-        out.push_back({{"index", d.index}, {"name", d.name}, {"type", d.type}, {"api", d.api_version},
-                       {"driver", d.driver}, {"usable", d.usable}, {"reason", d.unusable_reason},
-                       {"device_local_mib", d.device_local_bytes >> 20},
-                       {"max_storage_buffer_mib", d.max_storage_buffer_range >> 20},
-                       {"shared_memory_bytes", d.max_shared_memory}, {"subgroup_size", d.subgroup_size},
-                       {"subgroup_arithmetic", d.subgroup_arithmetic}, {"fp16", d.fp16_arithmetic},
-                       {"storage16", d.storage16}, {"timestamps", d.timestamps},
-                       {"timestamp_period_ns", d.timestamp_period_ns}, {"nv_coopmat", d.nv_coopmat},
-                       {"coopmat_shapes", shapes}, {"rank", d.rank()}});
-    }
-    if (a.json) {
-        std::puts(json{{"devices", out}}.dump().c_str());
-        return 0;
-    }
-    for (auto& d : devs) {
-        std::printf("[%d] %s (%s, Vulkan %s)%s\n", d.index, d.name.c_str(), d.type.c_str(), d.api_version.c_str(),
-                    d.usable ? "" : ("  UNUSABLE: " + d.unusable_reason).c_str());
-        std::printf("    driver %s; %llu MiB device-local; shared %u B; subgroup %u%s; fp16 %s; timestamps %s (%.3g ns)\n",
-                    d.driver.c_str(), (unsigned long long)(d.device_local_bytes >> 20), d.max_shared_memory,
-                    d.subgroup_size, d.subgroup_arithmetic ? " (arithmetic)" : "",
-                    d.fp16_arithmetic && d.storage16 ? "yes" : "no", d.timestamps ? "yes" : "no",
-                    d.timestamp_period_ns);
-        if (d.nv_coopmat) {
-            std::printf("    VK_NV_cooperative_matrix:");
-            for (auto& s : d.coopmat_shapes) std::printf(" %ux%ux%u", s.m, s.n, s.k);
-            std::printf("\n");
-        }
-    }
-    return 0;
 }
 
 int cmd_run(const CliArgs& a) {

@@ -1,5 +1,7 @@
 #include "attention.h"
 
+#include "attention_cm2.h"
+
 #include "gpu_buffer.h"
 #include "half.h"
 #include "pipeline.h"
@@ -160,6 +162,11 @@ struct AttentionEngine::Impl {
     // The kernel family's shader for this dtype and d.
     const Pipeline& attention_pipeline(KernelPath path, DType dtype) {
         if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
+        if (path == KernelPath::nv_coopmat2) {  // the variant attention_cm2.h picks (choose_path checked it exists)
+            const Cm2Kernel cm2 = choose_cm2_kernel(ctx.info(), shape.d);
+            if (!cm2) throw InputError("nv-coopmat2: " + cm2.why_not);
+            return pipelines.get(cm2.shader, {});
+        }
         return pipelines.get(dtype == DType::f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
     }
 
@@ -278,6 +285,11 @@ struct AttentionEngine::Impl {
         RunResult res;
         res.kernel = path;
         res.path = variant_name(path, opt.dtype);
+        if (path == KernelPath::nv_coopmat2) {
+            const Cm2Kernel cm2 = choose_cm2_kernel(ctx.info(), shape.d);
+            if (cm2.variant != "decode") res.path += "-" + cm2.variant;  // decode: the default variant
+        }
+        res.registers = pipe.statistic("Register Count");
         if (split) res.path += "+split";
         if (plan.kind == KernelPlan::Kind::band) res.path += "+band";
         if (timed) {
@@ -314,6 +326,21 @@ AttentionEngine::AttentionEngine(VulkanContext& ctx) : impl_(std::make_unique<Im
 AttentionEngine::~AttentionEngine() = default;
 
 const DeviceInfo& AttentionEngine::device() const { return impl_->ctx.info(); }
+
+std::vector<KernelStatistics> AttentionEngine::kernel_statistics(int64_t d) {
+    std::vector<std::string> shaders;
+    for (const auto& k : cm2_kernels(impl_->ctx.info(), d)) shaders.push_back(k.shader);
+    if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::nv_coopmat).empty())
+        shaders.push_back("attention_nv_d" + std::to_string(d));
+    std::vector<KernelStatistics> out;
+    for (const auto& name : shaders) {
+        const Pipeline& p = impl_->pipelines.get(name, {});
+        KernelStatistics k{name, p.statistic("Register Count"), {}};
+        for (const auto& st : p.statistics) k.values.emplace_back(st.name, st.value);
+        out.push_back(std::move(k));
+    }
+    return out;
+}
 const ProblemShape& AttentionEngine::shape() const { return impl_->shape; }
 
 std::string AttentionEngine::check_fits(const ProblemShape& s, int64_t mask_bytes) const {
@@ -381,6 +408,16 @@ RunResult AttentionEngine::run(const KernelPlan& plan, const RunOptions& options
                                          ", block=" + std::to_string(m->block) + ") does not match the problem (n=" +
                                          std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)"
                                    : std::string("kernel plan of a block mask without one"));
+            // The coopmat2 kernel runs one 64-row query block per workgroup: a problem with too
+            // few query blocks x heads to fill the GPU is split along its block lists
+            // (cm2_split_chunk), unless the plan already splits it.
+            if (plan.split.empty() &&
+                choose_path(impl_->ctx.info(), options.dtype, s.d, options.path) == KernelPath::nv_coopmat2)
+                if (const int chunk = cm2_split_chunk(*m, s.heads); chunk > 0) {
+                    KernelPlan split = plan;
+                    split.split = plan_split(*m, s.heads, chunk);
+                    if (!split.split.empty()) return impl_->dispatch(split, options);
+                }
             break;
         }
     }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace salab {
@@ -55,8 +56,9 @@ struct RunResult {
     double min_ms = 0.0, max_ms = 0.0;  // spread of the timed repeats
     int runs = 0;                // timed repeats (0: the device has no timestamps)
     KernelPath kernel = KernelPath::portable;  // the family that ran
-    // Which kernel variant ran, e.g. "portable-f32", "nv-coopmat-f16+split", "nv-coopmat-f16+band".
+    // Which kernel variant ran, e.g. "portable-f32", "nv-coopmat-f16+split", "nv-coopmat2-f16+band".
     std::string path;
+    int64_t registers = -1;  // "Register Count" of its attention pipeline, -1 when not reported
 };
 
 // A rectangle of the weight matrix of one head: rows [row0, row0+rows), keys [col0, col0+cols),
@@ -83,6 +85,13 @@ struct DensityGrid {
     // value trades exactness for time (the cost is linear in it; lavapipe is a CPU).
     int64_t max_rows = 0;
     bool operator==(const DensityGrid&) const = default;
+};
+
+// What the driver reports about one attention pipeline (VK_KHR_pipeline_executable_properties).
+struct KernelStatistics {
+    std::string shader;
+    int64_t registers = -1;  // "Register Count", -1 when not reported
+    std::vector<std::pair<std::string, std::string>> values;  // every statistic, name -> value
 };
 
 class AttentionEngine {
@@ -142,6 +151,10 @@ public:
     static int64_t density_rows(const DensityGrid& grid);
 
     const DeviceInfo& device() const;
+
+    // Builds the tensor-core attention pipelines this device can run for head dimension d (the
+    // coopmat2 variants, the coopmat v1 kernel) and returns their driver statistics.
+    std::vector<KernelStatistics> kernel_statistics(int64_t d);
 
     struct Impl;
 

@@ -1,5 +1,7 @@
 #include "kernel_plan.h"
 
+#include "attention_cm2.h"
+
 #include "pattern.h"
 #include "shared.h"
 #include "vk_context.h"
@@ -79,7 +81,12 @@ std::string path_unsupported(const DeviceInfo& i, DType dtype, int64_t d, Kernel
             if (!has_nv_16x16x16(i)) return i.name + " reports no 16x16x16 fp16 x fp16 -> fp32 cooperative matrix";
             if (d != 64 && d != 128) return name + " is built for d = 64 and 128, got d = " + std::to_string(d);
             return {};
-        case KernelPath::nv_coopmat2:
+        case KernelPath::nv_coopmat2: {
+            // The kernels and the device checks live in attention_cm2.h.
+            if (dtype != DType::f16) return name + " runs fp16 storage only: use --dtype f16";
+            const Cm2Kernel k = choose_cm2_kernel(i, d);
+            return k ? std::string() : i.name + ": " + k.why_not;
+        }
         case KernelPath::khr_coopmat:
             return "the " + name + " kernel is not part of this build";
     }

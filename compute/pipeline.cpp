@@ -2,7 +2,63 @@
 
 #include "shaders.h"
 
+#include <stdexcept>
+
 namespace salab {
+
+int64_t Pipeline::statistic(const std::string& name) const {
+    for (const auto& s : statistics)
+        if (s.name == name) {
+            try {
+                return std::stoll(s.value);
+            } catch (const std::exception&) {
+                return -1;
+            }
+        }
+    return -1;
+}
+
+namespace {
+
+// Reads what the driver reports about each executable of a pipeline created with
+// VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR.
+std::vector<PipelineStatistic> read_statistics(VkDevice dev, VkPipeline pipeline) {
+    std::vector<PipelineStatistic> out;
+    auto get_props = reinterpret_cast<PFN_vkGetPipelineExecutablePropertiesKHR>(
+        vkGetDeviceProcAddr(dev, "vkGetPipelineExecutablePropertiesKHR"));
+    auto get_stats = reinterpret_cast<PFN_vkGetPipelineExecutableStatisticsKHR>(
+        vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableStatisticsKHR"));
+    if (!get_props || !get_stats) return out;
+    VkPipelineInfoKHR pi{VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR};
+    pi.pipeline = pipeline;
+    uint32_t count = 0;
+    if (get_props(dev, &pi, &count, nullptr) != VK_SUCCESS) return out;
+    std::vector<VkPipelineExecutablePropertiesKHR> props(count, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_PROPERTIES_KHR});
+    if (get_props(dev, &pi, &count, props.data()) != VK_SUCCESS) return out;
+    for (uint32_t e = 0; e < count; ++e) {
+        VkPipelineExecutableInfoKHR ei{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
+        ei.pipeline = pipeline;
+        ei.executableIndex = e;
+        uint32_t n = 0;
+        if (get_stats(dev, &ei, &n, nullptr) != VK_SUCCESS) continue;
+        std::vector<VkPipelineExecutableStatisticKHR> st(n, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR});
+        if (get_stats(dev, &ei, &n, st.data()) != VK_SUCCESS) continue;
+        for (const auto& s : st) {
+            std::string v;
+            switch (s.format) {
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: v = s.value.b32 ? "true" : "false"; break;
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: v = std::to_string(s.value.i64); break;
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: v = std::to_string(s.value.u64); break;
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_FLOAT64_KHR: v = std::to_string(s.value.f64); break;
+            default: continue;
+            }
+            out.push_back({props[e].name, s.name, v});
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 PipelineCache::PipelineCache(VulkanContext& ctx, uint32_t bindings, uint32_t push_bytes)
     : ctx_(ctx), bindings_(bindings) {
@@ -60,10 +116,12 @@ const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
     ci.layout = layout_;
+    if (ctx_.info().pipeline_statistics) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
     Pipeline p;
     VkResult r = vkCreateComputePipelines(ctx_.device(), VK_NULL_HANDLE, 1, &ci, nullptr, &p.pipeline);
     vkDestroyShaderModule(ctx_.device(), module, nullptr);
     if (r != VK_SUCCESS) throw_vk(r, ("vkCreateComputePipelines(" + shader + ")").c_str(), __FILE__, __LINE__);
+    if (ctx_.info().pipeline_statistics) p.statistics = read_statistics(ctx_.device(), p.pipeline);
     return cache_.emplace(key, p).first->second;
 }
 

@@ -5,6 +5,7 @@
 #include "vk_context.h"
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -12,8 +13,17 @@
 
 namespace salab {
 
+// One statistic the driver reports for a pipeline (VK_KHR_pipeline_executable_properties),
+// e.g. NVIDIA's "Register Count"; value as text (integers, floats and booleans alike).
+struct PipelineStatistic {
+    std::string executable, name, value;
+};
+
 struct Pipeline {
     VkPipeline pipeline = VK_NULL_HANDLE;
+    std::vector<PipelineStatistic> statistics;  // empty when the driver reports none
+    // An integer statistic by name ("Register Count"), -1 when absent.
+    int64_t statistic(const std::string& name) const;
 };
 
 class PipelineCache {

@@ -18,5 +18,7 @@ extern const std::size_t shader_table_size;
 
 // Throws std::runtime_error when no shader of that name was built in.
 std::span<const uint32_t> shader_spirv(std::string_view name);
+// Was a shader of that name built in (the coopmat2 kernels are optional)?
+bool shader_exists(std::string_view name);
 
 }  // namespace salab

@@ -112,13 +112,83 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
         if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
             info.device_local_bytes = std::max<uint64_t>(info.device_local_bytes, mem.memoryHeaps[h].size);
 
+    for (int i = 0; i < 3; ++i) info.max_workgroup_size[i] = p.limits.maxComputeWorkGroupSize[i];
+
+    // Cooperative-matrix extensions: chained into the queries only when the device lists them.
+    const bool has_khr_coop = has_extension(pd, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    const bool has_coop2 = has_khr_coop && has_extension(pd, VK_NV_COOPERATIVE_MATRIX_2_EXTENSION_NAME);
+    const bool has_exec_props = has_extension(pd, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
     VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
     VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+    VkPhysicalDeviceCooperativeMatrixFeaturesKHR fkhr{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+    VkPhysicalDeviceCooperativeMatrix2FeaturesNV fcm2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV};
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fexec{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
     f11.pNext = &f12;
+    void** tail = &f12.pNext;
+    if (has_khr_coop) { *tail = &fkhr; tail = &fkhr.pNext; }
+    if (has_coop2) { *tail = &fcm2; tail = &fcm2.pNext; }
+    if (has_exec_props) { *tail = &fexec; tail = &fexec.pNext; }
     VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
     feats.pNext = &f11;
     bool api12 = p.apiVersion >= VK_API_VERSION_1_2;
     if (api12) vkGetPhysicalDeviceFeatures2(pd, &feats);
+    info.buffer_device_address = api12 && f12.bufferDeviceAddress;
+    info.pipeline_statistics = api12 && has_exec_props && fexec.pipelineExecutableInfo;
+    info.khr_coopmat = api12 && has_khr_coop && fkhr.cooperativeMatrix;
+    if (info.khr_coopmat) {
+        auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR>(
+            vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
+        uint32_t count = 0;
+        if (get && get(pd, &count, nullptr) == VK_SUCCESS && count > 0) {
+            std::vector<VkCooperativeMatrixPropertiesKHR> shapes(
+                count, VkCooperativeMatrixPropertiesKHR{VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR});
+            if (get(pd, &count, shapes.data()) == VK_SUCCESS)
+                for (uint32_t i = 0; i < count; ++i) {
+                    const auto& s = shapes[i];
+                    info.khr_coopmat_shapes.push_back({s.MSize, s.NSize, s.KSize, int(s.AType), int(s.BType),
+                                                       int(s.CType), int(s.ResultType),
+                                                       s.saturatingAccumulation != VK_FALSE, int(s.scope)});
+                }
+        }
+    }
+    if (api12 && has_coop2) {
+        CoopMat2Info& c = info.coopmat2;
+        c.extension = true;
+        c.workgroup_scope = fcm2.cooperativeMatrixWorkgroupScope;
+        c.flexible_dimensions = fcm2.cooperativeMatrixFlexibleDimensions;
+        c.reductions = fcm2.cooperativeMatrixReductions;
+        c.conversions = fcm2.cooperativeMatrixConversions;
+        c.per_element_operations = fcm2.cooperativeMatrixPerElementOperations;
+        c.tensor_addressing = fcm2.cooperativeMatrixTensorAddressing;
+        c.block_loads = fcm2.cooperativeMatrixBlockLoads;
+        VkPhysicalDeviceCooperativeMatrix2PropertiesNV pcm2{
+            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_PROPERTIES_NV};
+        VkPhysicalDeviceProperties2 props_cm2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+        props_cm2.pNext = &pcm2;
+        vkGetPhysicalDeviceProperties2(pd, &props_cm2);
+        c.workgroup_scope_max_workgroup_size = pcm2.cooperativeMatrixWorkgroupScopeMaxWorkgroupSize;
+        c.flexible_max_dimension = pcm2.cooperativeMatrixFlexibleDimensionsMaxDimension;
+        c.workgroup_scope_reserved_shared_memory = pcm2.cooperativeMatrixWorkgroupScopeReservedSharedMemory;
+        auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV>(
+            vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV"));
+        uint32_t count = 0;
+        if (get && get(pd, &count, nullptr) == VK_SUCCESS && count > 0) {
+            std::vector<VkCooperativeMatrixFlexibleDimensionsPropertiesNV> dims(
+                count, VkCooperativeMatrixFlexibleDimensionsPropertiesNV{
+                           VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_FLEXIBLE_DIMENSIONS_PROPERTIES_NV});
+            if (get(pd, &count, dims.data()) == VK_SUCCESS)
+                for (uint32_t i = 0; i < count; ++i) {
+                    const auto& s = dims[i];
+                    c.flexible.push_back({s.MGranularity, s.NGranularity, s.KGranularity, int(s.AType),
+                                          int(s.BType), int(s.CType), int(s.ResultType),
+                                          s.saturatingAccumulation != VK_FALSE, int(s.scope),
+                                          s.workgroupInvocations});
+                }
+        }
+        info.nv_coopmat2 = c.all_features() && info.khr_coopmat && f12.vulkanMemoryModel &&
+                           p.apiVersion >= VK_API_VERSION_1_3 && f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+    }
     info.fp16_arithmetic = api12 && f12.shaderFloat16;
     info.storage16 = api12 && f11.storageBuffer16BitAccess;
     info.subgroup_size_control = has_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) ||
@@ -180,7 +250,8 @@ bool layer_available(const char* name) {
 VkInstance create_instance(bool validation, std::string* error) {
     VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
     app.pApplicationName = "Sparse Attention Lab";
-    app.apiVersion = VK_API_VERSION_1_2;
+    // 1.3: the coopmat2 kernels are SPIR-V 1.6 (devices of lower versions still work).
+    app.apiVersion = VK_API_VERSION_1_3;
     std::vector<const char*> layers, exts;
     if (validation) {
         layers.push_back("VK_LAYER_KHRONOS_validation");
@@ -297,11 +368,44 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
     f11.storageBuffer16BitAccess = ctx->info_.storage16;
     f12.shaderFloat16 = ctx->info_.fp16_arithmetic;
     std::vector<const char*> exts;
+    void** tail = &f12.pNext;
     if (ctx->info_.nv_coopmat) {
         f12.vulkanMemoryModel = VK_TRUE;
-        f12.pNext = &coop;
+        *tail = &coop;
+        tail = &coop.pNext;
         coop.cooperativeMatrix = VK_TRUE;
         exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    }
+    // VK_NV_cooperative_matrix2 (with VK_KHR_cooperative_matrix, which it depends on): all seven
+    // features, as the kernels may use any of them (tensor loads, reductions, per-element ops,
+    // conversions, workgroup scope, flexible dimensions, block loads by decode callbacks).
+    VkPhysicalDeviceCooperativeMatrixFeaturesKHR khr{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+    VkPhysicalDeviceCooperativeMatrix2FeaturesNV cm2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV};
+    if (ctx->info_.khr_coopmat) {
+        khr.cooperativeMatrix = VK_TRUE;
+        *tail = &khr;
+        tail = &khr.pNext;
+        exts.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    }
+    if (ctx->info_.nv_coopmat2) {
+        f12.vulkanMemoryModel = VK_TRUE;
+        cm2.cooperativeMatrixWorkgroupScope = cm2.cooperativeMatrixFlexibleDimensions = VK_TRUE;
+        cm2.cooperativeMatrixReductions = cm2.cooperativeMatrixConversions = VK_TRUE;
+        cm2.cooperativeMatrixPerElementOperations = cm2.cooperativeMatrixTensorAddressing = VK_TRUE;
+        cm2.cooperativeMatrixBlockLoads = VK_TRUE;
+        *tail = &cm2;
+        tail = &cm2.pNext;
+        exts.push_back(VK_NV_COOPERATIVE_MATRIX_2_EXTENSION_NAME);
+        if (ctx->info_.buffer_device_address) f12.bufferDeviceAddress = VK_TRUE;
+    }
+    // Register counts of our pipelines (occupancy), where the driver reports statistics.
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    if (ctx->info_.pipeline_statistics) {
+        exec.pipelineExecutableInfo = VK_TRUE;
+        *tail = &exec;
+        tail = &exec.pNext;
+        exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
     }
     bool api12 = ctx->info_.api_version.rfind("1.0", 0) != 0 && ctx->info_.api_version.rfind("1.1", 0) != 0;
     float priority = 1.0f;

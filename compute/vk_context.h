@@ -3,6 +3,8 @@
 // VkResult after setup throws VulkanError naming the call, file and line.
 #pragma once
 
+#include "vk_coopmat.h"
+
 #include <vulkan/vulkan.h>
 
 #include <cstdint>
@@ -30,6 +32,41 @@ struct CoopMatShape {
     int a_type = 0, b_type = 0, c_type = 0, d_type = 0;
 };
 
+// One VK_KHR_cooperative_matrix configuration (fixed M x N x K at a scope), types as
+// VkComponentTypeKHR values (0 = fp16, 1 = fp32), scope as VkScopeKHR (2 = workgroup, 3 = subgroup).
+struct KhrCoopMatShape {
+    uint32_t m = 0, n = 0, k = 0;
+    int a_type = 0, b_type = 0, c_type = 0, result_type = 0;
+    bool saturating = false;
+    int scope = 0;
+};
+
+// One VK_NV_cooperative_matrix2 flexible-dimension entry: any M, N, K that are multiples of the
+// granularities (up to flexible_max_dimension), for workgroups of `invocations`.
+struct FlexibleDims {
+    uint32_t m_granularity = 0, n_granularity = 0, k_granularity = 0;
+    int a_type = 0, b_type = 0, c_type = 0, result_type = 0;
+    bool saturating = false;
+    int scope = 0;
+    uint32_t invocations = 0;
+};
+
+// What VK_NV_cooperative_matrix2 reports (all zero / false when the extension is absent).
+struct CoopMat2Info {
+    bool extension = false;  // VK_NV_cooperative_matrix2 and VK_KHR_cooperative_matrix listed
+    // The seven feature bits of VkPhysicalDeviceCooperativeMatrix2FeaturesNV.
+    bool workgroup_scope = false, flexible_dimensions = false, reductions = false, conversions = false,
+         per_element_operations = false, tensor_addressing = false, block_loads = false;
+    uint32_t workgroup_scope_max_workgroup_size = 0;
+    uint32_t flexible_max_dimension = 0;
+    uint32_t workgroup_scope_reserved_shared_memory = 0;  // bytes a workgroup-scope kernel cannot use
+    std::vector<FlexibleDims> flexible;
+    bool all_features() const {
+        return workgroup_scope && flexible_dimensions && reductions && conversions && per_element_operations &&
+               tensor_addressing && block_loads;
+    }
+};
+
 struct DeviceInfo {
     int index = -1;
     std::string name;
@@ -51,6 +88,15 @@ struct DeviceInfo {
     double timestamp_period_ns = 0.0;
     bool nv_coopmat = false;           // VK_NV_cooperative_matrix usable
     std::vector<CoopMatShape> coopmat_shapes;
+    uint32_t max_workgroup_size[3] = {0, 0, 0};
+    bool khr_coopmat = false;          // VK_KHR_cooperative_matrix feature cooperativeMatrix
+    std::vector<KhrCoopMatShape> khr_coopmat_shapes;
+    CoopMat2Info coopmat2;
+    // VK_NV_cooperative_matrix2 usable by our kernels: all seven features, KHR coopmat, the
+    // Vulkan memory model and Vulkan 1.3 (the kernels are SPIR-V 1.6). Enabled when true.
+    bool nv_coopmat2 = false;
+    bool buffer_device_address = false;  // bufferDeviceAddress (the gather-in-decode kernels)
+    bool pipeline_statistics = false;    // VK_KHR_pipeline_executable_properties (register counts)
     bool usable = false;               // has a compute queue and Vulkan >= 1.1
     std::string unusable_reason;
 

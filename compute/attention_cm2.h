@@ -1,0 +1,50 @@
+// The VK_NV_cooperative_matrix2 attention kernels (shaders/cm2/attention_cm2*.comp): which one
+// serves a device and head dimension, and the split-k chunk that fills the GPU with them.
+// The kernel itself runs through AttentionEngine (same bindings, push constants, block mask
+// and split-k buffers as the other attention kernels).
+#pragma once
+
+#include "block_mask.h"
+#include "vk_context.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace salab {
+
+// Variants, all with 64-row query blocks x 64-key blocks, 128 invocations:
+//   decode  row statistics 64 x 16, gathered blocks loaded through decode callbacks
+//           (needs bufferDeviceAddress; no shared memory); the default where available
+//   staged  row statistics 64 x 16, gathered blocks staged through shared memory
+//   s64     row statistics as 64 x 64 matrices, staged gathers (the layout llama.cpp uses)
+//   o16     as staged, with O accumulated in fp16 (llama.cpp's choice; half the registers)
+// SALAB_CM2_VARIANT=staged|decode|s64|o16 picks one (for measurements); SALAB_NO_COOPMAT2=1 or
+// SALAB_PORTABLE=1 turns the coopmat2 path off.
+struct Cm2Kernel {
+    std::string shader;   // "" when no coopmat2 kernel serves (device, d)
+    std::string variant;  // "staged", "decode", "s64"
+    std::string why_not;  // why not, when shader is empty
+    explicit operator bool() const { return !shader.empty(); }
+};
+
+// Was this binary built with the coopmat2 shaders (a glslc that compiles them was found)?
+bool cm2_shaders_built();
+
+// Does the device run our coopmat2 kernels at all: the features, and a flexible-dimension
+// entry fp16 x fp16 -> fp32 at workgroup scope for 128 invocations whose granularities divide
+// 64 x 16 x 64 (or 64 x 64 x 64 for the s64 variant)? Returns "" or the reason.
+std::string cm2_device_support(const DeviceInfo& info);
+
+// The kernel for (device, d) with fp16 storage; honours SALAB_CM2_VARIANT / SALAB_NO_COOPMAT2.
+Cm2Kernel choose_cm2_kernel(const DeviceInfo& info, int64_t d);
+
+// Every coopmat2 kernel variant this device can build for d (for `devices` and measurements).
+std::vector<Cm2Kernel> cm2_kernels(const DeviceInfo& info, int64_t d);
+
+// Split-k chunk (entries per work item) so that a sparse problem with too few query blocks x
+// heads to fill the GPU (fewer than ~2 workgroups per multiprocessor) still does: 0 when the
+// default plan (split only the long rows of global tokens) is enough.
+int cm2_split_chunk(const BlockMask& mask, int heads);
+
+}  // namespace salab

@@ -1,0 +1,258 @@
+// The VK_NV_cooperative_matrix2 kernels against the CPU oracle: sparse (full, partial, gathered
+// blocks; empty rows), dense, causal, band, split-k, d = 64 and 128, every variant the device
+// builds. Skipped with a message on devices without coopmat2 (lavapipe).
+#include "gpu_fixture.h"
+#include "components.h"
+
+#include "attention_cm2.h"
+#include "block_mask.h"
+#include "kernel_plan.h"
+#include "mask.h"
+#include "reference.h"
+#include "synthetic.h"
+
+#include <doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+using namespace salab;
+using salab::test::check_no_validation_messages;
+using salab::test::gpu_context;
+using salab::test::global_first;
+using salab::test::random_keys;
+using salab::test::window;
+
+namespace {
+
+std::vector<float> oracle(const std::vector<Csr>& heads, const QKV& x, int64_t n, int64_t d) {
+    const size_t per = size_t(n) * size_t(d);
+    std::vector<float> out(per * heads.size());
+    for (size_t h = 0; h < heads.size(); ++h)
+        reference_attention(heads[h], std::span<const float>(x.q).subspan(h * per, per),
+                            std::span<const float>(x.k).subspan(h * per, per),
+                            std::span<const float>(x.v).subspan(h * per, per), d,
+                            std::span<float>(out).subspan(h * per, per));
+    return out;
+}
+
+// Head 0: window + global row/column + random keys (full, partial and, with gathering,
+// gathered blocks); head 1: causal dilated window + random; head 2: wide window with every
+// third row emptied.
+std::vector<Csr> mixed_heads(int64_t n) {
+    std::vector<Csr> out;
+    for (int h = 0; h < 3; ++h) {
+        HeadPattern hp;
+        if (h == 0) hp.components = {window(3), global_first(1), random_keys(3, 7)};
+        if (h == 1) {
+            hp.causal = true;
+            hp.components = {window(5, 2), random_keys(2, 3)};
+        }
+        if (h == 2) hp.components = {window(70), global_first(2)};
+        Csr c = build_csr(HeadMask(hp, n));
+        if (h == 2) {
+            Csr e;
+            e.n = n;
+            e.row_ptr.push_back(0);
+            for (int64_t i = 0; i < n; ++i) {
+                if (i % 3 != 1)
+                    e.cols.insert(e.cols.end(), c.cols.begin() + c.row_ptr[size_t(i)],
+                                  c.cols.begin() + c.row_ptr[size_t(i) + 1]);
+                e.row_ptr.push_back(int64_t(e.cols.size()));
+            }
+            c = std::move(e);
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+// The variants to test: every one this device builds for d (each forced in turn).
+std::vector<std::string> variants(int64_t d) {
+    std::vector<std::string> v;
+    for (const auto& k : cm2_kernels(gpu_context().info(), d)) v.push_back(k.variant);
+    return v;
+}
+
+struct ForceVariant {
+    explicit ForceVariant(const std::string& v) { setenv("SALAB_CM2_VARIANT", v.c_str(), 1); }
+    ~ForceVariant() { unsetenv("SALAB_CM2_VARIANT"); }
+};
+
+bool have_cm2() {
+    const std::string why = cm2_device_support(gpu_context().info());
+    if (!why.empty()) MESSAGE("coopmat2 kernels not tested on " << gpu_context().info().name << ": " << why);
+    return why.empty();
+}
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+    TEST_CASE("coopmat2: sparse block lists (full, partial, gathered, empty rows) match the oracle") {
+        if (!have_cm2()) return;
+        AttentionEngine engine(gpu_context());
+        for (int64_t d : {64, 128})
+            for (const std::string& v : variants(d)) {
+                ForceVariant force(v);
+                for (int64_t n : {1, 2, 63, 65, 1000, 4097})
+                    for (bool gather : {false, true}) {
+                        CAPTURE(d);
+                        CAPTURE(v);
+                        CAPTURE(n);
+                        CAPTURE(gather);
+                        auto csr = mixed_heads(n);
+                        QKV x = make_qkv(3, n, d, uint64_t(7 * n + d), QkvSource::gaussian);
+                        engine.upload(x.q, x.k, x.v, {3, n, d});
+                        const BlockMask bm = compile_block_mask(csr, 64, 0, gather);
+                        if (gather && n >= 1000) CHECK(bm.gathered_blocks > 0);
+                        RunResult r = engine.run(bm, {.dtype = DType::f16, .read_back = true});
+                        CAPTURE(r.path);
+                        CHECK(r.path.starts_with("nv-coopmat2-f16"));
+                        CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
+                        if (n >= 7) {  // head 2, row 1 is empty: exact zeros
+                            const size_t row = size_t(2 * n + 1) * size_t(d);
+                            for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
+                        }
+                    }
+            }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: a mask with no kept pair gives zeros") {
+        if (!have_cm2()) return;
+        AttentionEngine engine(gpu_context());
+        const int64_t n = 130, d = 64;
+        Csr empty;
+        empty.n = n;
+        empty.row_ptr.assign(size_t(n) + 1, 0);
+        // Row 0 keeps key 129 only (a block that is otherwise empty for the other 63 rows).
+        Csr one = empty;
+        one.cols = {129};
+        for (size_t i = 1; i < one.row_ptr.size(); ++i) one.row_ptr[i] = 1;
+        std::vector<Csr> heads{empty, one};
+        QKV x = make_qkv(2, n, d, 3, QkvSource::gaussian);
+        engine.upload(x.q, x.k, x.v, {2, n, d});
+        RunResult r = engine.run(compile_block_mask(heads), {.dtype = DType::f16, .read_back = true});
+        const auto ref = oracle(heads, x, n, d);
+        for (size_t i = 0; i < r.out.size(); ++i) CHECK(std::abs(r.out[i] - ref[i]) < 2e-2f * (1.0f + std::abs(ref[i])));
+        for (int64_t i = 0; i < n * d; ++i) CHECK(r.out[size_t(i)] == 0.0f);
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: dense and causal dense match the oracle") {
+        if (!have_cm2()) return;
+        AttentionEngine engine(gpu_context());
+        for (int64_t d : {64, 128})
+            for (int64_t n : {1, 63, 65, 1000, 4097})
+                for (bool causal : {false, true}) {
+                    CAPTURE(d);
+                    CAPTURE(n);
+                    CAPTURE(causal);
+                    HeadPattern hp;
+                    hp.causal = causal;
+                    hp.components = {Component{.type = ComponentType::dense}};
+                    std::vector<Csr> csr(2, build_csr(HeadMask(hp, n)));
+                    QKV x = make_qkv(2, n, d, uint64_t(n + 3), QkvSource::gaussian);
+                    engine.upload(x.q, x.k, x.v, {2, n, d});
+                    RunResult r = engine.run_dense(causal, {.dtype = DType::f16, .read_back = true});
+                    CAPTURE(r.path);
+                    CHECK(r.path.starts_with("nv-coopmat2-f16"));
+                    CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
+                }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: band mode (edge blocks range-masked) matches the oracle") {
+        if (!have_cm2()) return;
+        AttentionEngine engine(gpu_context());
+        for (int64_t d : {64, 128})
+            for (int64_t n : {1, 63, 65, 1000, 4097})
+                for (int64_t radius : {0, 1, 31, 64, 100, 256, 5000})
+                    for (bool causal : {false, true}) {
+                        CAPTURE(d);
+                        CAPTURE(n);
+                        CAPTURE(radius);
+                        CAPTURE(causal);
+                        HeadPattern hp;
+                        hp.causal = causal;
+                        hp.components = {window(radius)};
+                        const auto band = band_of(hp);
+                        REQUIRE(band);
+                        std::vector<Csr> csr(2, build_csr(HeadMask(hp, n)));
+                        QKV x = make_qkv(2, n, d, uint64_t(n + radius), QkvSource::gaussian);
+                        engine.upload(x.q, x.k, x.v, {2, n, d});
+                        RunResult r = engine.run_band(band->left, band->right, {.dtype = DType::f16, .read_back = true});
+                        CAPTURE(r.path);
+                        CHECK(r.path.starts_with("nv-coopmat2-f16"));
+                        CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
+                    }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: split-k chunks (forced and automatic) merge to the oracle") {
+        if (!have_cm2()) return;
+        AttentionEngine engine(gpu_context());
+        for (int64_t d : {64, 128})
+            for (int64_t n : {65, 1000, 4097})
+                for (int chunk : {1, 3, 0})
+                    for (bool gather : {false, true}) {
+                        CAPTURE(d);
+                        CAPTURE(n);
+                        CAPTURE(chunk);
+                        CAPTURE(gather);
+                        auto csr = mixed_heads(n);
+                        QKV x = make_qkv(3, n, d, uint64_t(n * d + chunk), QkvSource::gaussian);
+                        engine.upload(x.q, x.k, x.v, {3, n, d});
+                        const BlockMask bm = compile_block_mask(csr, 64, 0, gather);
+                        const KernelPlan plan = plan_blocks(std::make_shared<const BlockMask>(bm), 3, chunk);
+                        RunResult r = engine.run(plan, {.dtype = DType::f16, .read_back = true});
+                        CAPTURE(r.path);
+                        CHECK(r.path.starts_with("nv-coopmat2-f16"));
+                        // Few query blocks x heads (here <= 65 x 3): a plan that does not split
+                        // is split by the engine along the lists longer than cm2_split_chunk.
+                        const bool split = !plan.split.empty() ||
+                                           !plan_split(bm, 3, std::max(1, cm2_split_chunk(bm, 3))).empty();
+                        CHECK((r.path.find("+split") != std::string::npos) == split);
+                        if (chunk > 0 && n >= 1000) CHECK(split);
+                        CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
+                        if (n >= 7) {
+                            const size_t row = size_t(2 * n + 1) * size_t(d);
+                            for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
+                        }
+                    }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: other head dimensions and f32 fall back to the older kernels") {
+        AttentionEngine engine(gpu_context());
+        const int64_t n = 100;
+        for (int64_t d : {32, 64}) {
+            CAPTURE(d);
+            HeadPattern hp;
+            hp.components = {window(5)};
+            std::vector<Csr> csr(1, build_csr(HeadMask(hp, n)));
+            QKV x = make_qkv(1, n, d, 9, QkvSource::gaussian);
+            engine.upload(x.q, x.k, x.v, {1, n, d});
+            RunResult r = engine.run(compile_block_mask(csr), {.read_back = true});
+            CHECK(r.path == "portable-f32");
+            if (d == 32 && gpu_context().fp16_enabled()) {
+                RunResult h = engine.run(compile_block_mask(csr), {.dtype = DType::f16, .read_back = true});
+                CHECK(h.path.find("coopmat2") == std::string::npos);
+                CHECK(relative_error(h.out, oracle(csr, x, n, d)) < 2e-2);
+            }
+        }
+        const Cm2Kernel k = choose_cm2_kernel(gpu_context().info(), 96);
+        CHECK(!k);
+        CHECK(!k.why_not.empty());
+        check_no_validation_messages();
+    }
+}
+
+TEST_CASE("coopmat2 support is refused with a reason on a device without it") {
+    DeviceInfo none;
+    CHECK(!cm2_device_support(none).empty());
+    CHECK(cm2_kernels(none, 64).empty());
+    CHECK(!choose_cm2_kernel(none, 64));
+}
