@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 
 namespace salab {
@@ -16,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-// The patterns of ../shared/anchors/README.md, in this project's JSON terms.
+// The patterns of the anchor figures (assets/anchors/), in this project's JSON terms.
 struct AnchorPattern {
     const char* name;
     const char* json;
@@ -33,31 +35,64 @@ const AnchorPattern kAnchorPatterns[] = {
      R"({"name":"causal_window","n":1024,"causal":true,"components":[{"type":"window","radius":256}]})"},
 };
 
-// FlexAttention (and dense SDPA) on one H100, bf16, 16 heads: ms and mask-build ms.
-struct AnchorFigure {
-    const char* pattern;
-    int64_t n, d;
-    double ms, build_ms;
-};
-const AnchorFigure kAnchorFigures[] = {
-    {"dense", 16384, 64, 2.244, 0},      {"window", 16384, 64, 0.317, 5.1},
-    {"longformer", 16384, 64, 0.646, 4.5}, {"bigbird", 16384, 64, 1.587, 6.2},
-    {"strided", 16384, 64, 4.372, 4.1},  {"causal_window", 16384, 64, 0.130, 4.8},
-    {"dense", 65536, 64, 37.890, 0},     {"window", 65536, 64, 0.610, 10.5},
-    {"longformer", 65536, 64, 2.434, 11.6}, {"bigbird", 65536, 64, 6.541, 42.9},
-    {"strided", 65536, 64, 65.787, 30.7}, {"causal_window", 65536, 64, 0.469, 8.9},
-    {"dense", 16384, 128, 3.342, 0},     {"window", 16384, 128, 0.296, 2.8},
-    {"longformer", 16384, 128, 0.778, 3.7}, {"bigbird", 16384, 128, 0.991, 6.3},
-    {"strided", 16384, 128, 6.865, 5.1}, {"causal_window", 16384, 128, 0.222, 2.8},
-    {"dense", 65536, 128, 57.364, 0},    {"window", 65536, 128, 1.121, 9.9},
-    {"longformer", 65536, 128, 3.063, 10.2}, {"bigbird", 65536, 128, 3.999, 47.0},
-    {"strided", 65536, 128, 105.750, 30.3}, {"causal_window", 65536, 128, 0.824, 9.1},
+// Reference figures of other tools on the same work, read from a data file the project ships
+// (assets/anchors/*.jsonl: one JSON object per line, each with its source): "flex" and
+// "sdpa_dense" (PyTorch), "llama.cpp-vulkan" rows keyed by (pattern, n, d) for 16 heads, and one
+// "device" row with the tensor-core peak the share is quoted against.
+struct Anchors {
+    std::string file;
+    std::string device;
+    double peak_tflops = 0;
+    std::vector<json> rows;
+
+    const json* find(const std::string& impl, const std::string& pattern, int64_t n, int64_t d, int heads) const {
+        for (const json& r : rows)
+            if (r.value("impl", "") == impl && r.value("pattern", "") == pattern && r.value("n", int64_t(0)) == n &&
+                r.value("d", int64_t(0)) == d && r.value("heads", 0) == heads)
+                return &r;
+        return nullptr;
+    }
 };
 
-std::optional<AnchorFigure> anchor_for(const std::string& pattern, int64_t n, int64_t d) {
-    for (auto& f : kAnchorFigures)
-        if (pattern == f.pattern && n == f.n && d == f.d) return f;
-    return std::nullopt;
+std::string default_anchors_file() {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> roots;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) roots.insert(roots.end(), {exe.parent_path() / "..", exe.parent_path() / "../..", exe.parent_path()});
+#ifdef SALAB_SOURCE_DIR
+    roots.emplace_back(SALAB_SOURCE_DIR);
+#endif
+    for (const fs::path& r : roots) {
+        const fs::path f = r / "assets/anchors/h200_2026-12-02.jsonl";
+        if (fs::is_regular_file(f, ec)) return f.lexically_normal().string();
+    }
+    return {};
+}
+
+Anchors load_anchors(const std::string& path) {
+    Anchors a;
+    a.file = path.empty() ? default_anchors_file() : path;
+    if (a.file.empty())
+        throw InputError("no reference figures found (assets/anchors/h200_2026-12-02.jsonl): give them with --anchors F.jsonl");
+    std::ifstream in(a.file);
+    if (!in) throw InputError(a.file + ": cannot read the reference figures");
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        json j = json::parse(line, nullptr, false);
+        if (!j.is_object() || !j.contains("impl"))
+            throw InputError(a.file + ":" + std::to_string(number) + ": not a reference figure (one JSON object with \"impl\" per line)");
+        if (j["impl"] == "device") {
+            a.device = j.value("device", "");
+            a.peak_tflops = j.value("fp16_tensor_tflops", 0.0);
+        } else if (j.value("ms", 0.0) > 0) {
+            a.rows.push_back(std::move(j));
+        }
+    }
+    return a;
 }
 
 struct BenchCase {
@@ -66,7 +101,8 @@ struct BenchCase {
     int heads;
 };
 
-void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, const CliArgs& a, bool anchors) {
+void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, const CliArgs& a,
+               const Anchors* anchors) {
     const bool is_dense_pattern = c.pattern.is_flat() && c.pattern.layers[0].heads[0].components.size() == 1 &&
                                   c.pattern.layers[0].heads[0].components[0].type == ComponentType::dense;
     for (int layer = 0; layer < c.pattern.num_layers(); ++layer) {
@@ -127,10 +163,19 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         }
         if (anchors) {
             const std::string name = is_dense_pattern ? "dense" : p.pattern.name;
-            if (auto f = anchor_for(name, p.n, p.d)) {
-                j["flex_ms"] = f->ms;
-                j["flex_mask_build_ms"] = f->build_ms;
-                j["vs_flex"] = sparse.gpu_ms > 0 ? f->ms / sparse.gpu_ms : 0.0;  // > 1: we are faster
+            const double tflops = attention_gflops(double(p.kept_pairs()), p.d, sparse.gpu_ms) / 1000.0;
+            if (anchors->peak_tflops > 0) j["peak_share"] = tflops / anchors->peak_tflops;
+            // > 1: we are faster. Dense rows compare with SDPA, sparse ones with FlexAttention.
+            const char* torch = is_dense_pattern ? "sdpa_dense" : "flex";
+            if (const json* f = anchors->find(torch, name, p.n, p.d, p.heads)) {
+                j["ref_torch"] = torch;
+                j["ref_torch_ms"] = (*f)["ms"];
+                j["vs_torch"] = sparse.gpu_ms > 0 ? (*f)["ms"].get<double>() / sparse.gpu_ms : 0.0;
+                if (f->contains("mask_build_ms")) j["ref_torch_mask_build_ms"] = (*f)["mask_build_ms"];
+            }
+            if (const json* f = anchors->find("llama.cpp-vulkan", name, p.n, p.d, p.heads)) {
+                j["ref_llamacpp_ms"] = (*f)["ms"];
+                j["vs_llamacpp"] = sparse.gpu_ms > 0 ? (*f)["ms"].get<double>() / sparse.gpu_ms : 0.0;
             }
         }
         if (a.json) {
@@ -142,7 +187,9 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
                         j["eff_gflops"].get<double>());
             if (dense) std::printf("  speedup %.2fx (ideal %.1fx)", j["speedup"].get<double>(), j["ideal_speedup"].get<double>());
             if (indexer_ms) std::printf("  indexer %.3f ms", *indexer_ms);
-            if (j.contains("vs_flex")) std::printf("  vs flex %.2fx", j["vs_flex"].get<double>());
+            if (j.contains("vs_torch"))
+                std::printf("  vs %s %.2fx", j["ref_torch"].get<std::string>().c_str(), j["vs_torch"].get<double>());
+            if (j.contains("vs_llamacpp")) std::printf("  vs llama.cpp %.2fx", j["vs_llamacpp"].get<double>());
             std::printf("\n");
         }
         std::fflush(stdout);
@@ -169,7 +216,9 @@ int cmd_bench(const CliArgs& a) {
         for (int64_t d : ds)
             for (int64_t n : ns)
                 for (auto& ap : kAnchorPatterns) cases.push_back({parse_pattern(ap.json), n, d, heads});
-        for (auto& c : cases) bench_one(*r.context, engine, c, a, anchors);
+        std::optional<Anchors> refs;
+        if (anchors) refs = load_anchors(a.anchors);
+        for (auto& c : cases) bench_one(*r.context, engine, c, a, refs ? &*refs : nullptr);
         return 0;
     }
     if (a.pattern.empty()) throw InputError("bench needs --pattern P.json or --suite anchors|laptop");
@@ -178,7 +227,7 @@ int cmd_bench(const CliArgs& a) {
     for (int64_t n : ns) with_n(pat, n);  // validates every n before any work
     std::vector<int64_t> ds = a.d_list.empty() ? std::vector<int64_t>{64} : a.d_list;
     for (int64_t d : ds)
-        for (int64_t n : ns) bench_one(*r.context, engine, {pat, n, d, a.heads > 0 ? a.heads : 1}, a, false);
+        for (int64_t n : ns) bench_one(*r.context, engine, {pat, n, d, a.heads > 0 ? a.heads : 1}, a, nullptr);
     return 0;
 }
 

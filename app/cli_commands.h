@@ -28,6 +28,7 @@ struct CliArgs {
     bool check = false;
     int repeats = 5;
     std::string suite;
+    std::string anchors;  // bench --suite anchors: reference figures (default: the shipped file)
     bool no_dense = false;
     bool no_gather = false;  // bench/run: contiguous key blocks only (no gathered blocks)
     bool no_band = false;    // bench/run: windows through the block mask, not the band kernel

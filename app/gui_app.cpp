@@ -2,6 +2,7 @@
 
 #include "gui_vulkan.h"
 #include "gui_worker.h"
+#include "query_view.h"
 
 #include "app_state.h"
 #include "heatmap_view.h"
@@ -187,6 +188,7 @@ private:
     ui::HeatmapView heat_view_;
     ui::TimingView timing_view_;
     ui::HopView hop_view_;
+    ui::QueryView query_view_;
 
     ImVec2 last_display_{0, 0};
     bool layout_dirty_ = true;
@@ -466,6 +468,7 @@ void App::draw_windows() {
     if (ImGui::Begin("Stats", nullptr, flags)) {
         rect(ui::DashWindow::stats);
         ui::draw_stats(state_, ctx);
+        query_view_.draw(state_, ctx);
     }
     ImGui::End();
 

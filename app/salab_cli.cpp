@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     bench->add_option("--heads", a.heads, "Heads (default 1; anchors suite: 16)");
     bench->add_option("--dtype", a.dtype, "f32 or f16 storage")->check(CLI::IsMember({"f32", "f16"}));
     bench->add_option("--repeats", a.repeats, "Timed repeats per kernel (median reported)");
-    bench->add_option("--suite", a.suite, "Built-in suite: anchors (H100 FlexAttention table) or laptop")
+    bench->add_option("--anchors", a.anchors, "Reference figures for --suite anchors (default assets/anchors/h200_2026-12-02.jsonl)");
+    bench->add_option("--suite", a.suite, "Built-in suite: anchors (H200 FlexAttention/SDPA/llama.cpp figures) or laptop")
         ->check(CLI::IsMember({"anchors", "laptop"}));
     bench->add_flag("--no-dense", a.no_dense, "Skip the dense kernel");
     bench->add_flag("--no-gather", a.no_gather, "Visit contiguous key blocks only (no gathered blocks of scattered keys)");

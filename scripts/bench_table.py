@@ -2,7 +2,8 @@
 """Turns `salab-cli bench --json` output (one JSON object per line) into a Markdown table.
 
     python3 scripts/bench_table.py results.jsonl > table.md
-Columns with FlexAttention figures appear when the rows carry them (--suite anchors).
+Columns with the reference figures (FlexAttention or SDPA, llama.cpp's Vulkan flash attention) and
+the share of the tensor-core peak appear when the rows carry them (--suite anchors).
 """
 import json
 import sys
@@ -12,14 +13,15 @@ def main(path):
     rows = [json.loads(line) for line in open(path) if line.startswith("{")]
     if not rows:
         sys.exit(f"{path}: no JSON rows")
-    anchors = any("flex_ms" in r for r in rows)
+    anchors = any("ref_torch_ms" in r or "ref_llamacpp_ms" in r for r in rows)
     indexer = any("indexer_ms" in r for r in rows)
     head = ["pattern", "n", "d", "heads", "density", "sparse ms", "dense ms", "dense/sparse",
             "1/density", "eff GFLOP/s", "mask build ms", "path"]
     if indexer:
         head += ["indexer ms"]
     if anchors:
-        head += ["flex ms", "ours vs flex (>1: faster)", "flex build ms"]
+        head += ["TFLOP/s", "% of peak", "torch ref", "torch ms", "vs torch (>1: faster)", "torch build ms",
+                 "llama.cpp ms", "vs llama.cpp"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
@@ -32,8 +34,11 @@ def main(path):
         if indexer:
             cells += [f"{r['indexer_ms']:.1f}" if "indexer_ms" in r else ""]
         if anchors:
-            cells += [r.get("flex_ms", ""), f"{r['vs_flex']:.2f}x" if "vs_flex" in r else "",
-                      r.get("flex_mask_build_ms", "")]
+            cells += [f"{r['eff_gflops'] / 1000:.0f}",
+                      f"{100 * r['peak_share']:.1f}%" if "peak_share" in r else "",
+                      r.get("ref_torch", ""), r.get("ref_torch_ms", ""),
+                      f"{r['vs_torch']:.2f}x" if "vs_torch" in r else "", r.get("ref_torch_mask_build_ms", ""),
+                      r.get("ref_llamacpp_ms", ""), f"{r['vs_llamacpp']:.2f}x" if "vs_llamacpp" in r else ""]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 

@@ -6,6 +6,7 @@
 #include "mask.h"
 #include "pattern.h"
 #include "problem.h"
+#include "query_inspect.h"
 
 #include <doctest.h>
 
@@ -315,4 +316,49 @@ TEST_CASE("identical partial bitmasks are stored once per span of query blocks")
         CHECK(stored >= 2);
     }
     check_roundtrip(heads, false);
+}
+
+TEST_CASE("query inspector: keys by component, BigBird parts, the query block's blocks") {
+    // The illustrated hybrid at n = 1,000: token 500 keeps window 496-504, globals 0/250/500/750
+    // and 2 random keys: 15 keys.
+    HeadPattern hp;
+    Component w{ComponentType::window};
+    w.radius = 4;
+    Component g{ComponentType::global};
+    g.tokens = {0, 250, 500, 750};
+    Component r{ComponentType::random};
+    r.per_query = 2;
+    r.seed = 7;
+    hp.components = {w, g, r};
+    const HeadMask m(hp, 1000);
+    const BlockMask bm = compile_block_mask(std::vector<HeadMask>{m});
+    const QueryInspection q = inspect_query(m, 500, &bm);
+    CHECK(q.keys == 15);
+    REQUIRE(q.parts.size() == 3);
+    CHECK(q.parts[0].label == "window");
+    CHECK(q.parts[0].ranges == std::vector<KeyRange>{{496, 504}});
+    CHECK(q.parts[1].keys == 1000);  // a global query attends to every key
+    CHECK(q.parts[2].keys == 2);
+    CHECK(q.query_block == 500 / 64);
+    int64_t row_keys = 0;
+    for (const QueryBlock& b : q.blocks) row_keys += b.row_keys;
+    CHECK(row_keys == q.keys);
+    CHECK_THROWS_AS(inspect_query(m, 1000), std::out_of_range);
+
+    // A block component splits into its window, global and random rules; together they are its row.
+    HeadPattern bb;
+    Component b{ComponentType::block};
+    b.block = 16;
+    b.window_blocks = 1;
+    b.global_blocks = 1;
+    b.random_blocks = 2;
+    b.seed = 3;
+    bb.components = {b};
+    const HeadMask mb(bb, 300);
+    const QueryInspection qb = inspect_query(mb, 150);
+    REQUIRE(qb.parts.size() == 3);
+    CHECK(qb.parts[0].keys == 48);  // block-rows 8, 9, 10
+    CHECK(qb.parts[1].keys == 16);  // block 0
+    CHECK(qb.parts[2].keys == 32);  // two drawn blocks
+    CHECK(qb.parts[0].keys + qb.parts[1].keys + qb.parts[2].keys == qb.keys);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 
@@ -130,6 +131,41 @@ TEST_SUITE("cli") {
             pos = end;
         }
         CHECK(rows == 2);
+    }
+
+    TEST_CASE("bench --suite anchors reads its reference figures from a data file, ratios included") {
+        const std::string refs = write_file("anchors.jsonl",
+            "{\"impl\":\"device\",\"device\":\"test\",\"fp16_tensor_tflops\":100.0}\n"
+            "{\"impl\":\"flex\",\"pattern\":\"window\",\"n\":320,\"d\":16,\"heads\":1,\"ms\":50.0,\"mask_build_ms\":4.0}\n"
+            "{\"impl\":\"sdpa_dense\",\"pattern\":\"dense\",\"n\":320,\"d\":16,\"heads\":1,\"ms\":20.0}\n"
+            "{\"impl\":\"llama.cpp-vulkan\",\"pattern\":\"window\",\"n\":320,\"d\":16,\"heads\":1,\"ms\":80.0}\n");
+        const Output o = cli("bench --suite anchors --n 320 --d 16 --heads 1 --repeats 1 --no-dense --json --anchors " + refs);
+        REQUIRE(o.code == 0);
+        int window = 0, dense = 0;
+        std::istringstream in(o.text);
+        for (std::string line; std::getline(in, line);) {
+            if (line.empty() || line[0] != '{') continue;
+            const auto j = nlohmann::json::parse(line);
+            REQUIRE(j.contains("peak_share"));
+            if (j["pattern"] == "window") {
+                ++window;
+                CHECK(j["ref_torch"] == "flex");
+                CHECK(j["ref_torch_ms"] == 50.0);
+                CHECK(j["vs_torch"].get<double>() == doctest::Approx(50.0 / j["sparse_ms"].get<double>()));
+                CHECK(j["vs_llamacpp"].get<double>() == doctest::Approx(80.0 / j["sparse_ms"].get<double>()));
+            } else if (j["pattern"] == "dense") {
+                ++dense;
+                CHECK(j["ref_torch"] == "sdpa_dense");
+                CHECK_FALSE(j.contains("vs_llamacpp"));
+            } else {
+                CHECK_FALSE(j.contains("vs_torch"));  // no figure for it in this file
+            }
+        }
+        CHECK(window == 1);
+        CHECK(dense == 1);
+        const Output bad = cli("bench --suite anchors --n 320 --d 16 --anchors " + write_file("bad.jsonl", "not json\n"));
+        CHECK(bad.code == 2);
+        CHECK(bad.text.find("bad.jsonl:1: not a reference figure") != std::string::npos);
     }
 
     TEST_CASE("export --mask writes the uint8 mask; render writes a PNG; devices lists lavapipe or a GPU") {
