@@ -430,6 +430,8 @@ Pattern parse_pattern(std::string_view json_text) {
             if (auto p = what.find(": "); p != std::string::npos)
                 what = what.substr(p + 2);
         std::replace(what.begin(), what.end(), '\n', ' ');
+        if (what.size() > 160)  // "last read: '<a megabyte of digits>'"
+            what = what.substr(0, 157) + "...";
         // nlohmann counts bytes from 1; line and column help in a multi-line file.
         const size_t upto = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, json_text.size());
         const size_t line = 1 + size_t(std::count(json_text.begin(),
@@ -445,6 +447,8 @@ Pattern parse_pattern(std::string_view json_text) {
         if (auto p = what.find("] "); p != std::string::npos)
             what = what.substr(p + 2);
         std::replace(what.begin(), what.end(), '\n', ' ');
+        if (what.size() > 160)
+            what = what.substr(0, 157) + "...";
         fail("invalid JSON: " + what);
     }
     if (!root.is_object())

@@ -129,6 +129,7 @@ AppState session_from_json(std::string_view text) {
         if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
         for (char& c : what)
             if (c == '\n') c = ' ';
+        if (what.size() > 160) what = what.substr(0, 157) + "...";
         throw InputError("session: invalid JSON: " + what);
     }
     if (!j.is_object() || !j.contains("pattern")) throw InputError("session: expected an object with \"pattern\"");
