@@ -76,7 +76,7 @@ inline constexpr double max_blocks_export_work = 4e9;
 void check_blocks_export(const std::vector<std::vector<HeadCost>>& layers, int64_t n, int block_size);
 
 // GPU kernel time: kept 64 x 64 blocks times d, against a throughput guessed from the device
-// type ("cpu": lavapipe/llvmpipe ~4 GFLOP/s; integrated ~0.5 TFLOP/s; discrete ~5 TFLOP/s).
+// type ("cpu": lavapipe/llvmpipe ~1 GFLOP/s; integrated ~0.5 TFLOP/s; discrete ~5 TFLOP/s).
 // `blocks` counts every block visit of all dispatches together. Refuses above
 // max_kernel_seconds; returns the estimate.
 inline constexpr double max_kernel_seconds = 300;
