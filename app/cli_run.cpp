@@ -107,7 +107,7 @@ int cmd_run(const CliArgs& a) {
     // Block mask size and kernel time (4 dispatches) refused up front (size_limits.h).
     check_attention_problem(pattern, a.layer, shape.heads, shape.d, 4, 0, ctx->info().type, ctx->info().name, "run");
     Problem p = prepare_problem(pattern, po);
-    check_kernel_time(4.0 * double(p.block_mask.listed_blocks()) * double(p.heads / p.block_mask.heads), p.d,
+    check_kernel_time(4.0 * double(p.block_mask->listed_blocks()) * double(p.heads / p.block_mask->heads), p.d,
                       ctx->info().type, ctx->info().name, "run");
 
     engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});

@@ -374,7 +374,7 @@ TEST_SUITE("hostile") {
         const std::string pat = R"("pattern": {"n": 8, "components": [{"type": "window", "radius": 1}]})";
         auto session = [&](const std::string& rest) { return "{" + pat + (rest.empty() ? "" : ", " + rest) + "}"; };
         CHECK_THROWS_WITH_AS(ui::session_from_json(session(R"("params": {"heads": 1e10})")),
-                             doctest::Contains("params.heads must be an integer in [1, 64]"), InputError);
+                             doctest::Contains("params.heads must be an integer in [1, 4096]"), InputError);
         CHECK_THROWS_WITH_AS(ui::session_from_json(session(R"("params": {"heads": 10000000000})")),
                              doctest::Contains("params.heads"), InputError);
         CHECK_THROWS_WITH_AS(ui::session_from_json(session(R"("params": {"d": "64"})")),

@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     try {
         const ui::AppState s = ui::session_from_json(text);
-        if (s.params.heads < 1 || s.params.heads > 64 || s.params.d < 1 || s.params.d > 256) std::abort();
+        if (s.params.heads < 1 || s.params.heads > 4096 || s.params.d < 1 || s.params.d > 256) std::abort();
         const ui::AppState back = ui::session_from_json(ui::session_to_json(s));
         if (!(back.params == s.params)) std::abort();
     } catch (const InputError& e) {
