@@ -3,6 +3,7 @@
 #include "cli_commands.h"
 #include "content_kernels.h"
 #include "problem.h"
+#include "size_limits.h"
 #include "vk_context.h"
 
 #include <nlohmann/json.hpp>
@@ -112,9 +113,13 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         po.heads = c.pattern.num_heads(layer) == 1 ? c.heads : 0;
         po.layer = layer;
         const KernelChoice kc = kernel_choice(a);
-        if (auto why = engine.check_fits(problem_shape(with_n(c.pattern, c.n), po)); !why.empty())
+        const ProblemShape shape = problem_shape(with_n(c.pattern, c.n), po);
+        if (auto why = engine.check_fits(shape); !why.empty())
             throw InputError(why);
         choose_path(ctx.info(), kc.run.dtype, c.d, kc.run.path);
+        const int runs = 1 + a.repeats;  // the warm-up may run longer (warmup_ms): not counted
+        check_attention_problem(with_n(c.pattern, c.n), layer, shape.heads, shape.d, runs, a.no_dense ? 0 : runs,
+                                ctx.info().type, ctx.info().name, "bench");
         Problem p = prepare_problem(c.pattern, po);
         engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
         const KernelPlan plan = plan_kernel(p.masks, p.block_mask, p.heads, kc.plan);

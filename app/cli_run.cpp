@@ -4,6 +4,7 @@
 #include "npy.h"
 #include "problem.h"
 #include "reference.h"
+#include "size_limits.h"
 #include "vk_context.h"
 
 #include <nlohmann/json.hpp>
@@ -59,10 +60,15 @@ int cmd_run(const CliArgs& a) {
     const KernelChoice kc = kernel_choice(a);
     auto ctx = open_context(a.device);
     AttentionEngine engine(*ctx);
-    if (auto why = engine.check_fits(problem_shape(pattern, po)); !why.empty()) throw InputError(why);
+    const ProblemShape shape = problem_shape(pattern, po);
+    if (auto why = engine.check_fits(shape); !why.empty()) throw InputError(why);
     // A forced path that cannot run here fails before the problem is built.
     choose_path(ctx->info(), kc.run.dtype, po.d, kc.run.path);
+    // Block mask size and kernel time (4 dispatches) refused up front (size_limits.h).
+    check_attention_problem(pattern, a.layer, shape.heads, shape.d, 4, 0, ctx->info().type, ctx->info().name, "run");
     Problem p = prepare_problem(pattern, po);
+    check_kernel_time(4.0 * double(p.block_mask->listed_blocks()) * double(p.heads / p.block_mask->heads), p.d,
+                      ctx->info().type, ctx->info().name, "run");
 
     engine.upload(p.qkv.q, p.qkv.k, p.qkv.v, {p.heads, p.n, p.d});
     const KernelPlan plan = plan_kernel(p.masks, p.block_mask, p.heads, kc.plan);

@@ -8,36 +8,88 @@
 
 #include <nlohmann/json.hpp>
 
+#include "file_io.h"
 #include "npy.h"
+#include "size_limits.h"
+#include "synthetic.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <functional>
 #include <optional>
+
+#include <unistd.h>
 
 namespace salab {
 
 namespace {
 
-// Every layer of the pattern as token CSRs (Q/K generated with `seed` for lsh/topk heads).
-HopsStack csr_stack(const Pattern& p, int64_t d, uint64_t seed) {
-    HopsStack stack;
+// Progress on stderr for long work, only when someone watches it (a terminal).
+std::function<void(double)> progress_line(const char* what) {
+    if (!isatty(2)) return {};
+    return [what, last = -1](double f) mutable {
+        const int pct = int(f * 100);
+        if (pct == last) return;
+        last = pct;
+        std::fprintf(stderr, "\r%s: %3d%%%s", what, pct, pct >= 100 ? "\n" : "");
+        std::fflush(stderr);
+    };
+}
+
+// Q/K/V of one layer for lsh/topk heads, as prepare_problem makes them (gaussian, `seed`);
+// checked against the memory budget first.
+QKV layer_qkv(const Pattern& p, int layer, int64_t d, uint64_t seed, QkvSource source) {
+    const int heads = p.num_heads(layer);
+    check_host_memory(12.0 * heads * double(p.n) * double(d), "Q/K/V of n = " + std::to_string(p.n) + ", d = " +
+                      std::to_string(d) + ", heads = " + std::to_string(heads), "use a smaller --n or --d");
+    return make_qkv(heads, p.n, d, seed, source);
+}
+
+// The masks of every layer (Q/K generated with `seed` for lsh/topk heads).
+std::vector<std::vector<HeadMask>> stack_masks(const Pattern& p, int64_t d, uint64_t seed) {
+    std::vector<std::vector<HeadMask>> all;
     for (int l = 0; l < p.num_layers(); ++l) {
-        ProblemOptions po;
-        po.d = d;
-        po.layer = l;
-        po.seed = seed;
-        const bool qk = p.needs_qk();
+        const Layer& layer = p.layers[size_t(l)];
+        bool qk = false;
+        for (const HeadPattern& hp : layer.heads)
+            for (const Component& c : hp.components) qk = qk || needs_qk(c);
+        // Content heads are hashed / scored once per layer; HeadMask refuses them when too costly.
+        for (const HeadPattern& hp : layer.heads) check_content_build(hp, p.n, d);
+        QKV qkv = qk ? layer_qkv(p, l, d, seed, QkvSource::gaussian) : QKV{};
+        std::vector<HeadMask> heads;
+        for (size_t h = 0; h < layer.heads.size(); ++h)
+            heads.emplace_back(layer.heads[h], p.n, qk ? head_qk(qkv, int(h), p.n, d) : HeadQK{});
+        all.push_back(std::move(heads));
+    }
+    return all;
+}
+
+std::vector<std::vector<HeadCost>> costs_of(const std::vector<std::vector<HeadMask>>& masks) {
+    std::vector<std::vector<HeadCost>> out;
+    for (const auto& layer : masks) {
+        out.emplace_back();
+        for (const HeadMask& m : layer) out.back().push_back(head_cost(m));
+    }
+    return out;
+}
+
+// Every layer as token CSRs, refused up front when they would not fit in memory.
+HopsStack csr_stack(const Pattern& p, int64_t d, uint64_t seed) {
+    const auto masks = stack_masks(p, d, seed);
+    check_hops(costs_of(masks), p.n);
+    HopsStack stack;
+    for (const auto& layer : masks) {
         std::vector<Csr> heads;
-        if (qk) {
-            Problem prob = prepare_problem(p, po);
-            for (auto& m : prob.masks) heads.push_back(build_csr(m));
-        } else {
-            for (auto& hp : p.layers[size_t(l)].heads) heads.push_back(build_csr(HeadMask(hp, p.n)));
-        }
+        for (const HeadMask& m : layer) heads.push_back(build_csr(m));
         stack.push_back(std::move(heads));
     }
     return stack;
+}
+
+void write_text(const std::string& path, const std::string& text, const char* what) {
+    check_output_space(path, text.size(), what, "write elsewhere or free some space");
+    write_file_atomic(path, text, what);
 }
 
 }  // namespace
@@ -53,6 +105,7 @@ int cmd_hops(const CliArgs& a) {
     o.max_layers = a.layers;
     o.sample_sources = a.sources;
     o.exact_threshold = a.exact_threshold;
+    o.progress = progress_line("hops");
     HopsReport r = analyze_hops(stack, hops_causal_pairs(p), o);
     if (a.json) {
         auto j = nlohmann::json::parse(to_json(r));
@@ -79,6 +132,9 @@ int cmd_render(const CliArgs& a) {
     Pattern p = load_pattern(a.pattern);
     if (a.size < 16 || a.size > 8192) throw InputError("--size must be in [16, 8192], got " + std::to_string(a.size));
     if (a.n != -1) p = with_n(p, a.n);
+    if (a.layer < 0 || a.layer >= p.num_layers())
+        throw InputError("--layer " + std::to_string(a.layer) + " is out of range: the pattern has " +
+                         std::to_string(p.num_layers()) + " layer(s)");
     ProblemOptions po;
     po.d = a.d;
     po.layer = a.layer;
@@ -87,21 +143,45 @@ int cmd_render(const CliArgs& a) {
         write_png(a.out, render_hops(csr_stack(p, a.d, a.seed), a.size));
         return 0;
     }
-    Problem prob = prepare_problem(p, po);
-    if (a.head < 0 || a.head >= prob.heads)
-        throw InputError("--head " + std::to_string(a.head) + " is out of range: layer " + std::to_string(prob.layer) +
-                         " has " + std::to_string(prob.heads) + " head(s)");
+    const ProblemShape shape = problem_shape(p, po);
+    if (a.head < 0 || a.head >= shape.heads)
+        throw InputError("--head " + std::to_string(a.head) + " is out of range: layer " + std::to_string(a.layer) +
+                         " has " + std::to_string(shape.heads) + " head(s)");
+    // Estimates from the pattern (lsh counts as dense until hashed), checked before any mask.
+    const Layer& layer = p.layers[size_t(a.layer)];
+    std::vector<HeadCost> costs;
+    for (int h = 0; h < (layer.heads.size() == 1 ? 1 : shape.heads); ++h)
+        costs.push_back(head_cost(layer.heads[layer.heads.size() == 1 ? 0 : size_t(h)], p.n));
+    const std::string at = "render --view " + a.view + " at n = " + std::to_string(p.n);
     Image img;
+    if (a.view == "mask" && !p.needs_qk()) {
+        // No Q/K/V and no block mask: the head's rows, by runs.
+        check_row_walk(costs[size_t(a.head) % costs.size()], at, "use a smaller --n");
+        img = render_mask(HeadMask(layer.heads[layer.heads.size() == 1 ? 0 : size_t(a.head)], p.n), a.size);
+        write_png(a.out, img);
+        return 0;
+    }
+    if (!p.needs_qk()) check_block_mask(costs, p.n, at);
+    std::unique_ptr<VulkanContext> ctx;
+    if (a.view == "heatmap") {
+        ContextOptions o;
+        o.device_index = a.device;
+        auto r = VulkanContext::create(o);
+        if (!r.context) throw VulkanError(r.error);
+        ctx = std::move(r.context);
+        // The viewport's rows visit their query blocks' key blocks: refuse what would take too long.
+        const double nb = std::ceil(double(p.n) / 64.0);
+        const double rows = std::min(nb, double(std::min<int64_t>(p.n, a.size)));
+        check_kernel_time(listed_blocks_bound(costs, p.n) / double(costs.size()) * rows / nb, a.d,
+                          ctx->info().type, ctx->info().name, at);
+    }
+    Problem prob = prepare_problem(p, po);
     if (a.view == "mask") {
         img = render_mask(prob.mask(a.head), a.size);
     } else if (a.view == "blocks") {
         img = render_blocks(*prob.block_mask, a.head, a.size);
     } else {
-        ContextOptions o;
-        o.device_index = a.device;
-        auto r = VulkanContext::create(o);
-        if (!r.context) throw VulkanError(r.error);
-        AttentionEngine engine(*r.context);
+        AttentionEngine engine(*ctx);
         engine.upload(prob.qkv.q, prob.qkv.k, prob.qkv.v, {prob.heads, prob.n, prob.d});
         img = render_heatmap(engine, *prob.block_mask, a.head, a.size);
     }
@@ -116,6 +196,18 @@ int cmd_export(const CliArgs& a) {
         throw InputError("export needs at least one of --mask, --blocks, --flex");
     if (a.block_size < 1 || a.block_size > 4096)
         throw InputError("--block-size must be in [1, 4096], got " + std::to_string(a.block_size));
+    // Sizes checked from the pattern before any mask is built (lsh counts as dense until hashed).
+    if (!a.mask_out.empty()) check_mask_npy_size(p, mask_npy_bytes(p, {}), a.mask_out);
+    std::vector<std::vector<HeadCost>> costs;
+    for (const Layer& l : p.layers) {
+        costs.emplace_back();
+        for (const HeadPattern& hp : l.heads) {
+            bool lsh = false;
+            for (const Component& c : hp.components) lsh = lsh || c.type == ComponentType::lsh;
+            costs.back().push_back(lsh ? HeadCost{} : head_cost(hp, p.n));
+        }
+    }
+    if (!a.blocks_out.empty()) check_blocks_export(costs, p.n, a.block_size);
     std::optional<QKV> qkv;
     if (!a.q.empty() || !a.k.empty()) {
         if (a.q.empty() || a.k.empty()) throw InputError("give both --q and --k, or neither");
@@ -124,13 +216,11 @@ int cmd_export(const CliArgs& a) {
         qkv = QKV{read_qkv(a.q, heads, p.n, a.d), read_qkv(a.k, heads, p.n, a.d), {}};
     }
     StackMasks masks = build_stack_masks(p, qkv ? &*qkv : nullptr, a.d);
-    auto write_text = [](const std::string& path, const std::string& text) {
-        std::ofstream f(path);
-        if (!(f << text)) throw InputError(path + ": cannot write");
-    };
-    if (!a.mask_out.empty()) export_mask_npy(p, masks, a.mask_out);
-    if (!a.blocks_out.empty()) write_text(a.blocks_out, export_blocks_json(p, masks, a.block_size));
-    if (!a.flex_out.empty()) write_text(a.flex_out, export_flex_python(p, masks));
+    if (!a.blocks_out.empty() && p.needs_qk()) check_blocks_export(costs_of(masks), p.n, a.block_size);
+    if (!a.mask_out.empty()) export_mask_npy(p, masks, a.mask_out, progress_line("export --mask"));
+    if (!a.blocks_out.empty())
+        write_text(a.blocks_out, export_blocks_json(p, masks, a.block_size), "export --blocks");
+    if (!a.flex_out.empty()) write_text(a.flex_out, export_flex_python(p, masks), "export --flex");
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "gui_app.h"
 
+#include "file_io.h"
+
 #include "gui_vulkan.h"
 #include "gui_worker.h"
 #include "query_view.h"
@@ -131,7 +133,20 @@ bool write_png(const std::string& path, const RgbImage& img, int x0 = 0, int y0 
         }
     }
     stbi_write_png_compression_level = 9;
-    return stbi_write_png(path.c_str(), ow, oh, 3, out.data(), ow * 3) != 0;
+    // Encoded in memory and written atomically, every write checked (stb's file writer ignores
+    // write errors, so a full disk would report success).
+    std::string png;
+    auto append = [](void* ctx, void* data, int size) {
+        static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size_t(size));
+    };
+    if (!stbi_write_png_to_func(append, &png, ow, oh, 3, out.data(), ow * 3)) return false;
+    try {
+        write_file_atomic(path, png, "png");
+    } catch (const InputError& e) {
+        std::fprintf(stderr, "salab: %s\n", e.what());
+        return false;
+    }
+    return true;
 }
 
 struct WindowRect {
@@ -222,16 +237,36 @@ void App::load_initial() {
     std::string err;
     for (const DeviceInfo& d : list_devices(&err)) devices_.push_back({d.index, d.name, d.type, d.usable, d.unusable_reason});
     state_.params.device = opt_.device;
+    // A bad --session or --pattern file (or --n) is reported in the window (and on stderr); the
+    // window opens with the default pattern instead.
+    std::string startup_error;
     if (!opt_.session_path.empty()) {
-        state_ = ui::load_session(opt_.session_path);
-        if (opt_.device >= 0) state_.params.device = opt_.device;
-        if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
-        return;
+        try {
+            state_ = ui::load_session(opt_.session_path);
+            if (opt_.device >= 0) state_.params.device = opt_.device;
+            if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
+            return;
+        } catch (const InputError& e) {
+            startup_error = e.what();
+            state_ = ui::AppState{};
+            state_.params.device = opt_.device;
+        }
     }
-    if (!opt_.pattern_path.empty()) {
-        state_.params.pattern = load_pattern(opt_.pattern_path);  // InputError -> run() prints it
-        if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
-        state_.preset_path = std::filesystem::weakly_canonical(opt_.pattern_path).string();
+    if (!opt_.pattern_path.empty() && startup_error.empty()) {
+        try {
+            state_.params.pattern = load_pattern(opt_.pattern_path);
+            if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
+            state_.preset_path = std::filesystem::weakly_canonical(opt_.pattern_path).string();
+        } catch (const InputError& e) {
+            startup_error = e.what();
+        }
+    }
+    if (!startup_error.empty()) {
+        std::fprintf(stderr, "salab: %s\n", startup_error.c_str());
+        state_.params.pattern = ui::default_pattern();
+        state_.preset_path.clear();
+        status_ = startup_error;
+    } else if (!opt_.pattern_path.empty()) {
     } else {
         state_.params.pattern = ui::default_pattern();
         for (const auto& p : presets_)

@@ -1,5 +1,6 @@
 #include "block_mask.h"
 #include "threads.h"
+#include "file_io.h"
 
 #include <algorithm>
 #include <atomic>
@@ -386,16 +387,34 @@ void compile_query_block(Scratch& s, int64_t qb, int64_t rows_here, int64_t n, i
 
 // RowSource: n(), causal(h) and query_block(h, q0, q1, QueryBlockRuns&) as
 // HeadMask::query_block_runs gives them.
+// Bytes the pieces of one compile may hold (they are copied into the mask once, so the mask
+// costs about twice this at its peak): the compile stops with an InputError past it instead of
+// growing until the machine runs out of memory.
+struct Budget {
+    std::atomic<uint64_t> used{0};
+    uint64_t limit = host_memory_budget() / 2;
+};
+
+uint64_t piece_bytes(const Piece& p) {
+    return 4 * uint64_t(p.counts.size() + p.entries.size() + p.bits.size() + p.gather.size());
+}
+
 template <class RowSource>
 void compile_range(const RowSource& heads, int block, int64_t num_blocks, int64_t begin, int64_t end,
-                   bool gather, Scratch& s, Piece& out) {
+                   bool gather, Scratch& s, Piece& out, Budget& budget) {
     const int64_t n = heads.n();
     for (int64_t row = begin; row < end; ++row) {
         if (row % kShareSpan == 0) out.recent.clear();
         const int64_t h = row / num_blocks, qb = row % num_blocks;
         const int64_t rows_here = std::min<int64_t>(block, n - qb * block);
         heads.query_block(h, qb * block, qb * block + rows_here, s.q);
+        const uint64_t before = piece_bytes(out);
         compile_query_block(s, qb, rows_here, n, block, heads.causal(h), gather, out);
+        const uint64_t now = budget.used += piece_bytes(out) - before;
+        if (now > budget.limit)
+            throw InputError("the block mask of n = " + std::to_string(n) + ", " + std::to_string(heads.size()) +
+                             " head(s) grows past " + format_bytes(double(budget.limit)) +
+                             " (half of this machine's memory budget): use a smaller n, fewer heads or a sparser pattern");
     }
 }
 
@@ -518,6 +537,8 @@ BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
     std::vector<Piece> pieces(static_cast<size_t>(num_chunks));
     std::vector<PieceAt> at;
     std::atomic<int64_t> next{0};
+    std::atomic<bool> stop_early{false};
+    Budget budget;
     std::exception_ptr failed;
     std::mutex failed_mutex;
     std::barrier sync(t, [&]() noexcept {
@@ -531,12 +552,13 @@ BlockMask compile(const RowSource& heads, int block, int threads, bool gather) {
     auto work = [&](int w) {
         try {
             Scratch s;
-            for (int64_t c = next++; c < num_chunks; c = next++)
+            for (int64_t c = next++; c < num_chunks && !stop_early; c = next++)
                 compile_range(heads, block, bm.num_blocks, c * chunk, std::min(rows, (c + 1) * chunk), gather, s,
-                              pieces[size_t(c)]);
+                              pieces[size_t(c)], budget);
         } catch (...) {
             std::lock_guard lock(failed_mutex);
             if (!failed) failed = std::current_exception();
+            stop_early = true;
         }
         sync.arrive_and_wait();
         if (!failed)

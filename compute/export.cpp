@@ -1,6 +1,9 @@
 // Exports: .npy masks, FlexAttention block lists, and a Python mask_mod that reproduces the mask.
 #include "export.h"
 
+#include "file_io.h"
+#include "size_limits.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -84,17 +87,22 @@ void append_head_blocks(std::string& out, const HeadMask& m, int64_t bs) {
     std::vector<int64_t> kv_num, full_num;
     std::vector<std::vector<int64_t>> kv_idx, full_idx;
     std::vector<int64_t> count(size_t(nb), 0), touched;
-    std::vector<int32_t> row;
+    std::vector<KeyRun> row;
     int64_t kept = 0;
     for (int64_t Q = 0; Q < nb; ++Q) {
         const int64_t q_lo = Q * bs, q_hi = std::min(n, q_lo + bs);
         for (int64_t i = q_lo; i < q_hi; ++i) {
-            m.row(i, row);
-            kept += int64_t(row.size());
-            for (int32_t j : row) {
-                const int64_t K = j / bs;
-                if (count[size_t(K)]++ == 0)
-                    touched.push_back(K);
+            // By runs: a dense row costs its blocks, not its n keys.
+            m.row_runs(i, row);
+            for (const KeyRun& run : row) {
+                kept += run.hi - run.lo;
+                for (int64_t K = run.lo / bs; K <= (run.hi - 1) / bs; ++K) {
+                    const int64_t lo = std::max<int64_t>(run.lo, K * bs),
+                                  hi = std::min<int64_t>(run.hi, K * bs + bs);
+                    if (count[size_t(K)] == 0)
+                        touched.push_back(K);
+                    count[size_t(K)] += hi - lo;
+                }
             }
         }
         std::sort(touched.begin(), touched.end());
@@ -390,6 +398,9 @@ std::vector<HeadMask> build_head_masks(const Pattern& p, int layer, const QKV* q
         for (const auto& c : h.components)
             content = content || needs_qk(c);
     QKV synthetic;
+    if (content)
+        for (const auto& h : l.heads)
+            check_content_build(h, p.n, qkv ? d : export_qk_dim);  // before Q/K are generated
     if (content && qkv == nullptr) {
         d = export_qk_dim;
         synthetic = make_qkv(heads, p.n, d, 0, QkvSource::gaussian);
@@ -417,12 +428,11 @@ StackMasks build_stack_masks(const Pattern& p, const QKV* qkv, int64_t d) {
     return all;
 }
 
-void export_mask_npy(const Pattern& p, const StackMasks& masks, const std::string& path) {
+void export_mask_npy(const Pattern& p, const StackMasks& masks, const std::string& path,
+                     const std::function<void(double)>& progress) {
     const int64_t n = p.n;
     if (n > max_npy_tokens)
-        throw InputError("export: --mask at n = " + str(n) + " would be " + str(n * n / (1 << 20)) +
-                         " MiB per head (limit n <= " + str(max_npy_tokens) +
-                         "); use --blocks or --flex instead");
+        check_mask_npy_size(p, 0, path);
     std::vector<int64_t> shape;
     if (p.is_flat())
         shape = {n, n};
@@ -437,31 +447,70 @@ void export_mask_npy(const Pattern& p, const StackMasks& masks, const std::strin
                     "[layers, heads, n, n] array; use --blocks or --flex for this stack");
         shape = {int64_t(masks.size()), heads, n, n};
     }
-    std::ofstream out(path, std::ios::binary);
-    if (!out)
-        throw InputError("export: cannot write " + path + ": " + std::strerror(errno));
     const std::string header = npy_header(shape);
-    out.write(header.data(), std::streamsize(header.size()));
-    std::vector<char> line(size_t(n), 0);
-    std::vector<int32_t> row;
+    const uint64_t bytes = mask_npy_bytes(p, masks);
+    check_mask_npy_size(p, bytes, path);
+    AtomicWriter out(path, "export --mask");
+    out.write(header);
+    // Rows are buffered into ~4 MiB writes.
+    std::vector<char> buf;
+    buf.reserve(size_t(std::max<int64_t>(n, int64_t(4) << 20)));
+    std::vector<KeyRun> row;
+    const double rows_total = double(masks.size()) * double(shape.size() == 4 ? shape[1] : 1) * double(n);
+    double rows_done = 0;
     for (const auto& layer : masks)
         for (const auto& m : layer)
             for (int64_t i = 0; i < n; ++i) {
-                m.row(i, row);
-                for (int32_t j : row)
-                    line[size_t(j)] = 1;
-                out.write(line.data(), std::streamsize(n));
-                for (int32_t j : row)
-                    line[size_t(j)] = 0;
+                const size_t at = buf.size();
+                buf.resize(at + size_t(n), 0);
+                m.row_runs(i, row);
+                for (const KeyRun& run : row)
+                    std::fill(buf.begin() + std::ptrdiff_t(at + size_t(run.lo)),
+                              buf.begin() + std::ptrdiff_t(at + size_t(run.hi)), char(1));
+                if (buf.size() >= (size_t(4) << 20)) {
+                    out.write(buf.data(), buf.size());
+                    buf.clear();
+                }
+                rows_done += 1;
+                if (progress && (int64_t(rows_done) & 1023) == 0)
+                    progress(rows_done / rows_total);
             }
-    out.flush();
-    if (!out)
-        throw InputError("export: writing " + path + " failed: " + std::strerror(errno));
+    out.write(buf.data(), buf.size());
+    out.commit();
+    if (progress)
+        progress(1.0);
+}
+
+uint64_t mask_npy_bytes(const Pattern& p, const StackMasks& masks) {
+    uint64_t per = 0, total = 0;
+    if (!checked_mul(uint64_t(p.n), uint64_t(p.n), per))
+        return UINT64_MAX;
+    uint64_t heads = 0;
+    for (const auto& l : masks)
+        heads += l.size();
+    if (masks.empty()) {  // not built yet: from the pattern
+        for (const auto& l : p.layers)
+            heads += l.heads.size();
+    }
+    return checked_mul(per, heads, total) ? total : UINT64_MAX;
+}
+
+void check_mask_npy_size(const Pattern& p, uint64_t bytes, const std::string& path) {
+    const int64_t n = p.n;
+    if (n > max_npy_tokens)
+        throw InputError("export: --mask at n = " + str(n) + " would be " + str(n * n / (1 << 20)) +
+                         " MiB per head (limit n <= " + str(max_npy_tokens) +
+                         "); use --blocks or --flex instead");
+    if (bytes > max_mask_export_bytes)
+        throw InputError("export: --mask of " + str(p.num_layers()) + " layer(s) at n = " + str(n) + " would be " +
+                         format_bytes(double(bytes)) + " in all (limit " +
+                         format_bytes(double(max_mask_export_bytes)) +
+                         "); use a smaller --n, fewer layers, or --blocks / --flex");
+    check_output_space(path, bytes + 128, "export --mask", "use a smaller --n or write elsewhere");
 }
 
 void export_mask_npy(const Pattern& p, const std::string& path) {
-    if (p.n > max_npy_tokens)
-        return export_mask_npy(p, StackMasks{}, path);  // refuses before building
+    check_mask_npy_size(p, mask_npy_bytes(p, {}), path);  // refuses before building
     export_mask_npy(p, build_stack_masks(p), path);
 }
 

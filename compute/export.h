@@ -16,6 +16,7 @@
 #include "synthetic.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,17 @@ std::vector<HeadMask> build_head_masks(const Pattern& p, int layer, const QKV* q
 // All layers; the same qkv (if any) for every layer.
 StackMasks build_stack_masks(const Pattern& p, const QKV* qkv = nullptr, int64_t d = export_qk_dim);
 
-// Writes the mask as uint8 0/1, streamed row by row. Refuses n > max_npy_tokens.
-void export_mask_npy(const Pattern& p, const StackMasks& masks, const std::string& path);
+// Writes the mask as uint8 0/1, streamed row by row through an AtomicWriter (file_io.h): a
+// failed or interrupted export leaves the old file or none. Refuses, before writing anything,
+// n > max_npy_tokens, more than max_mask_export_bytes (size_limits.h) in all, and more than the
+// target's free space / file-size limit. `progress` gets the fraction of rows written.
+void export_mask_npy(const Pattern& p, const StackMasks& masks, const std::string& path,
+                     const std::function<void(double)>& progress = {});
 void export_mask_npy(const Pattern& p, const std::string& path);
+// Bytes of the array (layers * heads * n^2; from the pattern when masks is empty), saturated.
+uint64_t mask_npy_bytes(const Pattern& p, const StackMasks& masks);
+// The checks export_mask_npy makes before writing; throws InputError.
+void check_mask_npy_size(const Pattern& p, uint64_t bytes, const std::string& path);
 
 // FlexAttention BlockMask terms, for every layer and head:
 //   {"format": "salab.flex_block_mask.v1", "name", "n", "block_size", "num_q_blocks",

@@ -1,5 +1,7 @@
 #include "live_problem.h"
 
+#include "size_limits.h"
+
 #include "hops.h"
 #include "npy.h"
 #include "reference.h"
@@ -10,6 +12,14 @@
 #include <utility>
 
 namespace salab {
+
+namespace {
+std::vector<HeadCost> costs_of(const std::vector<HeadMask>& heads) {
+    std::vector<HeadCost> out;
+    for (const HeadMask& m : heads) out.push_back(head_cost(m));
+    return out;
+}
+}  // namespace
 
 namespace {
 
@@ -261,9 +271,7 @@ void LiveProblem::State::stage_model(const LiveRequest& r, const std::function<b
         m.stats.mask_build_ms = ms_since(t0);
         m.heads = heads;
         model_ok = true;
-    } catch (const InputError& e) {
-        m.error = e.what();
-    } catch (const std::invalid_argument& e) {
+    } catch (const std::exception& e) {  // InputError, invalid_argument, bad_alloc
         m.error = e.what();
     }
     model = m;
@@ -330,6 +338,7 @@ void LiveProblem::State::stage_block_mask(const LiveRequest& req, LiveUpdate& ou
     ModelResult m = model;
     try {
         const auto t0 = Clock::now();
+        check_block_mask(costs_of(heads), n(), "the block mask");  // size_limits.h
         blocks = std::make_shared<const BlockMask>(compile_block_mask(heads, 64));
         plan = live_plan(heads, blocks);
         const double block_ms = ms_since(t0);
@@ -451,6 +460,16 @@ void LiveProblem::State::stage_hops(const LiveRequest& req, const std::function<
         const auto t0 = Clock::now();
         HopsStack stack;
         const int selected = std::min(p.layer, p.pattern.num_layers() - 1);
+        {  // refused up front when the token CSRs would not fit (size_limits.h)
+            std::vector<std::vector<HeadCost>> costs;
+            for (int l = 0; l < p.pattern.num_layers(); ++l) {
+                costs.emplace_back();
+                if (l == selected) costs.back() = costs_of(heads);
+                else
+                    for (const HeadPattern& hp : p.pattern.layers[size_t(l)].heads) costs.back().push_back(head_cost(hp, n()));
+            }
+            check_hops(costs, n());
+        }
         for (int l = 0; l < p.pattern.num_layers() && !stale(); ++l) {
             std::vector<Csr> layer;
             if (l == selected) {
@@ -617,6 +636,7 @@ LiveLayer sweep_layer(const LiveParams& p, int64_t n, const QKV& qkv) {
     at.pattern = with_n(p.pattern, n);
     LiveLayer l;
     l.masks = build_head_masks(at, qkv);
+    check_block_mask(costs_of(l.masks), n, "the block mask");
     l.blocks = std::make_shared<const BlockMask>(compile_block_mask(l.masks, 64));
     l.plan = live_plan(l.masks, l.blocks);
     return l;

@@ -6,6 +6,7 @@
 // content components (lsh, topk) hold per-token state.
 #include "mask.h"
 #include "threads.h"
+#include "size_limits.h"
 
 #include "synthetic.h"
 
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 namespace salab {
 
@@ -59,14 +61,18 @@ std::vector<int64_t> draw_sorted(SplitMix64 rng, int64_t r, int64_t m) {
         std::sort(out.begin(), out.end());
         return out;
     }
-    // Same sequence of draws as draw_distinct, with a sorted vector for membership.
+    // Same sequence of draws as draw_distinct, with a hash set for membership (a sorted
+    // vector's inserts would be O(r^2) per row).
     out.reserve(size_t(r));
+    std::unordered_set<int64_t> seen;
+    seen.reserve(size_t(r) * 2);
     for (int64_t t = m - r; t < m; ++t) {
         const int64_t x = int64_t(rng.below(uint64_t(t) + 1));
-        auto it = std::lower_bound(out.begin(), out.end(), x);
-        const int64_t v = (it != out.end() && *it == x) ? t : x;
-        out.insert(std::lower_bound(out.begin(), out.end(), v), v);
+        const int64_t v = seen.count(x) ? t : x;
+        seen.insert(v);
+        out.push_back(v);
     }
+    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -399,6 +405,7 @@ struct HeadMask::Impl {
 
 HeadMask::HeadMask(const HeadPattern& head, int64_t n, const HeadQK& qk) : head_(head), n_(n) {
     validate(Pattern{"", "", n, {Layer{{head}}}});
+    check_content_build(head, n, qk.d);  // top-k's n^2 d scores, lsh's hashing: refused up front
     auto impl = std::make_shared<Impl>();
     for (size_t ci = 0; ci < head.components.size(); ++ci) {
         const Component& c = head.components[ci];
@@ -503,8 +510,10 @@ void HeadMask::query_block_runs(int64_t q0, int64_t q1, QueryBlockRuns& out) con
         switch (c.type) {
         case ComponentType::window:
             if (c.dilation == 1) {
-                out.band_left = std::max(out.band_left, c.radius);
-                out.band_right = causal ? 0 : std::max(out.band_right, c.radius);
+                // Radii past n keep every key: clamped, so that i + radius cannot overflow.
+                const int64_t r = std::min(c.radius, n_);
+                out.band_left = std::max(out.band_left, r);
+                out.band_right = causal ? 0 : std::max(out.band_right, r);
                 per_row[ci] = 0;
             }
             break;
@@ -627,10 +636,14 @@ std::optional<Band> band_of(const HeadPattern& head) {
 std::optional<Band> band_of(const std::vector<HeadMask>& heads) {
     if (heads.empty())
         return std::nullopt;
-    const std::optional<Band> band = band_of(heads[0].pattern());
+    std::optional<Band> band = band_of(heads[0].pattern());
     for (const HeadMask& h : heads)
         if (band_of(h.pattern()) != band)
             return std::nullopt;
+    if (band) {  // radii past n keep every key anyway
+        band->left = std::min(band->left, heads[0].n());
+        band->right = std::min(band->right, heads[0].n());
+    }
     return band;
 }
 

@@ -1,6 +1,9 @@
 // Pattern JSON: parsing with one-line errors, validation, serialisation.
 #include "pattern.h"
 
+#include "file_io.h"
+#include "size_limits.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -95,9 +98,46 @@ std::string suggestion(std::string_view got, const std::vector<std::string_view>
     return best.empty() ? std::string() : "; did you mean \"" + std::string(best) + "\"?";
 }
 
+// Appends at most about `budget` characters of v, one line; containers are walked only as far
+// as the budget reaches, never whole (a value nested or long enough would otherwise cost its
+// full size, or recursion depth, for a 40-character message).
+void brief(const json& v, std::string& out, size_t budget, int depth) {
+    if (out.size() > budget)
+        return;
+    if (v.is_array() || v.is_object()) {
+        if (depth > 8) {
+            out += v.is_array() ? "[...]" : "{...}";
+            return;
+        }
+        out += v.is_array() ? '[' : '{';
+        bool first = true;
+        for (auto it = v.begin(); it != v.end(); ++it) {
+            if (out.size() > budget)
+                break;
+            if (!first)
+                out += ',';
+            first = false;
+            if (v.is_object())
+                out += json(it.key()).dump(-1, ' ', false, json::error_handler_t::replace) + ':';
+            brief(*it, out, budget, depth + 1);
+        }
+        if (out.size() <= budget)
+            out += v.is_array() ? ']' : '}';
+        return;
+    }
+    if (v.is_string()) {
+        const auto& str = v.get_ref<const std::string&>();
+        out += json(str.substr(0, std::min<size_t>(str.size(), budget + 1)))
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
+        return;
+    }
+    out += v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // A JSON value for an error message: one line, short.
 std::string show(const json& v) {
-    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string s;
+    brief(v, s, 40, 0);
     if (s.size() > 40)
         s = s.substr(0, 37) + "...";
     return s;
@@ -377,6 +417,7 @@ bool Pattern::needs_qk() const {
 }
 
 Pattern parse_pattern(std::string_view json_text) {
+    check_json_depth(json_text, "pattern");
     json root;
     try {
         root = json::parse(json_text.begin(), json_text.end());
@@ -389,6 +430,8 @@ Pattern parse_pattern(std::string_view json_text) {
             if (auto p = what.find(": "); p != std::string::npos)
                 what = what.substr(p + 2);
         std::replace(what.begin(), what.end(), '\n', ' ');
+        if (what.size() > 160)  // "last read: '<a megabyte of digits>'"
+            what = what.substr(0, 157) + "...";
         // nlohmann counts bytes from 1; line and column help in a multi-line file.
         const size_t upto = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, json_text.size());
         const size_t line = 1 + size_t(std::count(json_text.begin(),
@@ -398,6 +441,15 @@ Pattern parse_pattern(std::string_view json_text) {
             line_start == std::string_view::npos || upto == 0 ? upto + 1 : upto - line_start;
         fail("invalid JSON at byte " + std::to_string(e.byte) + " (line " + std::to_string(line) +
              ", column " + std::to_string(column) + "): " + what);
+    } catch (const json::exception& e) {
+        // e.g. out_of_range.406 "number overflow parsing '1e999'"
+        std::string what = e.what();
+        if (auto p = what.find("] "); p != std::string::npos)
+            what = what.substr(p + 2);
+        std::replace(what.begin(), what.end(), '\n', ' ');
+        if (what.size() > 160)
+            what = what.substr(0, 157) + "...";
+        fail("invalid JSON: " + what);
     }
     if (!root.is_object())
         fail("expected a JSON object like {\"name\": ..., \"n\": 1024, \"components\": [...]}, "
@@ -467,13 +519,9 @@ Pattern parse_pattern(std::string_view json_text) {
 }
 
 Pattern load_pattern(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw InputError("pattern: cannot open " + path + ": " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
+    const std::string text = read_file_limited(path, max_pattern_file_bytes, "pattern");
     try {
-        return parse_pattern(ss.str());
+        return parse_pattern(text);
     } catch (const InputError& e) {
         std::string what = e.what();
         if (what.rfind("pattern: ", 0) == 0)

@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include "file_io.h"
 #include "hops.h"
 #include "mask_image.h"
 
@@ -124,8 +125,17 @@ Image render_hops(const std::vector<std::vector<Csr>>& stack, int size) {
 }
 
 void write_png(const std::string& path, const Image& image) {
-    if (!stbi_write_png(path.c_str(), image.width, image.height, 4, image.rgba.data(), image.width * 4))
-        throw InputError(path + ": cannot write PNG");
+    // Encoded in memory, then written atomically with every write checked (stb's own file
+    // writer ignores write errors: `--out /dev/full` would succeed).
+    std::string png;
+    auto append = [](void* ctx, void* data, int size) {
+        static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size_t(size));
+    };
+    if (image.width < 1 || image.height < 1 ||
+        !stbi_write_png_to_func(append, &png, image.width, image.height, 4, image.rgba.data(), image.width * 4))
+        throw InputError(path + ": cannot encode PNG");
+    check_output_space(path, png.size(), "png", "free some space or write elsewhere");
+    write_file_atomic(path, png, "png");
 }
 
 }  // namespace salab

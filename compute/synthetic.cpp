@@ -2,7 +2,9 @@
 // like the attention of a trained model.
 #include "synthetic.h"
 
+#include "file_io.h"
 #include "pattern.h"
+#include "size_limits.h"
 #include "threads.h"
 
 #include <algorithm>
@@ -118,7 +120,12 @@ std::vector<float> gaussian_tensor(int64_t count, uint64_t seed) {
 
 QKV make_qkv(int heads, int64_t n, int64_t d, uint64_t seed, QkvSource src) {
     if (src == QkvSource::npy) throw InputError("Q/K/V from .npy files are read, not generated: give the files");
-    const int64_t count = int64_t(heads) * n * d;
+    int64_t count = 0;
+    if (heads < 0 || !checked_mul(int64_t(heads), n, count) || !checked_mul(count, d, count))
+        throw InputError("Q/K/V of heads = " + std::to_string(heads) + ", n = " + std::to_string(n) + ", d = " +
+                         std::to_string(d) + " have more elements than fit in 64 bits");
+    check_host_memory(12.0 * double(count), "Q/K/V of heads = " + std::to_string(heads) + ", n = " +
+                      std::to_string(n) + ", d = " + std::to_string(d), "use fewer heads or a smaller n or d");
     QKV qkv;
     qkv.v = gaussian_tensor(count, seed + 2);
     if (src == QkvSource::gaussian) {

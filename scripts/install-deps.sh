@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libvulkan-dev glslc mesa-vulkan-drivers
       vulkan-validationlayers vulkan-tools libglfw3-dev libimgui-dev doctest-dev libstb-dev
-      nlohmann-json3-dev libcli11-dev xvfb xauth fonts-dejavu-core python3 python3-numpy)
+      nlohmann-json3-dev libcli11-dev xvfb xauth fonts-dejavu-core python3 python3-numpy
+      clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -75,7 +75,8 @@ void main() {
             FOR_C4(c4) acc[c4] *= correction;
             for (uint t = 0u; t < TILE_K; ++t) {
                 const uint key = keys[t];
-                const float p = (kept_mask & (1u << t)) != 0u ? exp2(s[t] - m_new) : 0.0;
+                const bool kept = (kept_mask & (1u << t)) != 0u;
+                const float p = kept ? exp2(s[t] - m_new) : 0.0;
                 l += p;
                 if (key != kNoKey) {  // uniform
                     const uint vb = head_base + key * d;
@@ -83,7 +84,9 @@ void main() {
                         vec4 v4 = vec4(0.0);
                         for (uint j = 0u; j < 4u; ++j)
                             if (4u * c4 + j < d) v4[j] = LOAD(v_data[vb + 4u * c4 + j]);
-                        acc[c4] += p * v4;
+                        // A masked key contributes nothing, whatever V holds: 0 * NaN would be
+                        // NaN, so the sum is selected, not multiplied away.
+                        acc[c4] = kept ? acc[c4] + p * v4 : acc[c4];
                     }
                 }
             }
