@@ -19,7 +19,7 @@ namespace salab {
 
 namespace {
 
-constexpr uint32_t kBindings = 12;
+constexpr uint32_t kBindings = gpu::kAttnBindings;
 
 // vec4 registers per head-dimension row: ceil(d / 4) rounded up to a power of two, so only a
 // handful of pipelines exist and padding wastes less than half of the arithmetic.

@@ -95,11 +95,9 @@ Image render_blocks(const BlockMask& bm, int head, int size) {
     for (int64_t qb = 0; qb < bm.num_blocks; ++qb) {
         const size_t row = size_t(h) * size_t(bm.num_blocks) + size_t(qb);
         for (uint32_t e = bm.row_ptr[row]; e < bm.row_ptr[row + 1]; ++e) {
-            const uint32_t w = bm.entries[2 * size_t(e)];
-            const int64_t kb = w & 0x7fffffff;
-            const bool partial = w >> 31;
-            const uint32_t rgb = partial ? 0xf0a030 : 0x40c070;
-            const int64_t cx = kb / s.tokens, cy = qb / s.tokens;
+            const BlockEntry entry = decode_entry(bm.entries[2 * size_t(e)]);
+            const uint32_t rgb = entry.partial ? 0xf0a030 : 0x40c070;
+            const int64_t cx = entry.index / s.tokens, cy = qb / s.tokens;
             const uint8_t* p = &img.rgba[(size_t(cy * s.pixels) * size_t(img.width) + size_t(cx * s.pixels)) * 4];
             const bool already_full = p[0] == 0x40 && p[1] == 0xc0;
             if (!already_full) fill_cell(img, s, cx, cy, rgb);
