@@ -1,5 +1,7 @@
 #include "gui_vulkan.h"
 
+#include "vk_context.h"  // find_memory_type, submit_and_wait, device_type_rank
+
 #define GLFW_INCLUDE_NONE
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
@@ -7,10 +9,12 @@
 #include <backends/imgui_impl_vulkan.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace salab::gui {
 
@@ -40,6 +44,10 @@ struct ImGui186VulkanDataHead {
     VkPipelineLayout PipelineLayout;
 };
 
+// ImGui's Vulkan backend is process-wide state; Owned<shutdown_imgui_backend> (a token handle
+// of 1 once initialised) shuts it down in its place in Impl's member order.
+void shutdown_imgui_backend(int, const VkAllocationCallbacks*) { ImGui_ImplVulkan_Shutdown(); }
+
 // The command buffer being recorded and the layout to bind with, for bind_texture_callback
 // (ImDrawCallback has no user argument for them). Only the render thread touches these.
 VkCommandBuffer g_recording = VK_NULL_HANDLE;
@@ -56,36 +64,37 @@ constexpr uint32_t frames_in_flight = 2;
 
 struct Renderer::Impl {
     struct Frame {
-        Owned<VkCommandPool> pool;
+        Owned<vkDestroyCommandPool> pool;
         VkCommandBuffer cb = VK_NULL_HANDLE;
-        Owned<VkFence> fence;
-        Owned<VkSemaphore> acquired;
+        Owned<vkDestroyFence> fence;
+        Owned<vkDestroySemaphore> acquired;
     };
     struct Texture {
         int w = 0, h = 0;
         uint64_t version = 0;
-        Owned<VkImage> image;
-        Owned<VkDeviceMemory> memory;
-        Owned<VkImageView> view;
-        Owned<VkBuffer> staging;
-        Owned<VkDeviceMemory> staging_memory;
+        Owned<vkDestroyImage> image;
+        Owned<vkFreeMemory> memory;
+        Owned<vkDestroyImageView> view;
+        Owned<vkDestroyBuffer> staging;
+        Owned<vkFreeMemory> staging_memory;
         void* mapped = nullptr;
-        Owned<VkDescriptorSet> set;
+        Owned<free_descriptor_set> set;
     };
 
     GLFWwindow* window = nullptr;
-    Owned<VkInstance> instance;
-    Owned<VkSurfaceKHR> surface;
+    Owned<vkDestroyInstance> instance;
+    Owned<vkDestroySurfaceKHR> surface;
     VkPhysicalDevice physical = VK_NULL_HANDLE;
     VkPhysicalDeviceProperties props{};
     uint32_t family = 0;
-    Owned<VkDevice> device;
+    Owned<vkDestroyDevice> device;
     VkQueue queue = VK_NULL_HANDLE;
-    Owned<VkDescriptorPool> descriptor_pool;
-    Owned<VkCommandPool> upload_pool;
+    Owned<vkDestroyDescriptorPool> descriptor_pool;
+    Owned<vkDestroyCommandPool> upload_pool;
+    Owned<vkDestroyFence> upload_fence;
     VkSurfaceFormatKHR format{};
     VkPresentModeKHR present_mode = VK_PRESENT_MODE_FIFO_KHR;
-    Owned<VkRenderPass> render_pass;
+    Owned<vkDestroyRenderPass> render_pass;
     std::array<Frame, frames_in_flight> frames;
     uint32_t frame_index = 0;
 
@@ -93,19 +102,19 @@ struct Renderer::Impl {
     uint32_t min_image_count = 2;
     VkExtent2D extent{};
     bool can_capture = false;
-    Owned<VkSwapchainKHR> swapchain;
+    Owned<vkDestroySwapchainKHR> swapchain;
     std::vector<VkImage> images;
-    std::vector<Owned<VkImageView>> views;
-    std::vector<Owned<VkFramebuffer>> framebuffers;
-    std::vector<Owned<VkSemaphore>> rendered;  // per image: a present waits on its own
+    std::vector<Owned<vkDestroyImageView>> views;
+    std::vector<Owned<vkDestroyFramebuffer>> framebuffers;
+    std::vector<Owned<vkDestroySemaphore>> rendered;  // per image: a present waits on its own
     bool rebuild = false;
 
-    Owned<VkBuffer> capture_buffer;
-    Owned<VkDeviceMemory> capture_memory;
+    Owned<vkDestroyBuffer> capture_buffer;
+    Owned<vkFreeMemory> capture_memory;
     VkDeviceSize capture_size = 0;
 
     // Set after ImGui_ImplVulkan_Init; shuts the backend down before the handles it uses go.
-    Owned<int> imgui_backend;
+    Owned<shutdown_imgui_backend> imgui_backend;
     VkDescriptorSetLayout imgui_set_layout = VK_NULL_HANDLE;
     std::array<Texture, size_t(ui::TextureSlot::count)> textures;
 
@@ -113,32 +122,25 @@ struct Renderer::Impl {
         if (device) vkDeviceWaitIdle(device);
     }
 
-    uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
-        VkPhysicalDeviceMemoryProperties mp;
-        vkGetPhysicalDeviceMemoryProperties(physical, &mp);
-        for (uint32_t i = 0; i < mp.memoryTypeCount; ++i)
-            if ((bits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & want) == want) return i;
-        throw std::runtime_error("no Vulkan memory type with the needed properties");
-    }
-
-    Owned<VkDeviceMemory> allocate(VkMemoryRequirements req, VkMemoryPropertyFlags want) {
+    Owned<vkFreeMemory> allocate(VkMemoryRequirements req, VkMemoryPropertyFlags want) {
         VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
         ai.allocationSize = req.size;
-        ai.memoryTypeIndex = memory_type(req.memoryTypeBits, want);
+        ai.memoryTypeIndex = find_memory_type(physical, req.memoryTypeBits, want);
+        if (ai.memoryTypeIndex == UINT32_MAX)
+            throw std::runtime_error("no Vulkan memory type with the needed properties");
         VkDeviceMemory m;
         GUI_VK(vkAllocateMemory(device, &ai, nullptr, &m));
-        VkDevice d = device;
-        return {m, [d](VkDeviceMemory x) { vkFreeMemory(d, x, nullptr); }};
+        return {device, m};
     }
 
-    std::pair<Owned<VkBuffer>, Owned<VkDeviceMemory>> host_buffer(VkDeviceSize size, VkBufferUsageFlags usage) {
+    std::pair<Owned<vkDestroyBuffer>, Owned<vkFreeMemory>> host_buffer(VkDeviceSize size, VkBufferUsageFlags usage) {
         VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
         bi.size = size;
         bi.usage = usage;
         VkBuffer b;
         GUI_VK(vkCreateBuffer(device, &bi, nullptr, &b));
         VkDevice d = device;
-        Owned<VkBuffer> buf(b, [d](VkBuffer x) { vkDestroyBuffer(d, x, nullptr); });
+        Owned<vkDestroyBuffer> buf(d, b);
         VkMemoryRequirements req;
         vkGetBufferMemoryRequirements(device, b, &req);
         auto mem = allocate(req, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
@@ -148,23 +150,7 @@ struct Renderer::Impl {
 
     template <class F>
     void submit_now(F&& record) {
-        VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-        ai.commandPool = upload_pool;
-        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-        ai.commandBufferCount = 1;
-        VkCommandBuffer cb;
-        GUI_VK(vkAllocateCommandBuffers(device, &ai, &cb));
-        VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-        bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-        GUI_VK(vkBeginCommandBuffer(cb, &bi));
-        record(cb);
-        GUI_VK(vkEndCommandBuffer(cb));
-        VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-        si.commandBufferCount = 1;
-        si.pCommandBuffers = &cb;
-        GUI_VK(vkQueueSubmit(queue, 1, &si, VK_NULL_HANDLE));
-        GUI_VK(vkQueueWaitIdle(queue));
-        vkFreeCommandBuffers(device, upload_pool, 1, &cb);
+        submit_and_wait(SubmitTarget{device, queue, upload_pool, upload_fence}, std::forward<F>(record));
     }
 
     void create_swapchain() {
@@ -207,7 +193,7 @@ struct Renderer::Impl {
         views.clear();
         rendered.clear();
         VkDevice d = device;
-        swapchain = Owned<VkSwapchainKHR>(sc, [d](VkSwapchainKHR x) { vkDestroySwapchainKHR(d, x, nullptr); });
+        swapchain = Owned<vkDestroySwapchainKHR>(d, sc);
 
         uint32_t count = 0;
         GUI_VK(vkGetSwapchainImagesKHR(device, sc, &count, nullptr));
@@ -221,7 +207,7 @@ struct Renderer::Impl {
             vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
             VkImageView v;
             GUI_VK(vkCreateImageView(device, &vi, nullptr, &v));
-            views.emplace_back(v, [d](VkImageView x) { vkDestroyImageView(d, x, nullptr); });
+            views.emplace_back(d, v);
             VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
             fi.renderPass = render_pass;
             fi.attachmentCount = 1;
@@ -231,11 +217,11 @@ struct Renderer::Impl {
             fi.layers = 1;
             VkFramebuffer f;
             GUI_VK(vkCreateFramebuffer(device, &fi, nullptr, &f));
-            framebuffers.emplace_back(f, [d](VkFramebuffer x) { vkDestroyFramebuffer(d, x, nullptr); });
+            framebuffers.emplace_back(d, f);
             VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
             VkSemaphore s;
             GUI_VK(vkCreateSemaphore(device, &si, nullptr, &s));
-            rendered.emplace_back(s, [d](VkSemaphore x) { vkDestroySemaphore(d, x, nullptr); });
+            rendered.emplace_back(d, s);
         }
         if (imgui_backend) ImGui_ImplVulkan_SetMinImageCount(min_image_count);
         rebuild = false;
@@ -266,11 +252,11 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         ici.ppEnabledExtensionNames = glfw_exts;
         VkInstance inst;
         GUI_VK(vkCreateInstance(&ici, nullptr, &inst));
-        im->instance = Owned<VkInstance>(inst, [](VkInstance x) { vkDestroyInstance(x, nullptr); });
+        im->instance = Owned<vkDestroyInstance>(inst);
 
         VkSurfaceKHR surf;
         GUI_VK(glfwCreateWindowSurface(inst, window, nullptr, &surf));
-        im->surface = Owned<VkSurfaceKHR>(surf, [inst](VkSurfaceKHR x) { vkDestroySurfaceKHR(inst, x, nullptr); });
+        im->surface = Owned<vkDestroySurfaceKHR>(inst, surf);
 
         // The device that can present to this surface, discrete first.
         uint32_t count = 0;
@@ -289,10 +275,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
                 VkBool32 present = VK_FALSE;
                 vkGetPhysicalDeviceSurfaceSupportKHR(pd, f, surf, &present);
                 if (!(qf[f].queueFlags & VK_QUEUE_GRAPHICS_BIT) || !present) continue;
-                const int rank = pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU     ? 4
-                                 : pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ? 3
-                                 : pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU    ? 2
-                                                                                           : 1;
+                const int rank = device_type_rank(pr.deviceType);
                 if (rank > best_rank) {
                     best_rank = rank;
                     im->physical = pd;
@@ -317,7 +300,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         dci.ppEnabledExtensionNames = dev_exts;
         VkDevice dev;
         GUI_VK(vkCreateDevice(im->physical, &dci, nullptr, &dev));
-        im->device = Owned<VkDevice>(dev, [](VkDevice x) { vkDestroyDevice(x, nullptr); });
+        im->device = Owned<vkDestroyDevice>(dev);
         vkGetDeviceQueue(dev, im->family, 0, &im->queue);
 
         // Sets for ImGui's font and for our textures (one per slot, reallocated on resize).
@@ -329,14 +312,18 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         pci.pPoolSizes = &ps;
         VkDescriptorPool pool;
         GUI_VK(vkCreateDescriptorPool(dev, &pci, nullptr, &pool));
-        im->descriptor_pool = Owned<VkDescriptorPool>(pool, [dev](VkDescriptorPool x) { vkDestroyDescriptorPool(dev, x, nullptr); });
+        im->descriptor_pool = Owned<vkDestroyDescriptorPool>(dev, pool);
 
         VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
         cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
         cpi.queueFamilyIndex = im->family;
         VkCommandPool up;
         GUI_VK(vkCreateCommandPool(dev, &cpi, nullptr, &up));
-        im->upload_pool = Owned<VkCommandPool>(up, [dev](VkCommandPool x) { vkDestroyCommandPool(dev, x, nullptr); });
+        im->upload_pool = Owned<vkDestroyCommandPool>(dev, up);
+        VkFenceCreateInfo ufi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        VkFence uf;
+        GUI_VK(vkCreateFence(dev, &ufi, nullptr, &uf));
+        im->upload_fence = Owned<vkDestroyFence>(dev, uf);
 
         // UNORM formats: ImGui's colours are authored for a non-sRGB target.
         uint32_t fc = 0;
@@ -393,12 +380,12 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         rpi.pDependencies = &dep;
         VkRenderPass rp;
         GUI_VK(vkCreateRenderPass(dev, &rpi, nullptr, &rp));
-        im->render_pass = Owned<VkRenderPass>(rp, [dev](VkRenderPass x) { vkDestroyRenderPass(dev, x, nullptr); });
+        im->render_pass = Owned<vkDestroyRenderPass>(dev, rp);
 
         for (auto& f : im->frames) {
             VkCommandPool p;
             GUI_VK(vkCreateCommandPool(dev, &cpi, nullptr, &p));
-            f.pool = Owned<VkCommandPool>(p, [dev](VkCommandPool x) { vkDestroyCommandPool(dev, x, nullptr); });
+            f.pool = Owned<vkDestroyCommandPool>(dev, p);
             VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
             ai.commandPool = p;
             ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -408,11 +395,11 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
             fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
             VkFence fence;
             GUI_VK(vkCreateFence(dev, &fi, nullptr, &fence));
-            f.fence = Owned<VkFence>(fence, [dev](VkFence x) { vkDestroyFence(dev, x, nullptr); });
+            f.fence = Owned<vkDestroyFence>(dev, fence);
             VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
             VkSemaphore s;
             GUI_VK(vkCreateSemaphore(dev, &si, nullptr, &s));
-            f.acquired = Owned<VkSemaphore>(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
+            f.acquired = Owned<vkDestroySemaphore>(dev, s);
         }
         im->create_swapchain();
     } catch (const std::exception& e) {
@@ -437,7 +424,7 @@ void Renderer::init_imgui() {
     info.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
     info.CheckVkResultFn = imgui_check;
     if (!ImGui_ImplVulkan_Init(&info, im.render_pass)) throw std::runtime_error("ImGui_ImplVulkan_Init failed");
-    im.imgui_backend = Owned<int>(1, [](int) { ImGui_ImplVulkan_Shutdown(); });
+    im.imgui_backend = Owned<shutdown_imgui_backend>(1);
     const auto* head = static_cast<const ImGui186VulkanDataHead*>(ImGui::GetIO().BackendRendererUserData);
 #if IMGUI_VERSION_NUM == 18600
     if (head && head->VulkanInitInfo.Device == im.device.get() && head->RenderPass == im.render_pass.get()) {
@@ -603,7 +590,7 @@ ImTextureID Renderer::get(ui::TextureSlot slot, const ui::Rgba8Image& image) {
         ici.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
         VkImage img;
         GUI_VK(vkCreateImage(dev, &ici, nullptr, &img));
-        t.image = Owned<VkImage>(img, [dev](VkImage x) { vkDestroyImage(dev, x, nullptr); });
+        t.image = Owned<vkDestroyImage>(dev, img);
         VkMemoryRequirements req;
         vkGetImageMemoryRequirements(dev, img, &req);
         t.memory = im.allocate(req, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
@@ -615,7 +602,7 @@ ImTextureID Renderer::get(ui::TextureSlot slot, const ui::Rgba8Image& image) {
         vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
         VkImageView view;
         GUI_VK(vkCreateImageView(dev, &vi, nullptr, &view));
-        t.view = Owned<VkImageView>(view, [dev](VkImageView x) { vkDestroyImageView(dev, x, nullptr); });
+        t.view = Owned<vkDestroyImageView>(dev, view);
         auto [buf, mem] = im.host_buffer(VkDeviceSize(image.w) * image.h * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
         t.staging = std::move(buf);
         t.staging_memory = std::move(mem);
@@ -627,7 +614,7 @@ ImTextureID Renderer::get(ui::TextureSlot slot, const ui::Rgba8Image& image) {
         VkDescriptorSet set;
         GUI_VK(vkAllocateDescriptorSets(dev, &dai, &set));
         VkDescriptorPool pool = im.descriptor_pool;
-        t.set = Owned<VkDescriptorSet>(set, [dev, pool](VkDescriptorSet x) { vkFreeDescriptorSets(dev, pool, 1, &x); });
+        t.set = Owned<free_descriptor_set>({dev, pool}, set);
         VkDescriptorImageInfo dii{VK_NULL_HANDLE, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
         VkWriteDescriptorSet w{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
         w.dstSet = set;

@@ -24,14 +24,6 @@ constexpr uint64_t kScratchBytes = uint64_t(64) << 20;
 // Most workgroups in one grid dimension (the guaranteed minimum of maxComputeWorkGroupCount).
 constexpr uint32_t kMaxGroups = 65535;
 
-// vec4 registers per padded row: ceil(d / 4) rounded up to a power of two (as attention.cpp).
-uint32_t d4_for(int64_t d) {
-    uint32_t d4 = 1;
-    while (int64_t(d4) * 4 < d)
-        d4 *= 2;
-    return d4;
-}
-
 // Rows of [n, d] copied into [n, 4 * d4] with zero padding, so the shaders load whole vec4s.
 std::vector<float> pad_rows(std::span<const float> x, int64_t n, int64_t d, uint32_t d4) {
     const size_t w = size_t(d4) * 4;
