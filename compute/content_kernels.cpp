@@ -3,6 +3,7 @@
 
 #include "content_shared.h"
 #include "gpu_buffer.h"
+#include "gpu_timer.h"
 #include "pipeline.h"
 #include "synthetic.h"
 
@@ -129,33 +130,6 @@ void topk_row_in_double(std::span<const float> q, std::span<const float> k, int6
     std::copy_n(idx.begin(), kk, out);
 }
 
-// One owner for the timestamp pool of the content kernels; grows on demand.
-struct TimestampPool {
-    VkDevice device = VK_NULL_HANDLE;
-    VkQueryPool pool = VK_NULL_HANDLE;
-    uint32_t capacity = 0;
-    explicit TimestampPool(VkDevice dev) : device(dev) {}
-    ~TimestampPool() { reset(); }
-    TimestampPool(const TimestampPool&) = delete;
-    TimestampPool& operator=(const TimestampPool&) = delete;
-    void reset() {
-        if (pool)
-            vkDestroyQueryPool(device, pool, nullptr);
-        pool = VK_NULL_HANDLE;
-        capacity = 0;
-    }
-    void ensure(uint32_t count) {
-        if (count <= capacity)
-            return;
-        reset();
-        VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-        qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qi.queryCount = count;
-        SALAB_VK(vkCreateQueryPool(device, &qi, nullptr, &pool));
-        capacity = count;
-    }
-};
-
 void compute_barrier(VkCommandBuffer cb, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
     VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     b.srcAccessMask =
@@ -170,11 +144,10 @@ void compute_barrier(VkCommandBuffer cb, VkPipelineStageFlags dst_stage, VkAcces
 struct ContentKernels::Impl {
     VulkanContext& ctx;
     PipelineCache pipelines;
-    TimestampPool timestamps;
+    GpuTimer timer;
 
     explicit Impl(VulkanContext& c)
-        : ctx(c), pipelines(c, gpu::kContentBindings, sizeof(gpu::ContentPush)),
-          timestamps(c.device()) {}
+        : ctx(c), pipelines(c, gpu::kContentBindings, sizeof(gpu::ContentPush)), timer(c) {}
 
     uint64_t max_buffer() const {
         const uint64_t range = ctx.info().max_storage_buffer_range;
@@ -185,33 +158,6 @@ struct ContentKernels::Impl {
             throw InputError(what + " needs a buffer of " + std::to_string(bytes >> 20) +
                              " MiB, more than " + ctx.info().name + "'s storage buffer range (" +
                              std::to_string(max_buffer() >> 20) + " MiB): use a smaller n");
-    }
-
-    // Records `body`, which may write up to `stamps` timestamps through stamp(index, stage),
-    // submits and waits. Returns the timestamps in milliseconds since the first (empty when the
-    // queue has no timestamps).
-    template <class F> std::vector<double> submit_timed(uint32_t stamps, F&& body) {
-        const bool timed = ctx.info().timestamps;
-        if (timed)
-            timestamps.ensure(stamps);
-        const VkQueryPool qp = timed ? timestamps.pool : VK_NULL_HANDLE;
-        ctx.submit_and_wait([&](VkCommandBuffer cb) {
-            if (qp)
-                vkCmdResetQueryPool(cb, qp, 0, stamps);
-            body(cb, [&](uint32_t q, VkPipelineStageFlagBits stage) {
-                if (qp)
-                    vkCmdWriteTimestamp(cb, stage, qp, q);
-            });
-        });
-        if (!qp)
-            return {};
-        std::vector<uint64_t> ts(stamps);
-        SALAB_VK(vkGetQueryPoolResults(ctx.device(), qp, 0, stamps, ts.size() * 8, ts.data(), 8,
-                                       VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
-        std::vector<double> ms(stamps);
-        for (uint32_t i = 0; i < stamps; ++i)
-            ms[i] = double(ts[i] - ts[0]) * ctx.info().timestamp_period_ns * 1e-6;
-        return ms;
     }
 };
 
@@ -260,14 +206,15 @@ ContentKernels::TopkResult ContentKernels::topk(std::span<const float> q, std::s
     res.n = n;
     res.slots = slots;
     const int64_t batches = (n + batch - 1) / batch;
-    const auto ms = im.submit_timed(uint32_t(4 * batches + 1), [&](VkCommandBuffer cb,
-                                                                   auto&& stamp) {
+    // Timer sections: 0 the whole pass, then per batch its scores and its select.
+    im.ctx.submit_and_wait([&](VkCommandBuffer cb) {
+        im.timer.start(cb, uint32_t(2 * batches + 1));
         vkCmdFillBuffer(cb, keys.handle(), 0, VK_WHOLE_SIZE, 0xFFFFFFFFu); // -1 past each count
         compute_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT);
-        stamp(0, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT);
+        const uint32_t total = im.timer.begin(cb);
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1,
                                 &set, 0, nullptr);
-        for (int64_t row0 = 0, b = 0; row0 < n; row0 += batch, ++b) {
+        for (int64_t row0 = 0; row0 < n; row0 += batch) {
             const int64_t rows = std::min(batch, n - row0);
             pc.row0 = uint32_t(row0);
             pc.rows = uint32_t(rows);
@@ -276,30 +223,31 @@ ContentKernels::TopkResult ContentKernels::topk(std::span<const float> q, std::s
             if (row0 > 0) // the previous batch's select reads the score rows this one rewrites
                 compute_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                                 VK_ACCESS_SHADER_WRITE_BIT);
-            stamp(uint32_t(4 * b + 1), VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT);
-            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, score_pipe.pipeline);
-            vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
-                               sizeof(pc), &pc);
-            vkCmdDispatch(cb, uint32_t((rows + gpu::kContentRows - 1) / gpu::kContentRows),
-                          uint32_t((key_span + gpu::kScoreKeyChunk - 1) / gpu::kScoreKeyChunk), 1);
-            stamp(uint32_t(4 * b + 2), VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+            {
+                const GpuTimer::Scope score_section(im.timer, cb);
+                vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, score_pipe.pipeline);
+                vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+                vkCmdDispatch(cb, uint32_t((rows + gpu::kContentRows - 1) / gpu::kContentRows),
+                              uint32_t((key_span + gpu::kScoreKeyChunk - 1) / gpu::kScoreKeyChunk), 1);
+            }
             compute_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
-            stamp(uint32_t(4 * b + 3), VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT);
-            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, select_pipe.pipeline);
-            vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
-                               sizeof(pc), &pc);
-            vkCmdDispatch(cb, uint32_t(rows), 1, 1);
-            stamp(uint32_t(4 * b + 4), VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+            {
+                const GpuTimer::Scope select_section(im.timer, cb);
+                vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, select_pipe.pipeline);
+                vkCmdPushConstants(cb, im.pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
+                vkCmdDispatch(cb, uint32_t(rows), 1, 1);
+            }
         }
+        im.timer.end(cb, total);
         compute_barrier(cb, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                         VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
     });
 
-    if (!ms.empty()) {
-        res.gpu_ms = ms.back();
+    if (const std::vector<double> ms = im.timer.read_ms(); !ms.empty()) {
+        res.gpu_ms = ms[0];
         for (int64_t b = 0; b < batches; ++b) {
-            res.score_ms += ms[size_t(4 * b + 2)] - ms[size_t(4 * b + 1)];
-            res.select_ms += ms[size_t(4 * b + 4)] - ms[size_t(4 * b + 3)];
+            res.score_ms += ms[size_t(2 * b + 1)];
+            res.select_ms += ms[size_t(2 * b + 2)];
         }
     }
     res.keys.resize(size_t(n) * size_t(slots));
@@ -390,8 +338,9 @@ ContentKernels::LshResult ContentKernels::lsh(std::span<const float> q, std::spa
         pc.n = uint32_t(n);
         pc.half_b = uint32_t(half);
         pc.round0 = uint32_t(r0);
-        const auto ms = im.submit_timed(2, [&](VkCommandBuffer cb, auto&& stamp) {
-            stamp(0, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT);
+        im.ctx.submit_and_wait([&](VkCommandBuffer cb) {
+            im.timer.start(cb, 1);
+            const uint32_t pass = im.timer.begin(cb);
             vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
             vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, im.pipelines.layout(), 0, 1,
                                     &set, 0, nullptr);
@@ -404,12 +353,12 @@ ContentKernels::LshResult ContentKernels::lsh(std::span<const float> q, std::spa
                 vkCmdDispatch(cb, uint32_t((tokens + gpu::kContentRows - 1) / gpu::kContentRows), 2,
                               uint32_t(rounds));
             }
-            stamp(1, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+            im.timer.end(cb, pass);
             compute_barrier(cb, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                             VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
         });
-        if (!ms.empty())
-            res.gpu_ms += ms.back();
+        if (const std::vector<double> ms = im.timer.read_ms(); !ms.empty())
+            res.gpu_ms += ms[0];
     }
 
     std::vector<int32_t> all(size_t(R) * 2 * size_t(n));
