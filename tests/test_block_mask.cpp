@@ -7,7 +7,7 @@
 #include "pattern.h"
 #include "problem.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <set>

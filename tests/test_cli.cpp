@@ -1,7 +1,7 @@
 // salab-cli end to end: bad input gives one clear line and a non-zero exit; good input works.
 #include "npy.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -132,7 +132,7 @@ TEST_SUITE("cli") {
         CHECK(rows == 2);
     }
 
-    TEST_CASE("export --mask writes the uint8 mask; render writes a PNG; devices lists lavapipe or a GPU") {
+    TEST_CASE("export --mask writes the uint8 mask, render writes a PNG, devices lists lavapipe or a GPU") {
         const std::string pat = write_file("good.json", kGood);
         const std::string m = (scratch() / "m.npy").string(), png = (scratch() / "mask.png").string();
         REQUIRE(cli("export --pattern " + pat + " --mask " + m).code == 0);

@@ -19,7 +19,7 @@
 #include "results.h"
 #endif
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
