@@ -218,10 +218,7 @@ struct Renderer::Impl {
             VkFramebuffer f;
             GUI_VK(vkCreateFramebuffer(device, &fi, nullptr, &f));
             framebuffers.emplace_back(d, f);
-            VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-            VkSemaphore s;
-            GUI_VK(vkCreateSemaphore(device, &si, nullptr, &s));
-            rendered.emplace_back(d, s);
+            rendered.push_back(create_semaphore(device));
         }
         if (imgui_backend) ImGui_ImplVulkan_SetMinImageCount(min_image_count);
         rebuild = false;
@@ -314,16 +311,8 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         GUI_VK(vkCreateDescriptorPool(dev, &pci, nullptr, &pool));
         im->descriptor_pool = Owned<vkDestroyDescriptorPool>(dev, pool);
 
-        VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-        cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-        cpi.queueFamilyIndex = im->family;
-        VkCommandPool up;
-        GUI_VK(vkCreateCommandPool(dev, &cpi, nullptr, &up));
-        im->upload_pool = Owned<vkDestroyCommandPool>(dev, up);
-        VkFenceCreateInfo ufi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        VkFence uf;
-        GUI_VK(vkCreateFence(dev, &ufi, nullptr, &uf));
-        im->upload_fence = Owned<vkDestroyFence>(dev, uf);
+        im->upload_pool = create_command_pool(dev, im->family);
+        im->upload_fence = create_fence(dev);
 
         // UNORM formats: ImGui's colours are authored for a non-sRGB target.
         uint32_t fc = 0;
@@ -383,23 +372,14 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         im->render_pass = Owned<vkDestroyRenderPass>(dev, rp);
 
         for (auto& f : im->frames) {
-            VkCommandPool p;
-            GUI_VK(vkCreateCommandPool(dev, &cpi, nullptr, &p));
-            f.pool = Owned<vkDestroyCommandPool>(dev, p);
+            f.pool = create_command_pool(dev, im->family);
             VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-            ai.commandPool = p;
+            ai.commandPool = f.pool;
             ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
             ai.commandBufferCount = 1;
             GUI_VK(vkAllocateCommandBuffers(dev, &ai, &f.cb));
-            VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-            fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
-            VkFence fence;
-            GUI_VK(vkCreateFence(dev, &fi, nullptr, &fence));
-            f.fence = Owned<vkDestroyFence>(dev, fence);
-            VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-            VkSemaphore s;
-            GUI_VK(vkCreateSemaphore(dev, &si, nullptr, &s));
-            f.acquired = Owned<vkDestroySemaphore>(dev, s);
+            f.fence = create_fence(dev, VK_FENCE_CREATE_SIGNALED_BIT);  // the first frame waits on it
+            f.acquired = create_semaphore(dev);
         }
         im->create_swapchain();
     } catch (const std::exception& e) {

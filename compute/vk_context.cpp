@@ -345,16 +345,8 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
     }
     ctx->device_ = Owned<vkDestroyDevice>(device);
     vkGetDeviceQueue(device, ctx->queue_family_, 0, &ctx->queue_);
-    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-    pi.queueFamilyIndex = ctx->queue_family_;
-    VkCommandPool pool;
-    SALAB_VK(vkCreateCommandPool(device, &pi, nullptr, &pool));
-    ctx->pool_ = Owned<vkDestroyCommandPool>(device, pool);
-    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkFence fence;
-    SALAB_VK(vkCreateFence(device, &fi, nullptr, &fence));
-    ctx->fence_ = Owned<vkDestroyFence>(device, fence);
+    ctx->pool_ = create_command_pool(device, ctx->queue_family_);
+    ctx->fence_ = create_fence(device);
     result.context = std::move(ctx);
     return result;
 }
@@ -387,6 +379,31 @@ uint32_t find_memory_type(VkPhysicalDevice physical, uint32_t type_bits, VkMemor
             return i;
         }
     return UINT32_MAX;
+}
+
+Owned<vkDestroyCommandPool> create_command_pool(VkDevice device, uint32_t queue_family,
+                                                VkCommandPoolCreateFlags flags) {
+    VkCommandPoolCreateInfo ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    ci.flags = flags;
+    ci.queueFamilyIndex = queue_family;
+    VkCommandPool pool;
+    SALAB_VK(vkCreateCommandPool(device, &ci, nullptr, &pool));
+    return {device, pool};
+}
+
+Owned<vkDestroyFence> create_fence(VkDevice device, VkFenceCreateFlags flags) {
+    VkFenceCreateInfo ci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    ci.flags = flags;
+    VkFence fence;
+    SALAB_VK(vkCreateFence(device, &ci, nullptr, &fence));
+    return {device, fence};
+}
+
+Owned<vkDestroySemaphore> create_semaphore(VkDevice device) {
+    VkSemaphoreCreateInfo ci{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    VkSemaphore semaphore;
+    SALAB_VK(vkCreateSemaphore(device, &ci, nullptr, &semaphore));
+    return {device, semaphore};
 }
 
 Owned<free_command_buffer> begin_one_time(const SubmitTarget& target) {

@@ -68,6 +68,14 @@ int device_type_rank(VkPhysicalDeviceType type);
 uint32_t find_memory_type(VkPhysicalDevice physical, uint32_t type_bits, VkMemoryPropertyFlags want,
                           VkMemoryPropertyFlags avoid = 0);
 
+// The small objects every queue user creates (the engine and the window alike). Throw
+// VulkanError when the create call fails.
+Owned<vkDestroyCommandPool> create_command_pool(
+    VkDevice device, uint32_t queue_family,
+    VkCommandPoolCreateFlags flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT);
+Owned<vkDestroyFence> create_fence(VkDevice device, VkFenceCreateFlags flags = 0);
+Owned<vkDestroySemaphore> create_semaphore(VkDevice device);
+
 // Where one-shot work goes: a queue, a pool to record from (each buffer is freed after use) and
 // a fence to wait on (reset before each submission). One submission at a time per target.
 struct SubmitTarget {
