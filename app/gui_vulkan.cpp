@@ -1,6 +1,6 @@
 #include "gui_vulkan.h"
 
-#include "vk_context.h"  // find_memory_type, submit_and_wait, device_type_rank
+#include "vk_context.h"  // SALAB_VK, find_memory_type, submit_and_wait, device_type_rank, create_*
 
 #define GLFW_INCLUDE_NONE
 #define GLFW_INCLUDE_VULKAN
@@ -19,11 +19,6 @@
 namespace salab::gui {
 
 namespace {
-
-void check(VkResult r, const char* what) {
-    if (r != VK_SUCCESS) throw std::runtime_error(std::string(what) + " failed (VkResult " + std::to_string(int(r)) + ")");
-}
-#define GUI_VK(call) check((call), #call)
 
 void imgui_check(VkResult r) {
     if (r != VK_SUCCESS) throw std::runtime_error("Dear ImGui Vulkan backend: VkResult " + std::to_string(int(r)));
@@ -129,7 +124,7 @@ struct Renderer::Impl {
         if (ai.memoryTypeIndex == UINT32_MAX)
             throw std::runtime_error("no Vulkan memory type with the needed properties");
         VkDeviceMemory m;
-        GUI_VK(vkAllocateMemory(device, &ai, nullptr, &m));
+        SALAB_VK(vkAllocateMemory(device, &ai, nullptr, &m));
         return {device, m};
     }
 
@@ -138,13 +133,13 @@ struct Renderer::Impl {
         bi.size = size;
         bi.usage = usage;
         VkBuffer b;
-        GUI_VK(vkCreateBuffer(device, &bi, nullptr, &b));
+        SALAB_VK(vkCreateBuffer(device, &bi, nullptr, &b));
         VkDevice d = device;
         Owned<vkDestroyBuffer> buf(d, b);
         VkMemoryRequirements req;
         vkGetBufferMemoryRequirements(device, b, &req);
         auto mem = allocate(req, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-        GUI_VK(vkBindBufferMemory(device, b, mem, 0));
+        SALAB_VK(vkBindBufferMemory(device, b, mem, 0));
         return {std::move(buf), std::move(mem)};
     }
 
@@ -157,7 +152,7 @@ struct Renderer::Impl {
         int fw = 0, fh = 0;
         glfwGetFramebufferSize(window, &fw, &fh);
         VkSurfaceCapabilitiesKHR caps;
-        GUI_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface, &caps));
+        SALAB_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface, &caps));
         if (caps.currentExtent.width != UINT32_MAX) {
             extent = caps.currentExtent;
         } else {
@@ -188,7 +183,7 @@ struct Renderer::Impl {
         ci.clipped = VK_TRUE;
         ci.oldSwapchain = swapchain;
         VkSwapchainKHR sc;
-        GUI_VK(vkCreateSwapchainKHR(device, &ci, nullptr, &sc));
+        SALAB_VK(vkCreateSwapchainKHR(device, &ci, nullptr, &sc));
         framebuffers.clear();
         views.clear();
         rendered.clear();
@@ -196,9 +191,9 @@ struct Renderer::Impl {
         swapchain = Owned<vkDestroySwapchainKHR>(d, sc);
 
         uint32_t count = 0;
-        GUI_VK(vkGetSwapchainImagesKHR(device, sc, &count, nullptr));
+        SALAB_VK(vkGetSwapchainImagesKHR(device, sc, &count, nullptr));
         images.resize(count);
-        GUI_VK(vkGetSwapchainImagesKHR(device, sc, &count, images.data()));
+        SALAB_VK(vkGetSwapchainImagesKHR(device, sc, &count, images.data()));
         for (VkImage img : images) {
             VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
             vi.image = img;
@@ -206,7 +201,7 @@ struct Renderer::Impl {
             vi.format = format.format;
             vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
             VkImageView v;
-            GUI_VK(vkCreateImageView(device, &vi, nullptr, &v));
+            SALAB_VK(vkCreateImageView(device, &vi, nullptr, &v));
             views.emplace_back(d, v);
             VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
             fi.renderPass = render_pass;
@@ -216,7 +211,7 @@ struct Renderer::Impl {
             fi.height = extent.height;
             fi.layers = 1;
             VkFramebuffer f;
-            GUI_VK(vkCreateFramebuffer(device, &fi, nullptr, &f));
+            SALAB_VK(vkCreateFramebuffer(device, &fi, nullptr, &f));
             framebuffers.emplace_back(d, f);
             rendered.push_back(create_semaphore(device));
         }
@@ -248,18 +243,18 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         ici.enabledExtensionCount = ext_count;
         ici.ppEnabledExtensionNames = glfw_exts;
         VkInstance inst;
-        GUI_VK(vkCreateInstance(&ici, nullptr, &inst));
+        SALAB_VK(vkCreateInstance(&ici, nullptr, &inst));
         im->instance = Owned<vkDestroyInstance>(inst);
 
         VkSurfaceKHR surf;
-        GUI_VK(glfwCreateWindowSurface(inst, window, nullptr, &surf));
+        SALAB_VK(glfwCreateWindowSurface(inst, window, nullptr, &surf));
         im->surface = Owned<vkDestroySurfaceKHR>(inst, surf);
 
         // The device that can present to this surface, discrete first.
         uint32_t count = 0;
-        GUI_VK(vkEnumeratePhysicalDevices(inst, &count, nullptr));
+        SALAB_VK(vkEnumeratePhysicalDevices(inst, &count, nullptr));
         std::vector<VkPhysicalDevice> devs(count);
-        GUI_VK(vkEnumeratePhysicalDevices(inst, &count, devs.data()));
+        SALAB_VK(vkEnumeratePhysicalDevices(inst, &count, devs.data()));
         int best_rank = -1;
         for (VkPhysicalDevice pd : devs) {
             VkPhysicalDeviceProperties pr;
@@ -296,7 +291,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         dci.enabledExtensionCount = 1;
         dci.ppEnabledExtensionNames = dev_exts;
         VkDevice dev;
-        GUI_VK(vkCreateDevice(im->physical, &dci, nullptr, &dev));
+        SALAB_VK(vkCreateDevice(im->physical, &dci, nullptr, &dev));
         im->device = Owned<vkDestroyDevice>(dev);
         vkGetDeviceQueue(dev, im->family, 0, &im->queue);
 
@@ -308,7 +303,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         pci.poolSizeCount = 1;
         pci.pPoolSizes = &ps;
         VkDescriptorPool pool;
-        GUI_VK(vkCreateDescriptorPool(dev, &pci, nullptr, &pool));
+        SALAB_VK(vkCreateDescriptorPool(dev, &pci, nullptr, &pool));
         im->descriptor_pool = Owned<vkDestroyDescriptorPool>(dev, pool);
 
         im->upload_pool = create_command_pool(dev, im->family);
@@ -316,9 +311,9 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
 
         // UNORM formats: ImGui's colours are authored for a non-sRGB target.
         uint32_t fc = 0;
-        GUI_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, nullptr));
+        SALAB_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, nullptr));
         std::vector<VkSurfaceFormatKHR> formats(fc);
-        GUI_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, formats.data()));
+        SALAB_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, formats.data()));
         if (formats.empty()) throw std::runtime_error("the window surface offers no formats");
         im->format = formats[0];
         for (const auto& f : formats)
@@ -330,9 +325,9 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         // MAILBOX (or IMMEDIATE) so that presenting never blocks the frame loop behind a slow
         // software rasteriser; the loop caps the frame rate itself. FIFO is the fallback.
         uint32_t pmc = 0;
-        GUI_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, nullptr));
+        SALAB_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, nullptr));
         std::vector<VkPresentModeKHR> modes(pmc);
-        GUI_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, modes.data()));
+        SALAB_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, modes.data()));
         im->present_mode = VK_PRESENT_MODE_FIFO_KHR;
         for (VkPresentModeKHR want : {VK_PRESENT_MODE_MAILBOX_KHR, VK_PRESENT_MODE_IMMEDIATE_KHR})
             if (im->present_mode == VK_PRESENT_MODE_FIFO_KHR && std::find(modes.begin(), modes.end(), want) != modes.end())
@@ -368,7 +363,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         rpi.dependencyCount = 1;
         rpi.pDependencies = &dep;
         VkRenderPass rp;
-        GUI_VK(vkCreateRenderPass(dev, &rpi, nullptr, &rp));
+        SALAB_VK(vkCreateRenderPass(dev, &rpi, nullptr, &rp));
         im->render_pass = Owned<vkDestroyRenderPass>(dev, rp);
 
         for (auto& f : im->frames) {
@@ -377,7 +372,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
             ai.commandPool = f.pool;
             ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
             ai.commandBufferCount = 1;
-            GUI_VK(vkAllocateCommandBuffers(dev, &ai, &f.cb));
+            SALAB_VK(vkAllocateCommandBuffers(dev, &ai, &f.cb));
             f.fence = create_fence(dev, VK_FENCE_CREATE_SIGNALED_BIT);  // the first frame waits on it
             f.acquired = create_semaphore(dev);
         }
@@ -437,19 +432,19 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
 
     Impl::Frame& f = im.frames[im.frame_index];
     VkFence fence = f.fence;
-    GUI_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
+    SALAB_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
     uint32_t idx = 0;
     VkResult r = vkAcquireNextImageKHR(im.device, im.swapchain, UINT64_MAX, f.acquired, VK_NULL_HANDLE, &idx);
     if (r == VK_ERROR_OUT_OF_DATE_KHR) {
         im.rebuild = true;
         return;
     }
-    if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR) check(r, "vkAcquireNextImageKHR");
-    GUI_VK(vkResetFences(im.device, 1, &fence));
-    GUI_VK(vkResetCommandPool(im.device, f.pool, 0));
+    if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR) throw_vk(r, "vkAcquireNextImageKHR", __FILE__, __LINE__);
+    SALAB_VK(vkResetFences(im.device, 1, &fence));
+    SALAB_VK(vkResetCommandPool(im.device, f.pool, 0));
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    GUI_VK(vkBeginCommandBuffer(f.cb, &bi));
+    SALAB_VK(vkBeginCommandBuffer(f.cb, &bi));
     VkClearValue clear{};
     clear.color = {{0.06f, 0.06f, 0.07f, 1.0f}};  // ImGui's dark WindowBg: the tiled windows draw none
     VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
@@ -501,7 +496,7 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
                              VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &hb,
                              1, &b);
     }
-    GUI_VK(vkEndCommandBuffer(f.cb));
+    SALAB_VK(vkEndCommandBuffer(f.cb));
 
     VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
     VkSemaphore acquired = f.acquired, done = im.rendered[idx];
@@ -513,12 +508,12 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
     si.pCommandBuffers = &f.cb;
     si.signalSemaphoreCount = 1;
     si.pSignalSemaphores = &done;
-    GUI_VK(vkQueueSubmit(im.queue, 1, &si, fence));
+    SALAB_VK(vkQueueSubmit(im.queue, 1, &si, fence));
 
     if (capturing) {
-        GUI_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
+        SALAB_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
         void* p = nullptr;
-        GUI_VK(vkMapMemory(im.device, im.capture_memory, 0, bytes, 0, &p));
+        SALAB_VK(vkMapMemory(im.device, im.capture_memory, 0, bytes, 0, &p));
         const auto* src = static_cast<const uint8_t*>(p);
         const bool bgra = im.format.format == VK_FORMAT_B8G8R8A8_UNORM || im.format.format == VK_FORMAT_B8G8R8A8_SRGB;
         capture->w = int(im.extent.width);
@@ -543,7 +538,8 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
     pi.pImageIndices = &idx;
     r = vkQueuePresentKHR(im.queue, &pi);
     if (r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR) im.rebuild = true;
-    else check(r, "vkQueuePresentKHR");
+    else if (r != VK_SUCCESS)
+        throw_vk(r, "vkQueuePresentKHR", __FILE__, __LINE__);
     im.frame_index = (im.frame_index + 1) % frames_in_flight;
 }
 
@@ -569,30 +565,30 @@ ImTextureID Renderer::get(ui::TextureSlot slot, const ui::Rgba8Image& image) {
         ici.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
         ici.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
         VkImage img;
-        GUI_VK(vkCreateImage(dev, &ici, nullptr, &img));
+        SALAB_VK(vkCreateImage(dev, &ici, nullptr, &img));
         t.image = Owned<vkDestroyImage>(dev, img);
         VkMemoryRequirements req;
         vkGetImageMemoryRequirements(dev, img, &req);
         t.memory = im.allocate(req, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-        GUI_VK(vkBindImageMemory(dev, img, t.memory, 0));
+        SALAB_VK(vkBindImageMemory(dev, img, t.memory, 0));
         VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
         vi.image = img;
         vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
         vi.format = VK_FORMAT_R8G8B8A8_UNORM;
         vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
         VkImageView view;
-        GUI_VK(vkCreateImageView(dev, &vi, nullptr, &view));
+        SALAB_VK(vkCreateImageView(dev, &vi, nullptr, &view));
         t.view = Owned<vkDestroyImageView>(dev, view);
         auto [buf, mem] = im.host_buffer(VkDeviceSize(image.w) * image.h * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
         t.staging = std::move(buf);
         t.staging_memory = std::move(mem);
-        GUI_VK(vkMapMemory(dev, t.staging_memory, 0, VK_WHOLE_SIZE, 0, &t.mapped));
+        SALAB_VK(vkMapMemory(dev, t.staging_memory, 0, VK_WHOLE_SIZE, 0, &t.mapped));
         VkDescriptorSetAllocateInfo dai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
         dai.descriptorPool = im.descriptor_pool;
         dai.descriptorSetCount = 1;
         dai.pSetLayouts = &im.imgui_set_layout;
         VkDescriptorSet set;
-        GUI_VK(vkAllocateDescriptorSets(dev, &dai, &set));
+        SALAB_VK(vkAllocateDescriptorSets(dev, &dai, &set));
         VkDescriptorPool pool = im.descriptor_pool;
         t.set = Owned<free_descriptor_set>({dev, pool}, set);
         VkDescriptorImageInfo dii{VK_NULL_HANDLE, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
