@@ -190,7 +190,9 @@ TEST_CASE("block_stats: listed blocks and the token pairs inside them") {
         const std::vector<HeadMask> heads{HeadMask(hp, 4096)};
         for (bool gather : {false, true}) {
             const BlockStats st = block_stats(compile_block_mask(heads, 64, 0, gather));
-            CHECK(st.gathered_blocks == (gather ? 2 * 64 : 0));
+            // Per query block: its own 128 keys (2 blocks), the other 31 summary columns gathered.
+            CHECK(st.gathered_blocks == (gather ? 64 : 0));
+            CHECK(st.listed_blocks == 64 * (gather ? 3 : 4096 / 128 + 1));
             CHECK(st.visited_pairs == st.listed_blocks * 64 * 64);
         }
     }
