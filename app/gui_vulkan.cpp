@@ -1,5 +1,7 @@
 #include "gui_vulkan.h"
 
+#include "vk_context.h"  // SALAB_VK, find_memory_type, submit_and_wait, device_type_rank, create_*
+
 #define GLFW_INCLUDE_NONE
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
@@ -7,19 +9,16 @@
 #include <backends/imgui_impl_vulkan.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace salab::gui {
 
 namespace {
-
-void check(VkResult r, const char* what) {
-    if (r != VK_SUCCESS) throw std::runtime_error(std::string(what) + " failed (VkResult " + std::to_string(int(r)) + ")");
-}
-#define GUI_VK(call) check((call), #call)
 
 void imgui_check(VkResult r) {
     if (r != VK_SUCCESS) throw std::runtime_error("Dear ImGui Vulkan backend: VkResult " + std::to_string(int(r)));
@@ -40,6 +39,10 @@ struct ImGui186VulkanDataHead {
     VkPipelineLayout PipelineLayout;
 };
 
+// ImGui's Vulkan backend is process-wide state; Owned<shutdown_imgui_backend> (a token handle
+// of 1 once initialised) shuts it down in its place in Impl's member order.
+void shutdown_imgui_backend(int, const VkAllocationCallbacks*) { ImGui_ImplVulkan_Shutdown(); }
+
 // The command buffer being recorded and the layout to bind with, for bind_texture_callback
 // (ImDrawCallback has no user argument for them). Only the render thread touches these.
 VkCommandBuffer g_recording = VK_NULL_HANDLE;
@@ -56,36 +59,37 @@ constexpr uint32_t frames_in_flight = 2;
 
 struct Renderer::Impl {
     struct Frame {
-        Owned<VkCommandPool> pool;
+        Owned<vkDestroyCommandPool> pool;
         VkCommandBuffer cb = VK_NULL_HANDLE;
-        Owned<VkFence> fence;
-        Owned<VkSemaphore> acquired;
+        Owned<vkDestroyFence> fence;
+        Owned<vkDestroySemaphore> acquired;
     };
     struct Texture {
         int w = 0, h = 0;
         uint64_t version = 0;
-        Owned<VkImage> image;
-        Owned<VkDeviceMemory> memory;
-        Owned<VkImageView> view;
-        Owned<VkBuffer> staging;
-        Owned<VkDeviceMemory> staging_memory;
+        Owned<vkDestroyImage> image;
+        Owned<vkFreeMemory> memory;
+        Owned<vkDestroyImageView> view;
+        Owned<vkDestroyBuffer> staging;
+        Owned<vkFreeMemory> staging_memory;
         void* mapped = nullptr;
-        Owned<VkDescriptorSet> set;
+        Owned<free_descriptor_set> set;
     };
 
     GLFWwindow* window = nullptr;
-    Owned<VkInstance> instance;
-    Owned<VkSurfaceKHR> surface;
+    Owned<vkDestroyInstance> instance;
+    Owned<vkDestroySurfaceKHR> surface;
     VkPhysicalDevice physical = VK_NULL_HANDLE;
     VkPhysicalDeviceProperties props{};
     uint32_t family = 0;
-    Owned<VkDevice> device;
+    Owned<vkDestroyDevice> device;
     VkQueue queue = VK_NULL_HANDLE;
-    Owned<VkDescriptorPool> descriptor_pool;
-    Owned<VkCommandPool> upload_pool;
+    Owned<vkDestroyDescriptorPool> descriptor_pool;
+    Owned<vkDestroyCommandPool> upload_pool;
+    Owned<vkDestroyFence> upload_fence;
     VkSurfaceFormatKHR format{};
     VkPresentModeKHR present_mode = VK_PRESENT_MODE_FIFO_KHR;
-    Owned<VkRenderPass> render_pass;
+    Owned<vkDestroyRenderPass> render_pass;
     std::array<Frame, frames_in_flight> frames;
     uint32_t frame_index = 0;
 
@@ -93,19 +97,19 @@ struct Renderer::Impl {
     uint32_t min_image_count = 2;
     VkExtent2D extent{};
     bool can_capture = false;
-    Owned<VkSwapchainKHR> swapchain;
+    Owned<vkDestroySwapchainKHR> swapchain;
     std::vector<VkImage> images;
-    std::vector<Owned<VkImageView>> views;
-    std::vector<Owned<VkFramebuffer>> framebuffers;
-    std::vector<Owned<VkSemaphore>> rendered;  // per image: a present waits on its own
+    std::vector<Owned<vkDestroyImageView>> views;
+    std::vector<Owned<vkDestroyFramebuffer>> framebuffers;
+    std::vector<Owned<vkDestroySemaphore>> rendered;  // per image: a present waits on its own
     bool rebuild = false;
 
-    Owned<VkBuffer> capture_buffer;
-    Owned<VkDeviceMemory> capture_memory;
+    Owned<vkDestroyBuffer> capture_buffer;
+    Owned<vkFreeMemory> capture_memory;
     VkDeviceSize capture_size = 0;
 
     // Set after ImGui_ImplVulkan_Init; shuts the backend down before the handles it uses go.
-    Owned<int> imgui_backend;
+    Owned<shutdown_imgui_backend> imgui_backend;
     VkDescriptorSetLayout imgui_set_layout = VK_NULL_HANDLE;
     std::array<Texture, size_t(ui::TextureSlot::count)> textures;
 
@@ -113,65 +117,42 @@ struct Renderer::Impl {
         if (device) vkDeviceWaitIdle(device);
     }
 
-    uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags want) const {
-        VkPhysicalDeviceMemoryProperties mp;
-        vkGetPhysicalDeviceMemoryProperties(physical, &mp);
-        for (uint32_t i = 0; i < mp.memoryTypeCount; ++i)
-            if ((bits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & want) == want) return i;
-        throw std::runtime_error("no Vulkan memory type with the needed properties");
-    }
-
-    Owned<VkDeviceMemory> allocate(VkMemoryRequirements req, VkMemoryPropertyFlags want) {
+    Owned<vkFreeMemory> allocate(VkMemoryRequirements req, VkMemoryPropertyFlags want) {
         VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
         ai.allocationSize = req.size;
-        ai.memoryTypeIndex = memory_type(req.memoryTypeBits, want);
+        ai.memoryTypeIndex = find_memory_type(physical, req.memoryTypeBits, want);
+        if (ai.memoryTypeIndex == UINT32_MAX)
+            throw std::runtime_error("no Vulkan memory type with the needed properties");
         VkDeviceMemory m;
-        GUI_VK(vkAllocateMemory(device, &ai, nullptr, &m));
-        VkDevice d = device;
-        return {m, [d](VkDeviceMemory x) { vkFreeMemory(d, x, nullptr); }};
+        SALAB_VK(vkAllocateMemory(device, &ai, nullptr, &m));
+        return {device, m};
     }
 
-    std::pair<Owned<VkBuffer>, Owned<VkDeviceMemory>> host_buffer(VkDeviceSize size, VkBufferUsageFlags usage) {
+    std::pair<Owned<vkDestroyBuffer>, Owned<vkFreeMemory>> host_buffer(VkDeviceSize size, VkBufferUsageFlags usage) {
         VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
         bi.size = size;
         bi.usage = usage;
         VkBuffer b;
-        GUI_VK(vkCreateBuffer(device, &bi, nullptr, &b));
+        SALAB_VK(vkCreateBuffer(device, &bi, nullptr, &b));
         VkDevice d = device;
-        Owned<VkBuffer> buf(b, [d](VkBuffer x) { vkDestroyBuffer(d, x, nullptr); });
+        Owned<vkDestroyBuffer> buf(d, b);
         VkMemoryRequirements req;
         vkGetBufferMemoryRequirements(device, b, &req);
         auto mem = allocate(req, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-        GUI_VK(vkBindBufferMemory(device, b, mem, 0));
+        SALAB_VK(vkBindBufferMemory(device, b, mem, 0));
         return {std::move(buf), std::move(mem)};
     }
 
     template <class F>
     void submit_now(F&& record) {
-        VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-        ai.commandPool = upload_pool;
-        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-        ai.commandBufferCount = 1;
-        VkCommandBuffer cb;
-        GUI_VK(vkAllocateCommandBuffers(device, &ai, &cb));
-        VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-        bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-        GUI_VK(vkBeginCommandBuffer(cb, &bi));
-        record(cb);
-        GUI_VK(vkEndCommandBuffer(cb));
-        VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-        si.commandBufferCount = 1;
-        si.pCommandBuffers = &cb;
-        GUI_VK(vkQueueSubmit(queue, 1, &si, VK_NULL_HANDLE));
-        GUI_VK(vkQueueWaitIdle(queue));
-        vkFreeCommandBuffers(device, upload_pool, 1, &cb);
+        submit_and_wait(SubmitTarget{device, queue, upload_pool, upload_fence}, std::forward<F>(record));
     }
 
     void create_swapchain() {
         int fw = 0, fh = 0;
         glfwGetFramebufferSize(window, &fw, &fh);
         VkSurfaceCapabilitiesKHR caps;
-        GUI_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface, &caps));
+        SALAB_VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface, &caps));
         if (caps.currentExtent.width != UINT32_MAX) {
             extent = caps.currentExtent;
         } else {
@@ -202,17 +183,17 @@ struct Renderer::Impl {
         ci.clipped = VK_TRUE;
         ci.oldSwapchain = swapchain;
         VkSwapchainKHR sc;
-        GUI_VK(vkCreateSwapchainKHR(device, &ci, nullptr, &sc));
+        SALAB_VK(vkCreateSwapchainKHR(device, &ci, nullptr, &sc));
         framebuffers.clear();
         views.clear();
         rendered.clear();
         VkDevice d = device;
-        swapchain = Owned<VkSwapchainKHR>(sc, [d](VkSwapchainKHR x) { vkDestroySwapchainKHR(d, x, nullptr); });
+        swapchain = Owned<vkDestroySwapchainKHR>(d, sc);
 
         uint32_t count = 0;
-        GUI_VK(vkGetSwapchainImagesKHR(device, sc, &count, nullptr));
+        SALAB_VK(vkGetSwapchainImagesKHR(device, sc, &count, nullptr));
         images.resize(count);
-        GUI_VK(vkGetSwapchainImagesKHR(device, sc, &count, images.data()));
+        SALAB_VK(vkGetSwapchainImagesKHR(device, sc, &count, images.data()));
         for (VkImage img : images) {
             VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
             vi.image = img;
@@ -220,8 +201,8 @@ struct Renderer::Impl {
             vi.format = format.format;
             vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
             VkImageView v;
-            GUI_VK(vkCreateImageView(device, &vi, nullptr, &v));
-            views.emplace_back(v, [d](VkImageView x) { vkDestroyImageView(d, x, nullptr); });
+            SALAB_VK(vkCreateImageView(device, &vi, nullptr, &v));
+            views.emplace_back(d, v);
             VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
             fi.renderPass = render_pass;
             fi.attachmentCount = 1;
@@ -230,12 +211,9 @@ struct Renderer::Impl {
             fi.height = extent.height;
             fi.layers = 1;
             VkFramebuffer f;
-            GUI_VK(vkCreateFramebuffer(device, &fi, nullptr, &f));
-            framebuffers.emplace_back(f, [d](VkFramebuffer x) { vkDestroyFramebuffer(d, x, nullptr); });
-            VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-            VkSemaphore s;
-            GUI_VK(vkCreateSemaphore(device, &si, nullptr, &s));
-            rendered.emplace_back(s, [d](VkSemaphore x) { vkDestroySemaphore(d, x, nullptr); });
+            SALAB_VK(vkCreateFramebuffer(device, &fi, nullptr, &f));
+            framebuffers.emplace_back(d, f);
+            rendered.push_back(create_semaphore(device));
         }
         if (imgui_backend) ImGui_ImplVulkan_SetMinImageCount(min_image_count);
         rebuild = false;
@@ -265,18 +243,18 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         ici.enabledExtensionCount = ext_count;
         ici.ppEnabledExtensionNames = glfw_exts;
         VkInstance inst;
-        GUI_VK(vkCreateInstance(&ici, nullptr, &inst));
-        im->instance = Owned<VkInstance>(inst, [](VkInstance x) { vkDestroyInstance(x, nullptr); });
+        SALAB_VK(vkCreateInstance(&ici, nullptr, &inst));
+        im->instance = Owned<vkDestroyInstance>(inst);
 
         VkSurfaceKHR surf;
-        GUI_VK(glfwCreateWindowSurface(inst, window, nullptr, &surf));
-        im->surface = Owned<VkSurfaceKHR>(surf, [inst](VkSurfaceKHR x) { vkDestroySurfaceKHR(inst, x, nullptr); });
+        SALAB_VK(glfwCreateWindowSurface(inst, window, nullptr, &surf));
+        im->surface = Owned<vkDestroySurfaceKHR>(inst, surf);
 
         // The device that can present to this surface, discrete first.
         uint32_t count = 0;
-        GUI_VK(vkEnumeratePhysicalDevices(inst, &count, nullptr));
+        SALAB_VK(vkEnumeratePhysicalDevices(inst, &count, nullptr));
         std::vector<VkPhysicalDevice> devs(count);
-        GUI_VK(vkEnumeratePhysicalDevices(inst, &count, devs.data()));
+        SALAB_VK(vkEnumeratePhysicalDevices(inst, &count, devs.data()));
         int best_rank = -1;
         for (VkPhysicalDevice pd : devs) {
             VkPhysicalDeviceProperties pr;
@@ -289,10 +267,7 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
                 VkBool32 present = VK_FALSE;
                 vkGetPhysicalDeviceSurfaceSupportKHR(pd, f, surf, &present);
                 if (!(qf[f].queueFlags & VK_QUEUE_GRAPHICS_BIT) || !present) continue;
-                const int rank = pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU     ? 4
-                                 : pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ? 3
-                                 : pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU    ? 2
-                                                                                           : 1;
+                const int rank = device_type_rank(pr.deviceType);
                 if (rank > best_rank) {
                     best_rank = rank;
                     im->physical = pd;
@@ -316,8 +291,8 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         dci.enabledExtensionCount = 1;
         dci.ppEnabledExtensionNames = dev_exts;
         VkDevice dev;
-        GUI_VK(vkCreateDevice(im->physical, &dci, nullptr, &dev));
-        im->device = Owned<VkDevice>(dev, [](VkDevice x) { vkDestroyDevice(x, nullptr); });
+        SALAB_VK(vkCreateDevice(im->physical, &dci, nullptr, &dev));
+        im->device = Owned<vkDestroyDevice>(dev);
         vkGetDeviceQueue(dev, im->family, 0, &im->queue);
 
         // Sets for ImGui's font and for our textures (one per slot, reallocated on resize).
@@ -328,21 +303,17 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         pci.poolSizeCount = 1;
         pci.pPoolSizes = &ps;
         VkDescriptorPool pool;
-        GUI_VK(vkCreateDescriptorPool(dev, &pci, nullptr, &pool));
-        im->descriptor_pool = Owned<VkDescriptorPool>(pool, [dev](VkDescriptorPool x) { vkDestroyDescriptorPool(dev, x, nullptr); });
+        SALAB_VK(vkCreateDescriptorPool(dev, &pci, nullptr, &pool));
+        im->descriptor_pool = Owned<vkDestroyDescriptorPool>(dev, pool);
 
-        VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-        cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-        cpi.queueFamilyIndex = im->family;
-        VkCommandPool up;
-        GUI_VK(vkCreateCommandPool(dev, &cpi, nullptr, &up));
-        im->upload_pool = Owned<VkCommandPool>(up, [dev](VkCommandPool x) { vkDestroyCommandPool(dev, x, nullptr); });
+        im->upload_pool = create_command_pool(dev, im->family);
+        im->upload_fence = create_fence(dev);
 
         // UNORM formats: ImGui's colours are authored for a non-sRGB target.
         uint32_t fc = 0;
-        GUI_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, nullptr));
+        SALAB_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, nullptr));
         std::vector<VkSurfaceFormatKHR> formats(fc);
-        GUI_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, formats.data()));
+        SALAB_VK(vkGetPhysicalDeviceSurfaceFormatsKHR(im->physical, surf, &fc, formats.data()));
         if (formats.empty()) throw std::runtime_error("the window surface offers no formats");
         im->format = formats[0];
         for (const auto& f : formats)
@@ -354,9 +325,9 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         // MAILBOX (or IMMEDIATE) so that presenting never blocks the frame loop behind a slow
         // software rasteriser; the loop caps the frame rate itself. FIFO is the fallback.
         uint32_t pmc = 0;
-        GUI_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, nullptr));
+        SALAB_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, nullptr));
         std::vector<VkPresentModeKHR> modes(pmc);
-        GUI_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, modes.data()));
+        SALAB_VK(vkGetPhysicalDeviceSurfacePresentModesKHR(im->physical, surf, &pmc, modes.data()));
         im->present_mode = VK_PRESENT_MODE_FIFO_KHR;
         for (VkPresentModeKHR want : {VK_PRESENT_MODE_MAILBOX_KHR, VK_PRESENT_MODE_IMMEDIATE_KHR})
             if (im->present_mode == VK_PRESENT_MODE_FIFO_KHR && std::find(modes.begin(), modes.end(), want) != modes.end())
@@ -392,27 +363,18 @@ std::unique_ptr<Renderer> Renderer::create(GLFWwindow* window, std::string* erro
         rpi.dependencyCount = 1;
         rpi.pDependencies = &dep;
         VkRenderPass rp;
-        GUI_VK(vkCreateRenderPass(dev, &rpi, nullptr, &rp));
-        im->render_pass = Owned<VkRenderPass>(rp, [dev](VkRenderPass x) { vkDestroyRenderPass(dev, x, nullptr); });
+        SALAB_VK(vkCreateRenderPass(dev, &rpi, nullptr, &rp));
+        im->render_pass = Owned<vkDestroyRenderPass>(dev, rp);
 
         for (auto& f : im->frames) {
-            VkCommandPool p;
-            GUI_VK(vkCreateCommandPool(dev, &cpi, nullptr, &p));
-            f.pool = Owned<VkCommandPool>(p, [dev](VkCommandPool x) { vkDestroyCommandPool(dev, x, nullptr); });
+            f.pool = create_command_pool(dev, im->family);
             VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-            ai.commandPool = p;
+            ai.commandPool = f.pool;
             ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
             ai.commandBufferCount = 1;
-            GUI_VK(vkAllocateCommandBuffers(dev, &ai, &f.cb));
-            VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-            fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
-            VkFence fence;
-            GUI_VK(vkCreateFence(dev, &fi, nullptr, &fence));
-            f.fence = Owned<VkFence>(fence, [dev](VkFence x) { vkDestroyFence(dev, x, nullptr); });
-            VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-            VkSemaphore s;
-            GUI_VK(vkCreateSemaphore(dev, &si, nullptr, &s));
-            f.acquired = Owned<VkSemaphore>(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
+            SALAB_VK(vkAllocateCommandBuffers(dev, &ai, &f.cb));
+            f.fence = create_fence(dev, VK_FENCE_CREATE_SIGNALED_BIT);  // the first frame waits on it
+            f.acquired = create_semaphore(dev);
         }
         im->create_swapchain();
     } catch (const std::exception& e) {
@@ -437,7 +399,7 @@ void Renderer::init_imgui() {
     info.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
     info.CheckVkResultFn = imgui_check;
     if (!ImGui_ImplVulkan_Init(&info, im.render_pass)) throw std::runtime_error("ImGui_ImplVulkan_Init failed");
-    im.imgui_backend = Owned<int>(1, [](int) { ImGui_ImplVulkan_Shutdown(); });
+    im.imgui_backend = Owned<shutdown_imgui_backend>(1);
     const auto* head = static_cast<const ImGui186VulkanDataHead*>(ImGui::GetIO().BackendRendererUserData);
 #if IMGUI_VERSION_NUM == 18600
     if (head && head->VulkanInitInfo.Device == im.device.get() && head->RenderPass == im.render_pass.get()) {
@@ -470,19 +432,19 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
 
     Impl::Frame& f = im.frames[im.frame_index];
     VkFence fence = f.fence;
-    GUI_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
+    SALAB_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
     uint32_t idx = 0;
     VkResult r = vkAcquireNextImageKHR(im.device, im.swapchain, UINT64_MAX, f.acquired, VK_NULL_HANDLE, &idx);
     if (r == VK_ERROR_OUT_OF_DATE_KHR) {
         im.rebuild = true;
         return;
     }
-    if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR) check(r, "vkAcquireNextImageKHR");
-    GUI_VK(vkResetFences(im.device, 1, &fence));
-    GUI_VK(vkResetCommandPool(im.device, f.pool, 0));
+    if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR) throw_vk(r, "vkAcquireNextImageKHR", __FILE__, __LINE__);
+    SALAB_VK(vkResetFences(im.device, 1, &fence));
+    SALAB_VK(vkResetCommandPool(im.device, f.pool, 0));
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    GUI_VK(vkBeginCommandBuffer(f.cb, &bi));
+    SALAB_VK(vkBeginCommandBuffer(f.cb, &bi));
     VkClearValue clear{};
     clear.color = {{0.06f, 0.06f, 0.07f, 1.0f}};  // ImGui's dark WindowBg: the tiled windows draw none
     VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
@@ -534,7 +496,7 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
                              VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &hb,
                              1, &b);
     }
-    GUI_VK(vkEndCommandBuffer(f.cb));
+    SALAB_VK(vkEndCommandBuffer(f.cb));
 
     VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
     VkSemaphore acquired = f.acquired, done = im.rendered[idx];
@@ -546,12 +508,12 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
     si.pCommandBuffers = &f.cb;
     si.signalSemaphoreCount = 1;
     si.pSignalSemaphores = &done;
-    GUI_VK(vkQueueSubmit(im.queue, 1, &si, fence));
+    SALAB_VK(vkQueueSubmit(im.queue, 1, &si, fence));
 
     if (capturing) {
-        GUI_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
+        SALAB_VK(vkWaitForFences(im.device, 1, &fence, VK_TRUE, UINT64_MAX));
         void* p = nullptr;
-        GUI_VK(vkMapMemory(im.device, im.capture_memory, 0, bytes, 0, &p));
+        SALAB_VK(vkMapMemory(im.device, im.capture_memory, 0, bytes, 0, &p));
         const auto* src = static_cast<const uint8_t*>(p);
         const bool bgra = im.format.format == VK_FORMAT_B8G8R8A8_UNORM || im.format.format == VK_FORMAT_B8G8R8A8_SRGB;
         capture->w = int(im.extent.width);
@@ -576,7 +538,8 @@ void Renderer::render(ImDrawData* dd, RgbImage* capture) {
     pi.pImageIndices = &idx;
     r = vkQueuePresentKHR(im.queue, &pi);
     if (r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR) im.rebuild = true;
-    else check(r, "vkQueuePresentKHR");
+    else if (r != VK_SUCCESS)
+        throw_vk(r, "vkQueuePresentKHR", __FILE__, __LINE__);
     im.frame_index = (im.frame_index + 1) % frames_in_flight;
 }
 
@@ -602,32 +565,32 @@ ImTextureID Renderer::get(ui::TextureSlot slot, const ui::Rgba8Image& image) {
         ici.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
         ici.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
         VkImage img;
-        GUI_VK(vkCreateImage(dev, &ici, nullptr, &img));
-        t.image = Owned<VkImage>(img, [dev](VkImage x) { vkDestroyImage(dev, x, nullptr); });
+        SALAB_VK(vkCreateImage(dev, &ici, nullptr, &img));
+        t.image = Owned<vkDestroyImage>(dev, img);
         VkMemoryRequirements req;
         vkGetImageMemoryRequirements(dev, img, &req);
         t.memory = im.allocate(req, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-        GUI_VK(vkBindImageMemory(dev, img, t.memory, 0));
+        SALAB_VK(vkBindImageMemory(dev, img, t.memory, 0));
         VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
         vi.image = img;
         vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
         vi.format = VK_FORMAT_R8G8B8A8_UNORM;
         vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
         VkImageView view;
-        GUI_VK(vkCreateImageView(dev, &vi, nullptr, &view));
-        t.view = Owned<VkImageView>(view, [dev](VkImageView x) { vkDestroyImageView(dev, x, nullptr); });
+        SALAB_VK(vkCreateImageView(dev, &vi, nullptr, &view));
+        t.view = Owned<vkDestroyImageView>(dev, view);
         auto [buf, mem] = im.host_buffer(VkDeviceSize(image.w) * image.h * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
         t.staging = std::move(buf);
         t.staging_memory = std::move(mem);
-        GUI_VK(vkMapMemory(dev, t.staging_memory, 0, VK_WHOLE_SIZE, 0, &t.mapped));
+        SALAB_VK(vkMapMemory(dev, t.staging_memory, 0, VK_WHOLE_SIZE, 0, &t.mapped));
         VkDescriptorSetAllocateInfo dai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
         dai.descriptorPool = im.descriptor_pool;
         dai.descriptorSetCount = 1;
         dai.pSetLayouts = &im.imgui_set_layout;
         VkDescriptorSet set;
-        GUI_VK(vkAllocateDescriptorSets(dev, &dai, &set));
+        SALAB_VK(vkAllocateDescriptorSets(dev, &dai, &set));
         VkDescriptorPool pool = im.descriptor_pool;
-        t.set = Owned<VkDescriptorSet>(set, [dev, pool](VkDescriptorSet x) { vkFreeDescriptorSets(dev, pool, 1, &x); });
+        t.set = Owned<free_descriptor_set>({dev, pool}, set);
         VkDescriptorImageInfo dii{VK_NULL_HANDLE, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
         VkWriteDescriptorSet w{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
         w.dstSet = set;

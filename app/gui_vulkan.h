@@ -1,7 +1,8 @@
 // The window's Vulkan side: instance + surface + device for presenting, the swapchain, the
 // Dear ImGui Vulkan backend, textures for the views and the screenshot read-back. Structure
-// follows Dear ImGui's examples/example_glfw_vulkan/main.cpp; every handle has one RAII owner,
-// declared in creation order so that destruction runs in reverse.
+// follows Dear ImGui's examples/example_glfw_vulkan/main.cpp; every handle has one RAII owner
+// (compute's Owned, vk_handle.h), declared in creation order so that destruction runs in
+// reverse. Memory types, one-shot submits and the device ranking are compute's (vk_context.h).
 //
 // Compute does not happen here: the worker has its own device (gui_worker.h).
 #pragma once
@@ -10,47 +11,14 @@
 
 #include <vulkan/vulkan.h>
 
-#include <array>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 struct GLFWwindow;
 
 namespace salab::gui {
-
-// Owns one handle; `destroy` runs once on destruction (not when the handle is null).
-template <class H>
-class Owned {
-public:
-    Owned() = default;
-    Owned(H h, std::function<void(H)> destroy) : h_(h), destroy_(std::move(destroy)) {}
-    ~Owned() { reset(); }
-    Owned(Owned&& o) noexcept : h_(std::exchange(o.h_, H{})), destroy_(std::move(o.destroy_)) {}
-    Owned& operator=(Owned&& o) noexcept {
-        if (this != &o) {
-            reset();
-            h_ = std::exchange(o.h_, H{});
-            destroy_ = std::move(o.destroy_);
-        }
-        return *this;
-    }
-    Owned(const Owned&) = delete;
-    Owned& operator=(const Owned&) = delete;
-    H get() const { return h_; }
-    operator H() const { return h_; }
-    void reset() {
-        if (h_ && destroy_) destroy_(h_);
-        h_ = H{};
-    }
-
-private:
-    H h_{};
-    std::function<void(H)> destroy_;
-};
 
 struct RgbImage {
     int w = 0, h = 0;

@@ -20,16 +20,8 @@ namespace salab {
 
 namespace {
 
-constexpr uint32_t kBindings = 12;
+constexpr uint32_t kBindings = gpu::kAttnBindings;
 static_assert(kMaxHeads == int(gpu::kMaxItemHeads), "split-k work items must address every head");
-
-// vec4 registers per head-dimension row: ceil(d / 4) rounded up to a power of two, so only a
-// handful of pipelines exist and padding wastes less than half of the arithmetic.
-uint32_t d4_for(int64_t d) {
-    uint32_t d4 = 1;
-    while (int64_t(d4) * 4 < d) d4 *= 2;
-    return d4;
-}
 
 // Shader writes become visible to a mapped read or a copy into a staging buffer.
 void record_host_read_barrier(VkCommandBuffer cb) {

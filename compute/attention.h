@@ -74,8 +74,9 @@ struct Viewport {
 // A grid of cells over a token rectangle of one head, for mask_density: cells_y x cells_x cells
 // partition rows [row0, row0 + rows) and keys [col0, col0 + cols) per axis, cell (r, c) covering
 // rows [row0 + floor(r*rows/cells_y), row0 + floor((r+1)*rows/cells_y)) and keys likewise (the
-// floor partition of ui::aggregate_mask; cells need not be square or equal). Parts past n are
-// cut off. Needs rows >= cells_y >= 1 and cols >= cells_x >= 1.
+// floor partition of the rectangle into cells_y x cells_x cells, as an image of that many
+// pixels over it; cells need not be square or equal). Parts past n are cut off. Needs
+// rows >= cells_y >= 1 and cols >= cells_x >= 1.
 struct DensityGrid {
     int head = 0;
     int64_t row0 = 0, col0 = 0;
@@ -124,12 +125,12 @@ public:
     // Returns rows x cols floats; cells whose pair is not kept are 0.
     std::vector<float> probabilities(const BlockMask* mask, const Viewport& view);
 
-    // Density image of `mask` on a viewport (issue 4), computed on the GPU from the block mask
-    // alone (no Q/K/V upload needed). Cell (r, c) covers query rows [row0 + r*stride, +stride)
-    // and keys [col0 + c*stride, +stride), cut at n; it holds kept pairs / pairs of the cell, or
-    // 0 when it lies past n. Returns rows x cols floats in [0, 1]. Cells covering more than
-    // mask_density_sample_rows(stride) query rows are estimated from that many evenly spaced
-    // rows (rows row_begin + floor(s * row_count / samples)); other cells are exact (up to float
+    // Density image of `mask` on a viewport, computed on the GPU from the block mask alone (no
+    // Q/K/V upload needed, no n x n work on the host: what a mask view at n = 65,536 needs).
+    // Cell (r, c) covers query rows [row0 + r*stride, +stride) and keys [col0 + c*stride,
+    // +stride), cut at n; it holds kept pairs / pairs of the cell, or 0 when it lies past n. Returns rows x cols floats
+    // in [0, 1]. Cells covering more than mask_density_sample_rows(stride) query rows are estimated from that many
+    // evenly spaced rows (rows row_begin + floor(s * row_count / samples)); other cells are exact (up to float
     // rounding). mask.heads == 1 serves every head.
     std::vector<float> mask_density(const BlockMask& mask, const Viewport& view);
     // The same on a per-axis floor partition (what the GUI's mask view shows: w x h pixels over

@@ -85,7 +85,7 @@ void emit(Piece& out, uint32_t first, const uint32_t* b, bool full, int64_t word
             if (out.recent.size() == kShareRecent) out.recent.erase(out.recent.begin());
             out.recent.push_back(index);
         }
-        out.entries.push_back(first | kEntryPartial);
+        out.entries.push_back(first | gpu::kPartialBit);
         out.entries.push_back(index);
         ++out.partial;
     }
@@ -159,12 +159,12 @@ uint32_t emit_query_block(Piece& out, const std::vector<Touched>& blocks, int64_
     auto flush = [&] {
         if (gkeys.empty()) return;
         const int64_t used = int64_t(gkeys.size());
-        gkeys.resize(size_t(block), kNoKey);
+        gkeys.resize(size_t(block), gpu::kNoKey);
         const uint32_t index = uint32_t(out.gather.size() / size_t(block));
         out.gather.insert(out.gather.end(), gkeys.begin(), gkeys.end());
         for (int64_t r = 0; r < rows_here; ++r)
             for (int64_t w = 0; w < wpr; ++w) gbits[size_t(r * wpr + w)] |= gcols[size_t(w)];
-        emit(out, kEntryGathered | index, gbits.data(), is_full(gbits.data(), rows_here, used, wpr), words);
+        emit(out, gpu::kGatherBit | index, gbits.data(), is_full(gbits.data(), rows_here, used, wpr), words);
         ++out.gathered;
         ++listed;
         gkeys.clear();
@@ -472,7 +472,7 @@ std::vector<PieceAt> place_pieces(BlockMask& bm, const std::vector<Piece>& piece
     const PieceAt& total = at.back();
     if (total.entries / 2 >= (size_t(1) << 31))
         throw std::length_error("block mask has too many entries for 32-bit offsets");
-    if (total.gather / size_t(bm.block) > kEntryIndex || total.bits >= (size_t(1) << 32))
+    if (total.gather / size_t(bm.block) > gpu::kIndexMask || total.bits >= (size_t(1) << 32))
         throw std::length_error("block mask has too many gathered or partial blocks for 32-bit indices");
     bm.row_ptr.resize(total.rows + 1);
     bm.row_ptr[0] = 0;
@@ -505,8 +505,9 @@ void write_piece(BlockMask& bm, const Piece& p, const PieceAt& at) {
     const uint32_t gather_base = uint32_t(at.gather / size_t(bm.block));
     for (size_t e = 0; e < p.entries.size(); e += 2) {
         const uint32_t w0 = p.entries[e];
-        bm.entries[at.entries + e] = (w0 & kEntryGathered) ? w0 + gather_base : w0;
-        bm.entries[at.entries + e + 1] = (w0 & kEntryPartial) ? p.entries[e + 1] + bit_base : 0u;
+        const BlockEntry entry = decode_entry(w0);
+        bm.entries[at.entries + e] = entry.gathered ? w0 + gather_base : w0;
+        bm.entries[at.entries + e + 1] = entry.partial ? p.entries[e + 1] + bit_base : 0u;
     }
     std::copy(p.bits.begin(), p.bits.end(), bm.bits.begin() + std::ptrdiff_t(at.bits));
     std::copy(p.gather.begin(), p.gather.end(), bm.gather.begin() + std::ptrdiff_t(at.gather));
@@ -598,8 +599,8 @@ BlockMask gather_blocks(const BlockMask& plain) {
         blocks.clear();
         for (uint32_t e = plain.row_ptr[size_t(row)]; e < plain.row_ptr[size_t(row) + 1]; ++e) {
             const uint32_t w0 = plain.entries[2 * size_t(e)], w1 = plain.entries[2 * size_t(e) + 1];
-            blocks.push_back({int64_t(w0 & kEntryIndex),
-                              (w0 & kEntryPartial) ? &plain.bits[size_t(w1) * size_t(words)] : nullptr});
+            const BlockEntry entry = decode_entry(w0);
+            blocks.push_back({entry.index, entry.partial ? &plain.bits[size_t(w1) * size_t(words)] : nullptr});
         }
         const int64_t qb = row % plain.num_blocks;
         const int64_t rows_here = std::min<int64_t>(plain.block, plain.n - qb * plain.block);
@@ -613,6 +614,35 @@ BlockMask gather_blocks(const BlockMask& plain) {
     bm.max_keys_per_query = plain.max_keys_per_query;
     bm.empty_rows = plain.empty_rows;
     return bm;
+}
+
+BlockStats block_stats(const BlockMask& m) {
+    BlockStats st;
+    const int64_t rows_total = int64_t(m.heads) * m.num_blocks;
+    for (int64_t row = 0; row < rows_total && size_t(row) + 1 < m.row_ptr.size(); ++row) {
+        const int64_t I = row % m.num_blocks;
+        const int64_t rows_here = std::min<int64_t>(m.block, m.n - I * m.block);
+        for (uint32_t e = m.row_ptr[size_t(row)]; e < m.row_ptr[size_t(row) + 1]; ++e) {
+            const BlockEntry entry = decode_entry(m.entries[2 * size_t(e)]);
+            ++st.listed_blocks;
+            ++(entry.partial ? st.partial_blocks : st.full_blocks);
+            if (entry.gathered) ++st.gathered_blocks;
+            const int64_t cols = entry.gathered ? m.block : std::min<int64_t>(m.block, m.n - entry.index * m.block);
+            st.visited_pairs += rows_here * cols;
+        }
+    }
+    st.skipped_blocks = rows_total * m.num_blocks - st.listed_blocks;
+    st.kept_pairs = m.kept_pairs;
+    st.empty_rows = m.empty_rows;
+    st.keys_min = m.min_keys_per_query;
+    st.keys_max = m.max_keys_per_query;
+    st.keys_mean = double(m.kept_pairs) / double(std::max<int64_t>(1, m.n * m.heads));
+    st.density = m.density();
+    st.stored_bitmasks = m.words_per_partial() > 0 ? int64_t(m.bits.size()) / m.words_per_partial() : 0;
+    st.bytes = m.bytes();
+    st.csr_bytes = int64_t(m.heads) * 8 * (m.n + 1) + 4 * m.kept_pairs;
+    st.dense_bytes = int64_t(m.heads) * m.n * m.n;
+    return st;
 }
 
 BlockMask dense_block_mask(int64_t n, int heads, int block, bool causal) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "mask.h"
+#include "shared.h"  // the entry encoding (gpu::kPartialBit, kGatherBit, kIndexMask, kNoKey)
 
 #include <cstdint>
 #include <vector>
@@ -20,16 +21,17 @@ struct BlockMask {
 
     // Entries of (head h, query block I): [row_ptr[h*num_blocks+I], row_ptr[h*num_blocks+I+1]).
     std::vector<uint32_t> row_ptr;
-    // Two words per entry: key block J (bit 31 set when partial), then the index of its bitmask
-    // in `bits` (in units of one block's bitmask; 0 for full blocks).
+    // Two words per entry: key block J with the partial/gathered flags (read it with
+    // decode_entry), then the index of its bitmask in `bits` (in units of one block's bitmask;
+    // 0 for full blocks).
     std::vector<uint32_t> entries;
     // Bitmasks of partial blocks: `block` rows of block/32 words; bit (j % 32) of word j / 32 in
     // row r is key J*block + j for query I*block + r. Positions past n are 0. Entries with the
     // same bitmask may share one (a window's edge blocks repeat in every query block), so
     // bits.size() can be far below partial_blocks * words_per_partial().
     std::vector<uint32_t> bits;
-    // Gathered entries (bit 30 of the first word; only when compiled with gather = true): the
-    // low 30 bits index a gather block here, `block` key indices (kNoKey = 0xffffffff for unused
+    // Gathered entries (gpu::kGatherBit in the first word; only when compiled with gather =
+    // true): the index is a gather block here, `block` key indices (gpu::kNoKey for unused
     // slots), and the entry's bitmask columns are those slots instead of contiguous keys.
     std::vector<uint32_t> gather;
 
@@ -55,11 +57,41 @@ struct BlockMask {
     }
 };
 
-// Entry flags and the gather table's unused-slot marker (same values as shaders/shared.h).
-inline constexpr uint32_t kEntryPartial = 0x80000000u;
-inline constexpr uint32_t kEntryGathered = 0x40000000u;
-inline constexpr uint32_t kEntryIndex = 0x3fffffffu;
-inline constexpr uint32_t kNoKey = 0xffffffffu;
+// The first word of an entry, decoded: the key block (or, when gathered, the gather block) and
+// how the kernel reads it. The encoding is shaders/shared.h's, the GPU's.
+struct BlockEntry {
+    int64_t index = 0;
+    bool partial = false;   // per-element bitmask test (the entry's second word indexes `bits`)
+    bool gathered = false;  // columns are the keys of gather block `index`
+    bool operator==(const BlockEntry&) const = default;
+};
+constexpr BlockEntry decode_entry(uint32_t w0) {
+    return {int64_t(w0 & gpu::kIndexMask), (w0 & gpu::kPartialBit) != 0, (w0 & gpu::kGatherBit) != 0};
+}
+
+// What a block mask costs, counted from its entries (views, the GUI's Stats, benchmarks).
+struct BlockStats {
+    int64_t listed_blocks = 0;  // entries over every head and query block
+    int64_t full_blocks = 0;
+    int64_t partial_blocks = 0;
+    int64_t gathered_blocks = 0;  // listed entries that are gathered (counted in full/partial too)
+    int64_t skipped_blocks = 0;   // heads * num_blocks^2 - listed: never visited
+    // Token pairs inside the listed blocks: what the kernel computes scores for. An entry covers
+    // the rows of its query block (cut at n) times its key block's columns (cut at n), or `block`
+    // columns when gathered (unused slots are visited too). visited_pairs / kept_pairs is the
+    // work the block structure adds over a token-exact kernel.
+    int64_t visited_pairs = 0;
+    int64_t kept_pairs = 0;  // over all heads (the compiler's count)
+    int64_t empty_rows = 0;
+    int64_t keys_min = 0, keys_max = 0;  // kept keys per query row
+    double keys_mean = 0.0;
+    double density = 0.0;         // kept_pairs / (heads * n^2)
+    int64_t stored_bitmasks = 0;  // partial-block bitmasks in `bits` (entries may share one)
+    int64_t bytes = 0;            // the structure as uploaded (BlockMask::bytes)
+    int64_t csr_bytes = 0;        // the same mask as a token CSR per head (int64 row_ptr, int32 cols)
+    int64_t dense_bytes = 0;      // ... as a dense uint8 mask per head
+};
+BlockStats block_stats(const BlockMask& mask);
 
 // Compiles all heads of one layer. `block` must be 32, 64 or 128. Uses up to `threads`
 // CPU threads (0: hardware concurrency).

@@ -1,6 +1,6 @@
 #include "gpu_buffer.h"
 
-#include "pattern.h"
+#include "errors.h"
 
 #include <algorithm>
 #include <cstring>
@@ -10,7 +10,7 @@
 namespace salab {
 
 GpuBuffer::GpuBuffer(VulkanContext& ctx, VkDeviceSize size, bool host_visible_required) {
-    device_ = ctx.device();
+    const VkDevice device = ctx.device();
     size_ = std::max<VkDeviceSize>(size, 16);  // zero-sized buffers are invalid
     const auto& info = ctx.info();
     if (info.max_allocation_bytes && size_ > info.max_allocation_bytes)
@@ -22,9 +22,11 @@ GpuBuffer::GpuBuffer(VulkanContext& ctx, VkDeviceSize size, bool host_visible_re
     bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    SALAB_VK(vkCreateBuffer(device_, &bi, nullptr, &buffer_));
+    VkBuffer buffer;
+    SALAB_VK(vkCreateBuffer(device, &bi, nullptr, &buffer));
+    buffer_ = Owned<vkDestroyBuffer>(device, buffer);
     VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(device_, buffer_, &req);
+    vkGetBufferMemoryRequirements(device, buffer, &req);
     const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
     uint32_t type = UINT32_MAX;
     if (host_visible_required) {
@@ -37,34 +39,19 @@ GpuBuffer::GpuBuffer(VulkanContext& ctx, VkDeviceSize size, bool host_visible_re
     VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     ai.allocationSize = req.size;
     ai.memoryTypeIndex = type;
-    VkResult r = vkAllocateMemory(device_, &ai, nullptr, &memory_);
-    if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
-        vkDestroyBuffer(device_, buffer_, nullptr);
-        buffer_ = VK_NULL_HANDLE;
-        throw InputError("out of device memory allocating " + std::to_string(size_ >> 20) + " MiB on " +
-                         info.name + ": use a smaller n, d or heads");
-    }
+    VkDeviceMemory memory;
+    VkResult r = vkAllocateMemory(device, &ai, nullptr, &memory);
+    if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
+        throw InputError("out of device memory allocating " + std::to_string(size_ >> 20) + " MiB on " + info.name +
+                         ": use a smaller n, d or heads");
     if (r != VK_SUCCESS) throw_vk(r, "vkAllocateMemory", __FILE__, __LINE__);
-    SALAB_VK(vkBindBufferMemory(device_, buffer_, memory_, 0));
+    memory_ = Owned<vkFreeMemory>(device, memory);
+    SALAB_VK(vkBindBufferMemory(device, buffer, memory, 0));
 
     VkPhysicalDeviceMemoryProperties mem;
     vkGetPhysicalDeviceMemoryProperties(ctx.physical_device(), &mem);
     if ((mem.memoryTypes[type].propertyFlags & host) == host)
-        SALAB_VK(vkMapMemory(device_, memory_, 0, VK_WHOLE_SIZE, 0, &mapped_));
-}
-
-GpuBuffer::~GpuBuffer() {
-    if (!device_) return;
-    if (buffer_) vkDestroyBuffer(device_, buffer_, nullptr);
-    if (memory_) vkFreeMemory(device_, memory_, nullptr);  // unmaps implicitly
-}
-
-void GpuBuffer::swap(GpuBuffer& o) noexcept {
-    std::swap(device_, o.device_);
-    std::swap(buffer_, o.buffer_);
-    std::swap(memory_, o.memory_);
-    std::swap(size_, o.size_);
-    std::swap(mapped_, o.mapped_);
+        SALAB_VK(vkMapMemory(device, memory, 0, VK_WHOLE_SIZE, 0, &mapped_));
 }
 
 void GpuBuffer::write(VulkanContext& ctx, const void* data, VkDeviceSize bytes, VkDeviceSize offset) {

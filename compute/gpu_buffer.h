@@ -4,9 +4,11 @@
 #pragma once
 
 #include "vk_context.h"
+#include "vk_handle.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace salab {
 
@@ -15,15 +17,14 @@ public:
     GpuBuffer() = default;
     // Throws InputError if size exceeds the device's limits, VulkanError on allocation failure.
     GpuBuffer(VulkanContext& ctx, VkDeviceSize size, bool host_visible_required = false);
-    ~GpuBuffer();
-    GpuBuffer(GpuBuffer&& o) noexcept { swap(o); }
+    GpuBuffer(GpuBuffer&& o) noexcept { *this = std::move(o); }
     GpuBuffer& operator=(GpuBuffer&& o) noexcept {
-        GpuBuffer t(std::move(o));
-        swap(t);
+        buffer_ = std::move(o.buffer_);
+        memory_ = std::move(o.memory_);
+        size_ = std::exchange(o.size_, 0);
+        mapped_ = std::exchange(o.mapped_, nullptr);
         return *this;
     }
-    GpuBuffer(const GpuBuffer&) = delete;
-    GpuBuffer& operator=(const GpuBuffer&) = delete;
 
     VkBuffer handle() const { return buffer_; }
     VkDeviceSize size() const { return size_; }
@@ -35,10 +36,8 @@ public:
     void read(VulkanContext& ctx, void* data, VkDeviceSize bytes, VkDeviceSize offset = 0) const;
 
 private:
-    void swap(GpuBuffer& o) noexcept;
-    VkDevice device_ = VK_NULL_HANDLE;
-    VkBuffer buffer_ = VK_NULL_HANDLE;
-    VkDeviceMemory memory_ = VK_NULL_HANDLE;
+    Owned<vkDestroyBuffer> buffer_;
+    Owned<vkFreeMemory> memory_;  // freeing it unmaps it
     VkDeviceSize size_ = 0;
     void* mapped_ = nullptr;
 };

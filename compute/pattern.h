@@ -5,6 +5,8 @@
 // parameter and throws salab::InputError with a one-line message that says what to change.
 #pragma once
 
+#include "errors.h"  // InputError
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -14,11 +16,6 @@
 #include <vector>
 
 namespace salab {
-
-// Bad user input (files, parameters). The message is one line, fit to print as is.
-struct InputError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 enum class ComponentType { window, global, random, strided, fixed, block, lsh, topk, dense };
 

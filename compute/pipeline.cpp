@@ -68,33 +68,32 @@ PipelineCache::PipelineCache(VulkanContext& ctx, uint32_t bindings, uint32_t pus
     VkDescriptorSetLayoutCreateInfo li{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
     li.bindingCount = bindings;
     li.pBindings = b.data();
-    SALAB_VK(vkCreateDescriptorSetLayout(ctx.device(), &li, nullptr, &set_layout_));
+    const VkDevice dev = ctx.device();
+    VkDescriptorSetLayout set_layout;
+    SALAB_VK(vkCreateDescriptorSetLayout(dev, &li, nullptr, &set_layout));
+    set_layout_ = Owned<vkDestroyDescriptorSetLayout>(dev, set_layout);
     VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
     VkPipelineLayoutCreateInfo pli{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
     pli.setLayoutCount = 1;
-    pli.pSetLayouts = &set_layout_;
+    pli.pSetLayouts = &set_layout;
     pli.pushConstantRangeCount = 1;
     pli.pPushConstantRanges = &range;
-    SALAB_VK(vkCreatePipelineLayout(ctx.device(), &pli, nullptr, &layout_));
+    VkPipelineLayout layout;
+    SALAB_VK(vkCreatePipelineLayout(dev, &pli, nullptr, &layout));
+    layout_ = Owned<vkDestroyPipelineLayout>(dev, layout);
     VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, bindings};
     VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pi.maxSets = 1;
     pi.poolSizeCount = 1;
     pi.pPoolSizes = &size;
-    SALAB_VK(vkCreateDescriptorPool(ctx.device(), &pi, nullptr, &pool_));
+    VkDescriptorPool pool;
+    SALAB_VK(vkCreateDescriptorPool(dev, &pi, nullptr, &pool));
+    pool_ = Owned<vkDestroyDescriptorPool>(dev, pool);
     VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = pool_;
+    ai.descriptorPool = pool;
     ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &set_layout_;
-    SALAB_VK(vkAllocateDescriptorSets(ctx.device(), &ai, &set_));
-}
-
-PipelineCache::~PipelineCache() {
-    VkDevice dev = ctx_.device();
-    for (auto& [key, p] : cache_) vkDestroyPipeline(dev, p.pipeline, nullptr);
-    vkDestroyDescriptorPool(dev, pool_, nullptr);
-    vkDestroyPipelineLayout(dev, layout_, nullptr);
-    vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
+    ai.pSetLayouts = &set_layout;
+    SALAB_VK(vkAllocateDescriptorSets(dev, &ai, &set_));
 }
 
 const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<uint32_t>& spec) {
@@ -104,8 +103,9 @@ const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<
     VkShaderModuleCreateInfo mi{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
     mi.codeSize = words.size() * 4;
     mi.pCode = words.data();
-    VkShaderModule module;
-    SALAB_VK(vkCreateShaderModule(ctx_.device(), &mi, nullptr, &module));
+    VkShaderModule raw_module;
+    SALAB_VK(vkCreateShaderModule(ctx_.device(), &mi, nullptr, &raw_module));
+    const Owned<vkDestroyShaderModule> module(ctx_.device(), raw_module);  // the pipeline keeps no reference
     std::vector<VkSpecializationMapEntry> entries(spec.size());
     for (uint32_t i = 0; i < spec.size(); ++i) entries[i] = {i, i * 4, 4};
     VkSpecializationInfo si{uint32_t(entries.size()), entries.data(), spec.size() * 4, spec.data()};
@@ -117,12 +117,12 @@ const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<
     ci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
     ci.layout = layout_;
     if (ctx_.info().pipeline_statistics) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
-    Pipeline p;
-    VkResult r = vkCreateComputePipelines(ctx_.device(), VK_NULL_HANDLE, 1, &ci, nullptr, &p.pipeline);
-    vkDestroyShaderModule(ctx_.device(), module, nullptr);
+    VkPipeline pipeline;
+    VkResult r = vkCreateComputePipelines(ctx_.device(), VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline);
     if (r != VK_SUCCESS) throw_vk(r, ("vkCreateComputePipelines(" + shader + ")").c_str(), __FILE__, __LINE__);
+    Pipeline p{Owned<vkDestroyPipeline>(ctx_.device(), pipeline)};
     if (ctx_.info().pipeline_statistics) p.statistics = read_statistics(ctx_.device(), p.pipeline);
-    return cache_.emplace(key, p).first->second;
+    return cache_.emplace(key, std::move(p)).first->second;
 }
 
 VkDescriptorSet PipelineCache::bind_buffers(const VkBuffer* buffers, uint32_t count) {

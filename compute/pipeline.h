@@ -3,6 +3,7 @@
 #pragma once
 
 #include "vk_context.h"
+#include "vk_handle.h"
 
 #include <array>
 #include <cstdint>
@@ -13,6 +14,15 @@
 
 namespace salab {
 
+// vec4 registers per head-dimension row: the D4 specialization constant of the kernels that
+// keep a row of Q (or K) in registers. ceil(d / 4) rounded up to a power of two, so only a
+// handful of pipelines exist and padding wastes less than half of the arithmetic.
+constexpr uint32_t d4_for(int64_t d) {
+    uint32_t d4 = 1;
+    while (int64_t(d4) * 4 < d) d4 *= 2;
+    return d4;
+}
+
 // One statistic the driver reports for a pipeline (VK_KHR_pipeline_executable_properties),
 // e.g. NVIDIA's "Register Count"; value as text (integers, floats and booleans alike).
 struct PipelineStatistic {
@@ -20,7 +30,7 @@ struct PipelineStatistic {
 };
 
 struct Pipeline {
-    VkPipeline pipeline = VK_NULL_HANDLE;
+    Owned<vkDestroyPipeline> pipeline;
     std::vector<PipelineStatistic> statistics;  // empty when the driver reports none
     // An integer statistic by name ("Register Count"), -1 when absent.
     int64_t statistic(const std::string& name) const;
@@ -29,7 +39,6 @@ struct Pipeline {
 class PipelineCache {
 public:
     PipelineCache(VulkanContext& ctx, uint32_t bindings, uint32_t push_bytes);
-    ~PipelineCache();
     PipelineCache(const PipelineCache&) = delete;
     PipelineCache& operator=(const PipelineCache&) = delete;
 
@@ -47,10 +56,10 @@ public:
 private:
     VulkanContext& ctx_;
     uint32_t bindings_;
-    VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-    VkPipelineLayout layout_ = VK_NULL_HANDLE;
-    VkDescriptorPool pool_ = VK_NULL_HANDLE;
-    VkDescriptorSet set_ = VK_NULL_HANDLE;
+    Owned<vkDestroyDescriptorSetLayout> set_layout_;
+    Owned<vkDestroyPipelineLayout> layout_;
+    Owned<vkDestroyDescriptorPool> pool_;
+    VkDescriptorSet set_ = VK_NULL_HANDLE;  // freed with pool_
     std::map<std::pair<std::string, std::vector<uint32_t>>, Pipeline> cache_;
 };
 

@@ -73,9 +73,9 @@ Image render_blocks(const BlockMask& bm, int head, int size) {
     for (int64_t qb = 0; qb < bm.num_blocks; ++qb) {
         const size_t row = size_t(h) * size_t(bm.num_blocks) + size_t(qb);
         for (uint32_t e = bm.row_ptr[row]; e < bm.row_ptr[row + 1]; ++e) {
-            const uint32_t w = bm.entries[2 * size_t(e)];
-            const int64_t kb = w & kEntryIndex;
-            const bool partial = (w & kEntryPartial) != 0;
+            const BlockEntry entry = decode_entry(bm.entries[2 * size_t(e)]);
+            const bool partial = entry.partial;
+            const int64_t kb = entry.index;
             const int64_t cx = kb / s.tokens, cy = qb / s.tokens;
             const uint8_t* p = &img.rgba[(size_t(cy * s.pixels) * size_t(img.width) + size_t(cx * s.pixels)) * 4];
             const bool already_full = Rgb8{p[0], p[1], p[2]} == kBlockFullRgb;

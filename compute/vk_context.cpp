@@ -17,20 +17,36 @@ void throw_vk(VkResult r, const char* call, const char* file, int line) {
     throw VulkanError(s.str());
 }
 
-int DeviceInfo::rank() const {
-    if (!usable) return -1;
-    if (type == "discrete") return 4;
-    if (type == "integrated") return 3;
-    if (type == "virtual") return 2;
-    if (type == "cpu") return 1;
-    return 0;
+int device_type_rank(VkPhysicalDeviceType type) {
+    switch (type) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+    default: return 0;
+    }
 }
 
+int DeviceInfo::rank() const { return usable ? device_type_rank(device_type) : -1; }
+
+namespace {
+
+// vkDestroyDebugUtilsMessengerEXT is an extension command: the loader does not export it.
+void destroy_debug_messenger(VkInstance instance, VkDebugUtilsMessengerEXT messenger,
+                             const VkAllocationCallbacks* allocator) {
+    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
+    if (destroy) destroy(instance, messenger, allocator);
+}
+
+}  // namespace
+
+// Messages first: the messenger writes into them until it is destroyed, before the instance.
 struct VulkanContext::State {
-    VkInstance instance = VK_NULL_HANDLE;
-    VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
     mutable std::mutex mutex;
     std::vector<std::string> messages;
+    Owned<vkDestroyInstance> instance;
+    Owned<destroy_debug_messenger> messenger;
 };
 
 namespace {
@@ -89,7 +105,9 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
 
     info.name = p.deviceName;
     info.type = type_name(p.deviceType);
+    info.device_type = p.deviceType;
     info.api_version = version_string(p.apiVersion);
+    info.api_version_number = p.apiVersion;
     info.driver = std::string(driver.driverName) + " " + driver.driverInfo;
     info.vendor_id = p.vendorID;
     info.max_storage_buffer_range = p.limits.maxStorageBufferRange;
@@ -291,12 +309,11 @@ bool env_flag(const char* name) {
 }  // namespace
 
 std::vector<DeviceInfo> list_devices(std::string* error) {
-    VkInstance instance = create_instance(false, error);
+    const Owned<vkDestroyInstance> instance(create_instance(false, error));
     if (!instance) return {};
     std::vector<DeviceInfo> out;
     auto pds = physical_devices(instance);
     for (size_t i = 0; i < pds.size(); ++i) out.push_back(probe(instance, pds[i], int(i)));
-    vkDestroyInstance(instance, nullptr);
     if (out.empty() && error) *error = "no Vulkan devices found (install mesa-vulkan-drivers for lavapipe)";
     return out;
 }
@@ -310,8 +327,9 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
         result.error = "validation requested but VK_LAYER_KHRONOS_validation is missing (install vulkan-validationlayers)";
         return result;
     }
-    ctx->state_->instance = create_instance(validation, &result.error);
-    if (!ctx->state_->instance) return result;
+    ctx->state_->instance = Owned<vkDestroyInstance>(create_instance(validation, &result.error));
+    const VkInstance instance = ctx->state_->instance;
+    if (!instance) return result;
 
     if (validation) {
         VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
@@ -321,17 +339,19 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
         mi.pfnUserCallback = on_debug_message;
         mi.pUserData = ctx->state_.get();
         auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-            vkGetInstanceProcAddr(ctx->state_->instance, "vkCreateDebugUtilsMessengerEXT"));
-        if (create) create(ctx->state_->instance, &mi, nullptr, &ctx->state_->messenger);
+            vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
+        VkDebugUtilsMessengerEXT messenger;
+        if (create && create(instance, &mi, nullptr, &messenger) == VK_SUCCESS)
+            ctx->state_->messenger = Owned<destroy_debug_messenger>(instance, messenger);
     }
 
-    auto pds = physical_devices(ctx->state_->instance);
+    auto pds = physical_devices(instance);
     if (pds.empty()) {
         result.error = "no Vulkan devices found (install mesa-vulkan-drivers for lavapipe, or a GPU driver)";
         return result;
     }
     std::vector<DeviceInfo> infos;
-    for (size_t i = 0; i < pds.size(); ++i) infos.push_back(probe(ctx->state_->instance, pds[i], int(i)));
+    for (size_t i = 0; i < pds.size(); ++i) infos.push_back(probe(instance, pds[i], int(i)));
 
     int chosen = -1;
     if (options.device_index >= 0) {
@@ -407,7 +427,9 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
         tail = &exec.pNext;
         exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
     }
-    bool api12 = ctx->info_.api_version.rfind("1.0", 0) != 0 && ctx->info_.api_version.rfind("1.1", 0) != 0;
+    const uint32_t api = ctx->info_.api_version_number;
+    const bool api12 =
+        VK_API_VERSION_MAJOR(api) > 1 || (VK_API_VERSION_MAJOR(api) == 1 && VK_API_VERSION_MINOR(api) >= 2);
     float priority = 1.0f;
     VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     qi.queueFamilyIndex = ctx->queue_family_;
@@ -419,37 +441,23 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
     di.pQueueCreateInfos = &qi;
     di.enabledExtensionCount = uint32_t(exts.size());
     di.ppEnabledExtensionNames = exts.data();
-    VkResult r = vkCreateDevice(ctx->physical_, &di, nullptr, &ctx->device_);
+    VkDevice device;
+    VkResult r = vkCreateDevice(ctx->physical_, &di, nullptr, &device);
     if (r != VK_SUCCESS) {
         result.error = ctx->info_.name + ": vkCreateDevice failed (VkResult " + std::to_string(int(r)) + ")";
         return result;
     }
-    vkGetDeviceQueue(ctx->device_, ctx->queue_family_, 0, &ctx->queue_);
-    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-    pi.queueFamilyIndex = ctx->queue_family_;
-    SALAB_VK(vkCreateCommandPool(ctx->device_, &pi, nullptr, &ctx->pool_));
-    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    SALAB_VK(vkCreateFence(ctx->device_, &fi, nullptr, &ctx->fence_));
+    ctx->device_ = Owned<vkDestroyDevice>(device);
+    vkGetDeviceQueue(device, ctx->queue_family_, 0, &ctx->queue_);
+    ctx->pool_ = create_command_pool(device, ctx->queue_family_);
+    ctx->fence_ = create_fence(device);
     result.context = std::move(ctx);
     return result;
 }
 
+// The members release themselves (vk_handle.h); only outstanding work needs waiting for.
 VulkanContext::~VulkanContext() {
-    if (device_) {
-        vkDeviceWaitIdle(device_);
-        if (fence_) vkDestroyFence(device_, fence_, nullptr);
-        if (pool_) vkDestroyCommandPool(device_, pool_, nullptr);
-        vkDestroyDevice(device_, nullptr);
-    }
-    if (state_ && state_->instance) {
-        if (state_->messenger) {
-            auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
-                vkGetInstanceProcAddr(state_->instance, "vkDestroyDebugUtilsMessengerEXT"));
-            if (destroy) destroy(state_->instance, state_->messenger, nullptr);
-        }
-        vkDestroyInstance(state_->instance, nullptr);
-    }
+    if (device_) vkDeviceWaitIdle(device_);
 }
 
 std::vector<std::string> VulkanContext::validation_messages() const {
@@ -462,10 +470,10 @@ void VulkanContext::clear_validation_messages() {
     state_->messages.clear();
 }
 
-uint32_t VulkanContext::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags want,
-                                         VkMemoryPropertyFlags avoid) const {
+uint32_t find_memory_type(VkPhysicalDevice physical, uint32_t type_bits, VkMemoryPropertyFlags want,
+                          VkMemoryPropertyFlags avoid) {
     VkPhysicalDeviceMemoryProperties mem;
-    vkGetPhysicalDeviceMemoryProperties(physical_, &mem);
+    vkGetPhysicalDeviceMemoryProperties(physical, &mem);
     for (int pass = 0; pass < 2; ++pass)
         for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
             if (!(type_bits & (1u << i))) continue;
@@ -477,33 +485,53 @@ uint32_t VulkanContext::find_memory_type(uint32_t type_bits, VkMemoryPropertyFla
     return UINT32_MAX;
 }
 
-VkCommandBuffer VulkanContext::begin_one_time() {
+Owned<vkDestroyCommandPool> create_command_pool(VkDevice device, uint32_t queue_family,
+                                                VkCommandPoolCreateFlags flags) {
+    VkCommandPoolCreateInfo ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    ci.flags = flags;
+    ci.queueFamilyIndex = queue_family;
+    VkCommandPool pool;
+    SALAB_VK(vkCreateCommandPool(device, &ci, nullptr, &pool));
+    return {device, pool};
+}
+
+Owned<vkDestroyFence> create_fence(VkDevice device, VkFenceCreateFlags flags) {
+    VkFenceCreateInfo ci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    ci.flags = flags;
+    VkFence fence;
+    SALAB_VK(vkCreateFence(device, &ci, nullptr, &fence));
+    return {device, fence};
+}
+
+Owned<vkDestroySemaphore> create_semaphore(VkDevice device) {
+    VkSemaphoreCreateInfo ci{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    VkSemaphore semaphore;
+    SALAB_VK(vkCreateSemaphore(device, &ci, nullptr, &semaphore));
+    return {device, semaphore};
+}
+
+Owned<free_command_buffer> begin_one_time(const SubmitTarget& target) {
     VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = pool_;
+    ai.commandPool = target.pool;
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     ai.commandBufferCount = 1;
-    VkCommandBuffer cb;
-    SALAB_VK(vkAllocateCommandBuffers(device_, &ai, &cb));
+    VkCommandBuffer raw;
+    SALAB_VK(vkAllocateCommandBuffers(target.device, &ai, &raw));
+    Owned<free_command_buffer> cb({target.device, target.pool}, raw);
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     SALAB_VK(vkBeginCommandBuffer(cb, &bi));
     return cb;
 }
 
-void VulkanContext::end_and_wait(VkCommandBuffer cb) {
-    struct Free {
-        VkDevice d;
-        VkCommandPool p;
-        VkCommandBuffer c;
-        ~Free() { vkFreeCommandBuffers(d, p, 1, &c); }
-    } free_cb{device_, pool_, cb};
+void end_one_time_and_wait(const SubmitTarget& target, VkCommandBuffer cb) {
     SALAB_VK(vkEndCommandBuffer(cb));
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
     si.pCommandBuffers = &cb;
-    SALAB_VK(vkResetFences(device_, 1, &fence_));
-    SALAB_VK(vkQueueSubmit(queue_, 1, &si, fence_));
-    SALAB_VK(vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX));
+    SALAB_VK(vkResetFences(target.device, 1, &target.fence));
+    SALAB_VK(vkQueueSubmit(target.queue, 1, &si, target.fence));
+    SALAB_VK(vkWaitForFences(target.device, 1, &target.fence, VK_TRUE, UINT64_MAX));
 }
 
 }  // namespace salab

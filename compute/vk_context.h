@@ -3,7 +3,9 @@
 // VkResult after setup throws VulkanError naming the call, file and line.
 #pragma once
 
+#include "errors.h"
 #include "vk_coopmat.h"
+#include "vk_handle.h"
 
 #include <vulkan/vulkan.h>
 
@@ -11,13 +13,10 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace salab {
-
-struct VulkanError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 [[noreturn]] void throw_vk(VkResult r, const char* call, const char* file, int line);
 #define SALAB_VK(call)                                                                     \
@@ -71,7 +70,9 @@ struct DeviceInfo {
     int index = -1;
     std::string name;
     std::string type;  // "discrete", "integrated", "virtual", "cpu", "other"
+    VkPhysicalDeviceType device_type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
     std::string api_version;
+    uint32_t api_version_number = 0;  // VkPhysicalDeviceProperties::apiVersion (VK_API_VERSION_MAJOR/MINOR)
     std::string driver;
     uint32_t vendor_id = 0;
     uint64_t device_local_bytes = 0;   // largest device-local heap
@@ -100,8 +101,46 @@ struct DeviceInfo {
     bool usable = false;               // has a compute queue and Vulkan >= 1.1
     std::string unusable_reason;
 
-    int rank() const;  // higher is preferred: discrete > integrated > virtual > cpu
+    int rank() const;  // -1 when unusable, else device_type_rank(device_type)
 };
+
+// How much a device of this type is preferred when none is named: discrete 4 > integrated 3 >
+// virtual 2 > cpu 1 > other 0. The one ranking for the engine and the window.
+int device_type_rank(VkPhysicalDeviceType type);
+
+// Index of a memory type allowed by `type_bits` that has every `want` flag, preferring one
+// without the `avoid` flags; UINT32_MAX when there is none.
+uint32_t find_memory_type(VkPhysicalDevice physical, uint32_t type_bits, VkMemoryPropertyFlags want,
+                          VkMemoryPropertyFlags avoid = 0);
+
+// The small objects every queue user creates (the engine and the window alike). Throw
+// VulkanError when the create call fails.
+Owned<vkDestroyCommandPool> create_command_pool(
+    VkDevice device, uint32_t queue_family,
+    VkCommandPoolCreateFlags flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT);
+Owned<vkDestroyFence> create_fence(VkDevice device, VkFenceCreateFlags flags = 0);
+Owned<vkDestroySemaphore> create_semaphore(VkDevice device);
+
+// Where one-shot work goes: a queue, a pool to record from (each buffer is freed after use) and
+// a fence to wait on (reset before each submission). One submission at a time per target.
+struct SubmitTarget {
+    VkDevice device = VK_NULL_HANDLE;
+    VkQueue queue = VK_NULL_HANDLE;
+    VkCommandPool pool = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+};
+// Allocates a primary command buffer from target.pool and begins it (one-time submit).
+Owned<free_command_buffer> begin_one_time(const SubmitTarget& target);
+// Ends cb, submits it and waits for it on target.fence.
+void end_one_time_and_wait(const SubmitTarget& target, VkCommandBuffer cb);
+// Records with `record(VkCommandBuffer)`, submits and waits; the one one-shot submit of the
+// engine and the window. Throws VulkanError when a call fails.
+template <class F>
+void submit_and_wait(const SubmitTarget& target, F&& record) {
+    const Owned<free_command_buffer> cb = begin_one_time(target);
+    record(cb.get());
+    end_one_time_and_wait(target, cb);
+}
 
 // Lists every physical device with its probed features. On failure (no loader, no driver)
 // returns an empty list and sets *error to the reason.
@@ -131,14 +170,16 @@ public:
     VkQueue queue() const { return queue_; }
     uint32_t queue_family() const { return queue_family_; }
     VkCommandPool command_pool() const { return pool_; }
+    SubmitTarget submit_target() const { return {device_, queue_, pool_, fence_}; }
     bool fp16_enabled() const { return info_.fp16_arithmetic && info_.storage16; }
 
     // Validation messages of severity warning or error seen so far (tests fail on any).
     std::vector<std::string> validation_messages() const;
     void clear_validation_messages();
 
-    uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags want,
-                              VkMemoryPropertyFlags avoid = 0) const;
+    uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid = 0) const {
+        return salab::find_memory_type(physical_, type_bits, want, avoid);
+    }
 
     // Records with `record`, submits, waits. Throws VulkanError on failure.
     template <class F>
@@ -148,24 +189,21 @@ public:
 
 private:
     VulkanContext() = default;
-    VkCommandBuffer begin_one_time();
-    void end_and_wait(VkCommandBuffer cb);
 
+    // In creation order: destroyed in reverse, the device before the instance (in state_).
     DeviceInfo info_;
-    std::unique_ptr<State> state_;  // instance + debug messenger + messages
+    std::unique_ptr<State> state_;  // messages, instance, debug messenger
     VkPhysicalDevice physical_ = VK_NULL_HANDLE;
-    VkDevice device_ = VK_NULL_HANDLE;
+    Owned<vkDestroyDevice> device_;
     VkQueue queue_ = VK_NULL_HANDLE;
     uint32_t queue_family_ = 0;
-    VkCommandPool pool_ = VK_NULL_HANDLE;
-    VkFence fence_ = VK_NULL_HANDLE;
+    Owned<vkDestroyCommandPool> pool_;
+    Owned<vkDestroyFence> fence_;
 };
 
 template <class F>
 void VulkanContext::submit_and_wait(F&& record) {
-    VkCommandBuffer cb = begin_one_time();
-    record(cb);
-    end_and_wait(cb);
+    salab::submit_and_wait(submit_target(), std::forward<F>(record));
 }
 
 }  // namespace salab

@@ -3,7 +3,7 @@
 
 layout(local_size_x = 64) in;  // == kBlock: one invocation per query row of the block
 
-layout(std430, binding = 3) writeonly buffer OBuf { STORAGE_T o_data[]; };
+layout(std430, binding = kBindO) writeonly buffer OBuf { STORAGE_T o_data[]; };
 
 // D4 = ceil(d / 4) rounded up to a power of two (1..64): Q and the accumulators live in
 // registers as vec4[D4], and every loop over the head dimension has this constant trip count.

@@ -2,16 +2,16 @@
 #extension GL_GOOGLE_include_directive : require
 #include "shared.h"
 
-layout(std430, binding = 0) readonly buffer QBuf { STORAGE_T q_data[]; };
-layout(std430, binding = 1) readonly buffer KBuf { STORAGE_T k_data[]; };
-layout(std430, binding = 2) readonly buffer VBuf { STORAGE_T v_data[]; };
-layout(std430, binding = 4) readonly buffer RowPtr { uint row_ptr[]; };
-layout(std430, binding = 5) readonly buffer Entries { uint entries[]; };
-layout(std430, binding = 6) readonly buffer Bits { uint bits[]; };
-layout(std430, binding = 7) readonly buffer Gather { uint gather_keys[]; };
-layout(std430, binding = 8) readonly buffer Items { uvec4 work_items[]; };
-layout(std430, binding = 9) writeonly buffer PartO { float part_o[]; };
-layout(std430, binding = 10) writeonly buffer PartML { vec2 part_ml[]; };
+layout(std430, binding = kBindQ) readonly buffer QBuf { STORAGE_T q_data[]; };
+layout(std430, binding = kBindK) readonly buffer KBuf { STORAGE_T k_data[]; };
+layout(std430, binding = kBindV) readonly buffer VBuf { STORAGE_T v_data[]; };
+layout(std430, binding = kBindRowPtr) readonly buffer RowPtr { uint row_ptr[]; };
+layout(std430, binding = kBindEntries) readonly buffer Entries { uint entries[]; };
+layout(std430, binding = kBindBits) readonly buffer Bits { uint bits[]; };
+layout(std430, binding = kBindGather) readonly buffer Gather { uint gather_keys[]; };
+layout(std430, binding = kBindItems) readonly buffer Items { uvec4 work_items[]; };
+layout(std430, binding = kBindPartO) writeonly buffer PartO { float part_o[]; };
+layout(std430, binding = kBindPartML) writeonly buffer PartML { vec2 part_ml[]; };
 
 // Band mode: does row `row` keep key `key`?
 bool band_keeps(uint row, uint key) {

@@ -28,10 +28,10 @@
 #include "attention_common.glsl"
 
 layout(local_size_x = 128) in;
-layout(std430, binding = 3) writeonly buffer OBuf { float16_t o_data[]; };
+layout(std430, binding = kBindO) writeonly buffer OBuf { float16_t o_data[]; };
 // The same K and V buffers seen as 16-byte words (8 fp16) for the staging copies.
-layout(std430, binding = 1) readonly buffer KBuf16 { uvec4 k16[]; };
-layout(std430, binding = 2) readonly buffer VBuf16 { uvec4 v16[]; };
+layout(std430, binding = kBindK) readonly buffer KBuf16 { uvec4 k16[]; };
+layout(std430, binding = kBindV) readonly buffer VBuf16 { uvec4 v16[]; };
 
 const uint DT = HEAD_DIM / 16u;          // 16-wide tiles of the head dimension
 const uint ROW16 = HEAD_DIM / 8u;        // 16-byte words per K/V row

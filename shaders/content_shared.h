@@ -4,40 +4,40 @@
 #ifndef SALAB_CONTENT_SHARED_H
 #define SALAB_CONTENT_SHARED_H
 
+#ifndef __cplusplus
+#define SALAB_OWN_PUSH_CONSTANTS  // shared.h's constants without its AttnPush block
+#endif
+#include "shared.h"  // SALAB_CONST and salab::gpu::uint
+
 #ifdef __cplusplus
-#include <cstdint>
 namespace salab::gpu {
-using uint = uint32_t;
-#define SALAB_CONTENT_CONST inline constexpr uint
-#else
-#define SALAB_CONTENT_CONST const uint
 #endif
 
 // Tokens (lsh) or query rows (top-k scores) per workgroup, one per invocation: 64 fills a
 // subgroup on every desktop GPU and is lavapipe's SIMD width times 8.
-SALAB_CONTENT_CONST kContentRows = 64u;
+SALAB_CONST kContentRows = 64u;
 // Keys one top-k score workgroup covers (its grid's y dimension walks the key chunks). Bounds
 // the keys one invocation loops over: lavapipe (Mesa 22.3) silently leaves loops after 65535
 // non-unrolled iterations per invocation, and 2048 keys in steps of 8 are 256 iterations.
-SALAB_CONTENT_CONST kScoreKeyChunk = 2048u;
+SALAB_CONST kScoreKeyChunk = 2048u;
 // Keys scored per loop step of the score kernel (inner loop unrolled).
-SALAB_CONTENT_CONST kScoreTile = 8u;
+SALAB_CONST kScoreTile = 8u;
 // Invocations of a top-k select workgroup (one workgroup per query row) == bins of the 8-bit
 // radix digit histogram, so every invocation owns one bin. A row of n keys costs each
 // invocation about 6 * n / 256 loop steps (n = 2^21 stays under lavapipe's budget).
-SALAB_CONTENT_CONST kSelectThreads = 256u;
+SALAB_CONST kSelectThreads = 256u;
 // Candidates the select kernel's fast path (k <= kSelectThreads) keeps in shared memory: the
 // keys scoring at least the k-th best of the 256 segment maxima, typically 1.5-3 k of them.
 // More (ties, k near 256) fall back to the radix select over the whole row.
-SALAB_CONTENT_CONST kSelectCandidates = 1024u;
+SALAB_CONST kSelectCandidates = 1024u;
 
 // Bindings (one descriptor set layout of kContentBindings storage buffers for all kernels).
-SALAB_CONTENT_CONST kContentBindings = 5u;
-SALAB_CONTENT_CONST kBindCQ = 0u;      // Q, [n, 4 * D4] floats, rows zero-padded
-SALAB_CONTENT_CONST kBindCK = 1u;      // K, same layout
-SALAB_CONTENT_CONST kBindCAux = 2u;    // lsh: W^T [rounds][B/2][4 * D4]; top-k: score rows
-SALAB_CONTENT_CONST kBindCOut = 3u;    // lsh: buckets [rounds][2][n]; top-k: keys [n, slots]
-SALAB_CONTENT_CONST kBindCMargin = 4u; // lsh: margins [rounds][2][n]; top-k: [n][2] scores
+SALAB_CONST kContentBindings = 5u;
+SALAB_CONST kBindCQ = 0u;      // Q, [n, 4 * D4] floats, rows zero-padded
+SALAB_CONST kBindCK = 1u;      // K, same layout
+SALAB_CONST kBindCAux = 2u;    // lsh: W^T [rounds][B/2][4 * D4]; top-k: score rows
+SALAB_CONST kBindCOut = 3u;    // lsh: buckets [rounds][2][n]; top-k: keys [n, slots]
+SALAB_CONST kBindCMargin = 4u; // lsh: margins [rounds][2][n]; top-k: [n][2] scores
 
 #ifdef __cplusplus
 } // namespace salab::gpu

@@ -9,13 +9,13 @@
 
 layout(local_size_x = 64) in;  // == kContentRows
 
-layout(std430, binding = 0) readonly buffer QBuf { vec4 q_data[]; };
-layout(std430, binding = 1) readonly buffer KBuf { vec4 k_data[]; };
+layout(std430, binding = kBindCQ) readonly buffer QBuf { vec4 q_data[]; };
+layout(std430, binding = kBindCK) readonly buffer KBuf { vec4 k_data[]; };
 // W_r transposed and padded: projection c of round r is w_data[((r - round0) * B/2 + c) * D4 ..].
-layout(std430, binding = 2) readonly buffer WBuf { vec4 w_data[]; };
-layout(std430, binding = 3) writeonly buffer Buckets { int buckets[]; };
+layout(std430, binding = kBindCAux) readonly buffer WBuf { vec4 w_data[]; };
+layout(std430, binding = kBindCOut) writeonly buffer Buckets { int buckets[]; };
 // best - second best value; -1 when a projection is NaN (never trusted, always re-hashed).
-layout(std430, binding = 4) writeonly buffer Margins { float margins[]; };
+layout(std430, binding = kBindCMargin) writeonly buffer Margins { float margins[]; };
 
 // Projections per loop step (inner loop unrolled): B/2 <= 32768 gives <= 8192 steps.
 const uint TILE_C = 4u;

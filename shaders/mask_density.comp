@@ -1,5 +1,6 @@
 #version 450
-// Density image of a block mask (issue 4): one invocation per output cell. The cells partition
+// Density image of a block mask (the GUI's mask view at any n without n x n host work): one
+// invocation per output cell. The cells partition
 // a token rectangle per axis (density_shared.h): cell (r, c) covers query rows
 // [row0 + floor(r*row_len/cells_y), row0 + floor((r+1)*row_len/cells_y)) and keys likewise,
 // both cut at n, and receives kept pairs / pairs of the cell (0 when the cell lies past n).
@@ -19,10 +20,10 @@
 
 layout(local_size_x = 8, local_size_y = 8) in;
 
-layout(std430, binding = 3) writeonly buffer DensityBuf { float density_out[]; };
-layout(std430, binding = 4) readonly buffer RowPtr { uint row_ptr[]; };
-layout(std430, binding = 5) readonly buffer Entries { uint entries[]; };
-layout(std430, binding = 6) readonly buffer Bits { uint bits[]; };
+layout(std430, binding = kBindO) writeonly buffer DensityBuf { float density_out[]; };
+layout(std430, binding = kBindRowPtr) readonly buffer RowPtr { uint row_ptr[]; };
+layout(std430, binding = kBindEntries) readonly buffer Entries { uint entries[]; };
+layout(std430, binding = kBindBits) readonly buffer Bits { uint bits[]; };
 
 // floor(i * len / cells) without 64-bit arithmetic; the host guarantees i * (len % cells)
 // fits 32 bits (len % cells == 0, or cells < 65536).
@@ -30,12 +31,12 @@ uint cell_edge(uint i, uint len, uint cells) { return i * (len / cells) + (i * (
 
 // Keys of [kbeg, kend) kept by entry (w0, w1) for query `row`; the entry's block overlaps it.
 uint entry_count(uint w0, uint w1, uint row, uint kbeg, uint kend) {
-    const uint base = (w0 & ~kDensityPartialBit) * kDensityBlock;
-    const uint lo = max(kbeg, base), hi = min(kend, base + kDensityBlock);
+    const uint base = (w0 & kIndexMask) * kBlock;
+    const uint lo = max(kbeg, base), hi = min(kend, base + kBlock);
     if (hi <= lo) return 0u;
-    if ((w0 & kDensityPartialBit) == 0u) return hi - lo;  // full block: every in-range key (kend <= n)
-    const uint wpr = kDensityBlock / 32u;
-    const uint row_base = w1 * kDensityBlock * wpr + (row % kDensityBlock) * wpr;
+    if ((w0 & kPartialBit) == 0u) return hi - lo;  // full block: every in-range key (kend <= n)
+    const uint wpr = kBlock / 32u;
+    const uint row_base = w1 * kBlock * wpr + (row % kBlock) * wpr;
     uint count = 0u;
     for (uint w = 0u; w < wpr; ++w) {  // constant trip count: unrolled
         const uint wb = base + 32u * w;
@@ -69,7 +70,7 @@ void main() {
     const uint row_count = rend - rbeg, key_count = kend - kbeg;
     const uint sample_rows = max(1u, pc.sample_rows);
     const uint used = min(row_count, sample_rows);
-    const uint kb0 = kbeg / kDensityBlock, kb1 = (kend - 1u) / kDensityBlock;
+    const uint kb0 = kbeg / kBlock, kb1 = (kend - 1u) / kBlock;
     const uint head_rows = pc.mask_head * pc.num_blocks;
 
     uint kept_lo = 0u, kept_hi = 0u;  // 64-bit count: 64 rows of up to 2^28 keys
@@ -77,18 +78,18 @@ void main() {
         // Every row when used == row_count; else evenly spaced rows (floor(s * count / used)).
         // floor(s * row_count / used) without 64-bit arithmetic (row_count % used < 64).
         const uint row = rbeg + s * (row_count / used) + (s * (row_count % used)) / used;
-        const uint first = row_ptr[head_rows + row / kDensityBlock];
-        const uint last = row_ptr[head_rows + row / kDensityBlock + 1u];
+        const uint first = row_ptr[head_rows + row / kBlock];
+        const uint last = row_ptr[head_rows + row / kBlock + 1u];
         // First entry whose key block is >= kb0 (entries are sorted by key block).
         uint lo = first, hi = last;
         while (lo < hi) {
             const uint mid = (lo + hi) / 2u;
-            if ((entries[2u * mid] & ~kDensityPartialBit) < kb0) lo = mid + 1u;
+            if ((entries[2u * mid] & kIndexMask) < kb0) lo = mid + 1u;
             else hi = mid;
         }
         for (uint e = lo; e < last; ++e) {
             const uint w0 = entries[2u * e], w1 = entries[2u * e + 1u];
-            if ((w0 & ~kDensityPartialBit) > kb1) break;
+            if ((w0 & kIndexMask) > kb1) break;
             uint carry;
             kept_lo = uaddCarry(kept_lo, entry_count(w0, w1, row, kbeg, kend), carry);
             kept_hi += carry;

@@ -9,7 +9,7 @@
 
 layout(local_size_x = 64) in;
 
-layout(std430, binding = 3) buffer PBuf { float p_out[]; };
+layout(std430, binding = kBindO) buffer PBuf { float p_out[]; };
 
 layout(constant_id = 0) const uint D4 = 16;
 
@@ -47,7 +47,7 @@ void main() {
     for (uint e = first; e < last; ++e) {
         uint w0, w1;
         entry_words(e, w0, w1);
-        const uint kb = w0 & ~kPartialBit;
+        const uint kb = w0 & kIndexMask;
         const uint key_end = min(n, kb * kBlock + kBlock);
         for (uint key0 = kb * kBlock; key0 < key_end; key0 += 8u) {
             for (uint t = 0u; t < 8u; ++t) {
@@ -71,7 +71,7 @@ void main() {
         for (uint e = first; e < last; ++e) {
             uint w0, w1;
             entry_words(e, w0, w1);
-            if ((w0 & ~kPartialBit) != want) continue;
+            if ((w0 & kIndexMask) != want) continue;
             if (entry_keeps(w0, w1, row, key) && causal_ok(row, key))
                 p_out[r * pc.cols + c] = exp2(score(head_base, q, key) - m) / l;
             break;

@@ -1,5 +1,10 @@
-// Shared by C++ (compute/attention.cpp) and GLSL (shaders/*.comp): bindings, block sizes and
-// push-constant layouts. Every constant says why it has its value.
+// Shared by C++ (compute/) and GLSL (shaders/*.comp): bindings, block sizes, the block mask's
+// entry encoding and push-constant layouts; the single definition of each. Every constant says
+// why it has its value.
+//
+// GLSL: a shader with a push-constant block of its own (mask_density.comp, the content kernels)
+// defines SALAB_OWN_PUSH_CONSTANTS before including this file, which then declares only the
+// constants (GLSL allows one push-constant block per shader).
 #ifndef SALAB_SHARED_H
 #define SALAB_SHARED_H
 
@@ -15,6 +20,10 @@ using uint = uint32_t;
 // Query rows per workgroup and keys per block of the block mask: one invocation per query row,
 // and 64 is the smallest workgroup that fills a subgroup on every desktop GPU (32 or 64 lanes).
 SALAB_CONST kBlock = 64u;
+// Block mask entries are two words. Word 0: the key block (or gather block) index in the low
+// 30 bits plus the two flags below; word 1: the index of the partial block's bitmask (0 when
+// full). C++ decodes word 0 with decode_entry (block_mask.h); GLSL masks with kIndexMask, never
+// with ~kPartialBit, which would keep the gather bit.
 // Bit 31 of an entry's first word marks a partial block (per-element bitmask test needed).
 SALAB_CONST kPartialBit = 0x80000000u;
 // Bit 30 marks a gathered block: its kBlock columns are arbitrary keys listed in the gather
@@ -39,6 +48,8 @@ SALAB_CONST kBindItems = 8u;      // split-k work items (uvec4), see kModeSparse
 SALAB_CONST kBindPartO = 9u;      // split-k partial outputs, fp32 [slot][kBlock][d], unnormalised
 SALAB_CONST kBindPartML = 10u;    // split-k partial (max, sum) per row, vec2 [slot][kBlock]
 SALAB_CONST kBindMerges = 11u;    // split-k merges (uvec4), read by split_merge_*.comp
+// Storage buffers in the attention kernels' descriptor set layout (bindings 0..kBindMerges).
+SALAB_CONST kAttnBindings = 12u;
 // Work item / merge word 0: query block in the low kItemHeadShift bits, head above.
 SALAB_CONST kItemHeadShift = 20u;
 SALAB_CONST kItemBlockMask = 0xfffffu;
@@ -61,9 +72,13 @@ SALAB_CONST kModeSparseItems = 3u;
 SALAB_CONST kModeBand = 4u;
 
 #ifdef __cplusplus
+static_assert(kAttnBindings == kBindMerges + 1u, "every binding is in the layout");
+static_assert((kPartialBit | kGatherBit | kIndexMask) == 0xffffffffu && (kPartialBit & kGatherBit) == 0u,
+              "flags and index share word 0 without overlap");
 }  // namespace salab::gpu
 #endif
 
+#if defined(__cplusplus) || !defined(SALAB_OWN_PUSH_CONSTANTS)
 // Push constants: run-time lengths (sizes and variants are specialization constants).
 #ifdef __cplusplus
 namespace salab::gpu {
@@ -95,5 +110,6 @@ static_assert(sizeof(AttnPush) == 64, "push constant layout must match GLSL std4
 #else
 } pc;
 #endif
+#endif  // __cplusplus || !SALAB_OWN_PUSH_CONSTANTS
 
 #endif

@@ -8,10 +8,10 @@
 
 layout(local_size_x = 64) in;  // == kBlock
 
-layout(std430, binding = 3) writeonly buffer OBuf { STORAGE_T o_data[]; };
-layout(std430, binding = 9) readonly buffer PartO { vec4 part_o4[]; };
-layout(std430, binding = 10) readonly buffer PartML { vec2 part_ml[]; };
-layout(std430, binding = 11) readonly buffer Merges { uvec4 merges[]; };
+layout(std430, binding = kBindO) writeonly buffer OBuf { STORAGE_T o_data[]; };
+layout(std430, binding = kBindPartO) readonly buffer PartO { vec4 part_o4[]; };
+layout(std430, binding = kBindPartML) readonly buffer PartML { vec2 part_ml[]; };
+layout(std430, binding = kBindMerges) readonly buffer Merges { uvec4 merges[]; };
 
 // D4 = ceil(d / 4) rounded up to a power of two; the partial rows are padded to 4 * D4 floats
 // (see attention_common.glsl FOR_C4 for why loops over d have constant trip counts).

@@ -8,9 +8,9 @@
 
 layout(local_size_x = 64) in;  // == kContentRows: one query row per invocation
 
-layout(std430, binding = 0) readonly buffer QBuf { vec4 q_data[]; };
-layout(std430, binding = 1) readonly buffer KBuf { vec4 k_data[]; };
-layout(std430, binding = 2) writeonly buffer Scores { float scores[]; };
+layout(std430, binding = kBindCQ) readonly buffer QBuf { vec4 q_data[]; };
+layout(std430, binding = kBindCK) readonly buffer KBuf { vec4 k_data[]; };
+layout(std430, binding = kBindCAux) writeonly buffer Scores { float scores[]; };
 
 void main() {
     const uint local_row = gl_WorkGroupID.x * kContentRows + gl_LocalInvocationID.x;

@@ -20,9 +20,9 @@
 
 layout(local_size_x = 256) in;  // == kSelectThreads == radix bins
 
-layout(std430, binding = 2) readonly buffer Scores { float scores[]; };
-layout(std430, binding = 3) writeonly buffer Keys { int keys[]; };
-layout(std430, binding = 4) writeonly buffer Bounds { float bounds[]; };
+layout(std430, binding = kBindCAux) readonly buffer Scores { float scores[]; };
+layout(std430, binding = kBindCOut) writeonly buffer Keys { int keys[]; };
+layout(std430, binding = kBindCMargin) writeonly buffer Bounds { float bounds[]; };
 
 shared uint hist[kSelectThreads];   // radix histogram; fast path: segment maxima
 shared uvec2 scan[kSelectThreads];  // per-segment counts, then their exclusive prefix sums

@@ -5,7 +5,7 @@
 #include "attention.h"
 #include "vk_context.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <memory>
 

@@ -8,7 +8,7 @@
 #include "problem.h"
 #include "query_inspect.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <set>
@@ -43,11 +43,10 @@ std::vector<std::set<int64_t>> decode(const BlockMask& bm, int h) {
         const size_t at = size_t(h * bm.num_blocks + I);
         for (uint32_t e = bm.row_ptr[at]; e < bm.row_ptr[at + 1]; ++e) {
             const uint32_t w0 = bm.entries[2 * size_t(e)], w1 = bm.entries[2 * size_t(e) + 1];
-            const bool gathered = (w0 & kEntryGathered) != 0, partial = (w0 & kEntryPartial) != 0;
-            const int64_t index = int64_t(w0 & kEntryIndex);
+            const auto [index, partial, gathered] = decode_entry(w0);
             for (int64_t r = 0; r < B && I * B + r < bm.n; ++r)
                 for (int64_t c = 0; c < B; ++c) {
-                    int64_t key = gathered ? (bm.gather[size_t(index * B + c)] == kNoKey
+                    int64_t key = gathered ? (bm.gather[size_t(index * B + c)] == gpu::kNoKey
                                                   ? -1
                                                   : int64_t(bm.gather[size_t(index * B + c)]))
                                            : index * B + c;
@@ -88,6 +87,12 @@ void check_roundtrip(const std::vector<HeadMask>& heads, bool gather) {
     }
     CHECK(bm.kept_pairs == kept);
     CHECK(bm.listed_blocks() == int64_t(bm.entries.size() / 2));
+    const BlockStats st = block_stats(bm);  // counted from the entries: the compiler's counters
+    CHECK(st.listed_blocks == bm.listed_blocks());
+    CHECK(st.full_blocks == bm.full_blocks);
+    CHECK(st.partial_blocks == bm.partial_blocks);
+    CHECK(st.gathered_blocks == bm.gathered_blocks);
+    CHECK(st.visited_pairs >= st.kept_pairs);
 }
 
 }  // namespace
@@ -140,6 +145,58 @@ TEST_CASE("gathering packs a fixed layout's summary columns into few blocks") {
     dense.components = {Component{.type = ComponentType::dense}};
     const BlockMask d = compile_block_mask(std::vector<HeadMask>{HeadMask(dense, 1000)}, 64, 0, true);
     CHECK(d.gathered_blocks == 0);
+}
+
+TEST_CASE("decode_entry reads the flags and index the kernels read") {
+    CHECK(decode_entry(7u) == BlockEntry{7, false, false});
+    CHECK(decode_entry(7u | gpu::kPartialBit) == BlockEntry{7, true, false});
+    CHECK(decode_entry(gpu::kIndexMask | gpu::kGatherBit) == BlockEntry{int64_t(gpu::kIndexMask), false, true});
+    CHECK(decode_entry(~0u) == BlockEntry{int64_t(gpu::kIndexMask), true, true});
+}
+
+TEST_CASE("block_stats: listed blocks and the token pairs inside them") {
+    HeadPattern dense;
+    dense.components = {Component{.type = ComponentType::dense}};
+    {
+        // n = 100, blocks of 64: every pair is visited and kept.
+        const BlockStats st = block_stats(compile_block_mask(std::vector<HeadMask>{HeadMask(dense, 100)}, 64));
+        CHECK(st.listed_blocks == 4);
+        CHECK(st.full_blocks == 4);
+        CHECK(st.skipped_blocks == 0);
+        CHECK(st.visited_pairs == 100 * 100);
+        CHECK(st.kept_pairs == 100 * 100);
+        CHECK(st.dense_bytes == 100 * 100);
+        CHECK(st.csr_bytes == 8 * 101 + 4 * 100 * 100);
+    }
+    {
+        // Causal, two heads: blocks (0,0) 64x64, (1,0) 36x64, (1,1) 36x36 per head.
+        dense.causal = true;
+        const BlockMask bm = compile_block_mask(std::vector<HeadMask>{HeadMask(dense, 100), HeadMask(dense, 100)}, 64);
+        const BlockStats st = block_stats(bm);
+        CHECK(st.listed_blocks == 6);
+        CHECK(st.partial_blocks == 4);  // the diagonal blocks
+        CHECK(st.skipped_blocks == 2);
+        CHECK(st.visited_pairs == 2 * (64 * 64 + 36 * 64 + 36 * 36));
+        CHECK(st.kept_pairs == 2 * 100 * 101 / 2);
+        CHECK(st.keys_min == 1);
+        CHECK(st.keys_max == 100);
+        CHECK(st.bytes == bm.bytes());
+        CHECK(st.stored_bitmasks * bm.words_per_partial() == int64_t(bm.bits.size()));
+    }
+    {
+        // Gathered blocks visit `block` columns each; n is a multiple of 64 here, so every
+        // listed block is 64 x 64 pairs, gathered or not.
+        HeadPattern hp;
+        hp.components = {fixed_layout(128, 1)};
+        const std::vector<HeadMask> heads{HeadMask(hp, 4096)};
+        for (bool gather : {false, true}) {
+            const BlockStats st = block_stats(compile_block_mask(heads, 64, 0, gather));
+            // Per query block: its own 128 keys (2 blocks), the other 31 summary columns gathered.
+            CHECK(st.gathered_blocks == (gather ? 64 : 0));
+            CHECK(st.listed_blocks == 64 * (gather ? 3 : 4096 / 128 + 1));
+            CHECK(st.visited_pairs == st.listed_blocks * 64 * 64);
+        }
+    }
 }
 
 TEST_CASE("row_runs expands to exactly row() on every preset and a dilated window") {

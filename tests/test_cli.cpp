@@ -1,7 +1,7 @@
 // salab-cli end to end: bad input gives one clear line and a non-zero exit; good input works.
 #include "npy.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -168,7 +168,7 @@ TEST_SUITE("cli") {
         CHECK(bad.text.find("bad.jsonl:1: not a reference figure") != std::string::npos);
     }
 
-    TEST_CASE("export --mask writes the uint8 mask; render writes a PNG; devices lists lavapipe or a GPU") {
+    TEST_CASE("export --mask writes the uint8 mask, render writes a PNG, devices lists lavapipe or a GPU") {
         const std::string pat = write_file("good.json", kGood);
         const std::string m = (scratch() / "m.npy").string(), png = (scratch() / "mask.png").string();
         REQUIRE(cli("export --pattern " + pat + " --mask " + m).code == 0);

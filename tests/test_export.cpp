@@ -4,7 +4,7 @@
 #include "export.h"
 #include "npy.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>

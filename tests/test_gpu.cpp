@@ -8,7 +8,7 @@
 #include "reference.h"
 #include "synthetic.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <cmath>
 

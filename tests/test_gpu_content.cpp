@@ -10,7 +10,7 @@
 #include "reference.h"
 #include "synthetic.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>

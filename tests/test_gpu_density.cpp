@@ -1,4 +1,4 @@
-// GPU mask density image (issue 4, AttentionEngine::mask_density) against a CPU count from the
+// GPU mask density image (AttentionEngine::mask_density) against a CPU count from the
 // token CSRs of the same heads.
 //
 // Tolerances: a cell covering at most mask_density_sample_rows(stride) query rows visits every
@@ -19,7 +19,7 @@
 #include "live_types.h"
 #endif
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -100,7 +100,7 @@ BlockMask hand_dense(int64_t n, bool causal) {
     for (int64_t I = 0; I < bm.num_blocks; ++I) {
         for (int64_t J = 0; J <= (causal ? I : bm.num_blocks - 1); ++J) {
             if (causal && J == I) {
-                bm.entries.push_back(uint32_t(J) | 0x80000000u);
+                bm.entries.push_back(uint32_t(J) | gpu::kPartialBit);
                 bm.entries.push_back(uint32_t(bm.partial_blocks++));
                 for (uint32_t r = 0; r < 64; ++r) {  // n is a multiple of 64 here
                     bm.bits.push_back(r >= 31 ? 0xffffffffu : ((2u << r) - 1u));

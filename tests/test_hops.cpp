@@ -3,7 +3,7 @@
 // layers. Csr are built by hand here so that the engine is tested on its own.
 #include "hops.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 #include "pattern.h"
 #include "synthetic.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -270,7 +270,7 @@ TEST_SUITE("mask") {
         CHECK(row_of(huge, 3) == Keys{1, 3, 5});
     }
 
-    TEST_CASE("global: first, every, tokens; rows of G attend everything") {
+    TEST_CASE("global: first, every, tokens, and rows of G attend everything") {
         // G = {0, 1} u {0, 4, 8} u {7} for n = 10.
         const HeadMask m(head_of(R"({"type": "global", "first": 2, "every": 4, "tokens": [7, 7]})"),
                          10);
@@ -424,7 +424,7 @@ TEST_SUITE("mask") {
         }
     }
 
-    TEST_CASE("lsh: matches the documented hash; B = 2 splits by the sign of one projection") {
+    TEST_CASE("lsh: matches the documented hash, B = 2 splits by the sign of one projection") {
         std::mt19937_64 rng(3);
         const int64_t n = 40;
         const QK qk = random_qk(rng, n, 8, false);
@@ -620,7 +620,7 @@ TEST_SUITE("mask") {
         CHECK(presets >= 12);
     }
 
-    TEST_CASE("component_row: each component's share of the row; their union is the row") {
+    TEST_CASE("component_row: each component's share of the row, their union is the row") {
         std::mt19937_64 rng(77);
         const int64_t n = 64;
         const QK qk = random_qk(rng, n, 4, false);
@@ -667,7 +667,7 @@ TEST_SUITE("mask") {
         CHECK(gaussian_tensor(0, 1).empty());
     }
 
-    TEST_CASE("make_qkv: gaussian is q = seed, k = seed + 1, v = seed + 2; structured looks like "
+    TEST_CASE("make_qkv: gaussian is q = seed, k = seed + 1, v = seed + 2, structured looks like "
               "attention") {
         const QKV g = make_qkv(2, 10, 3, 7);
         CHECK(g.q == gaussian_tensor(60, 7));

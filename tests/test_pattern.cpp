@@ -1,7 +1,7 @@
 // Pattern JSON: parsing, defaults, stacks, round trips and one-line errors.
 #include "pattern.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -75,7 +75,7 @@ TEST_SUITE("pattern") {
         CHECK_FALSE(needs_qk(c[0]));
     }
 
-    TEST_CASE("causal defaults to false; description is kept; seeds are full uint64") {
+    TEST_CASE("causal defaults to false, description is kept, seeds are full uint64") {
         const Pattern p = parse_pattern(
             R"({"n": 5, "description": "d", "components": [{"type": "random", "per_query": 1, "seed": 18446744073709551615}]})");
         CHECK(p.name.empty());
@@ -85,7 +85,7 @@ TEST_SUITE("pattern") {
     }
 
     TEST_CASE(
-        "stacks: layers of heads, each with its own causal; top-level causal is the default") {
+        "stacks: layers of heads, each with its own causal, top-level causal is the default") {
         const Pattern p = parse_pattern(R"({
       "name": "stack", "n": 64, "causal": true,
       "layers": [

@@ -2,7 +2,7 @@
 // sessions. No window, no GPU.
 #ifdef SALAB_HAVE_UI
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include "mask_image.h"
 #include "colormap.h"

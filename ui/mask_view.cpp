@@ -162,8 +162,8 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
                 row.clear();
                 const size_t rb = size_t(int64_t(head) * b.num_blocks + I);
                 for (uint32_t e = b.row_ptr[rb]; e < b.row_ptr[rb + 1]; ++e) {
-                    const uint32_t w = b.entries[2 * size_t(e)];
-                    row.push_back({int64_t(w & 0x7fffffffu), (w & 0x80000000u) != 0});
+                    const BlockEntry entry = decode_entry(b.entries[2 * size_t(e)]);
+                    row.push_back({entry.index, entry.partial});
                 }
                 std::sort(row.begin(), row.end());
                 const float y0 = sy(double(I * b.block)), y1 = sy(double(std::min<int64_t>(n, (I + 1) * b.block)));
