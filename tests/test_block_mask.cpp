@@ -376,8 +376,8 @@ TEST_CASE("identical partial bitmasks are stored once per span of query blocks")
 }
 
 TEST_CASE("query inspector: keys by component, BigBird parts, the query block's blocks") {
-    // The illustrated hybrid at n = 1,000: token 500 keeps window 496-504, globals 0/250/500/750
-    // and 2 random keys: 15 keys.
+    // The illustrated hybrid at n = 1,000: token 600 keeps its window 596-604, the global
+    // columns 0/250/500/750 and 2 random keys: at most 15 keys instead of 1,000.
     HeadPattern hp;
     Component w{ComponentType::window};
     w.radius = 4;
@@ -389,14 +389,20 @@ TEST_CASE("query inspector: keys by component, BigBird parts, the query block's 
     hp.components = {w, g, r};
     const HeadMask m(hp, 1000);
     const BlockMask bm = compile_block_mask(std::vector<HeadMask>{m});
-    const QueryInspection q = inspect_query(m, 500, &bm);
-    CHECK(q.keys == 15);
+    const QueryInspection q = inspect_query(m, 600, &bm);
     REQUIRE(q.parts.size() == 3);
     CHECK(q.parts[0].label == "window");
-    CHECK(q.parts[0].ranges == std::vector<KeyRange>{{496, 504}});
-    CHECK(q.parts[1].keys == 1000);  // a global query attends to every key
+    CHECK(q.parts[0].ranges == std::vector<KeyRange>{{596, 604}});
+    CHECK(q.parts[1].ranges == std::vector<KeyRange>{{0, 0}, {250, 250}, {500, 500}, {750, 750}});
     CHECK(q.parts[2].keys == 2);
-    CHECK(q.query_block == 500 / 64);
+    std::set<int64_t> all;
+    for (const QueryPart& p : q.parts)
+        for (const KeyRange& k : p.ranges)
+            for (int64_t j = k.first; j <= k.last; ++j) all.insert(j);
+    CHECK(q.keys == int64_t(all.size()));
+    CHECK(q.keys <= 15);
+    CHECK(inspect_query(m, 500).parts[1].keys == 1000);  // a global query attends to every key
+    CHECK(q.query_block == 600 / 64);
     int64_t row_keys = 0;
     for (const QueryBlock& b : q.blocks) row_keys += b.row_keys;
     CHECK(row_keys == q.keys);

@@ -14,7 +14,7 @@
 #endif
 #include "gpu_fixture.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <chrono>
 #include <cmath>

@@ -7,7 +7,7 @@
 #include "live_problem.h"
 #include "reference.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <vector>

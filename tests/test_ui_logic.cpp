@@ -277,7 +277,6 @@ TEST_CASE("session round trip") {
 
 }  // TEST_SUITE
 
-#endif  // SALAB_HAVE_UI
 
 TEST_CASE("number formats: times, spreads, rates, counts, ordinals") {
     CHECK(format_ms(1.234) == "1.23 ms");
@@ -326,3 +325,5 @@ TEST_CASE("component colours never collide with the kept colour, block kinds or 
         for (int o = 0; o < c; ++o) CHECK(dist(component_rgb(c), component_rgb(o)) > 60.0);
     }
 }
+
+#endif  // SALAB_HAVE_UI
