@@ -37,20 +37,6 @@ constexpr int64_t kDensityRowsOnCpuDevice = 16;
 
 bool is_causal(const LiveParams& p) { return head_pattern(p, 0).causal; }
 
-// Token pairs inside the listed blocks of a plain block mask: what the kernel touches.
-int64_t visited_pairs(const BlockMask& b) {
-    int64_t pairs = 0;
-    for (int64_t r = 0; r < int64_t(b.heads) * b.num_blocks; ++r) {
-        const int64_t I = r % b.num_blocks;
-        const int64_t rows = std::min<int64_t>(b.block, b.n - I * b.block);
-        for (uint32_t e = b.row_ptr[size_t(r)]; e < b.row_ptr[size_t(r) + 1]; ++e) {
-            const int64_t J = int64_t(b.entries[2 * size_t(e)] & kEntryIndex);
-            pairs += rows * std::min<int64_t>(b.block, b.n - J * b.block);
-        }
-    }
-    return pairs;
-}
-
 // What a dense run depends on (never the pattern).
 struct DenseKey {
     int64_t n = 0, d = 0;
@@ -168,7 +154,7 @@ MaskStats mask_stats(const std::vector<HeadMask>& masks, const BlockMask& b, con
     st.band = plan.kind == KernelPlan::Kind::band;
     st.plan = plan.describe();
     st.block = b.block;
-    st.visited_pairs = visited_pairs(b);
+    st.visited_pairs = block_stats(b).visited_pairs;  // token pairs inside the listed blocks
     st.block_mask_bytes = b.bytes();
     st.csr_bytes = int64_t(heads) * (8 * (n + 1)) + 4 * b.kept_pairs;
     st.dense_mask_bytes = int64_t(heads) * n * n;

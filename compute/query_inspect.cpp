@@ -63,9 +63,10 @@ QueryInspection inspect_query(const HeadMask& mask, int64_t i, const BlockMask* 
     for (uint32_t e = blocks->row_ptr[row]; e < blocks->row_ptr[row + 1]; ++e) {
         const uint32_t w0 = blocks->entries[2 * size_t(e)];
         QueryBlock qb;
-        qb.key_block = int64_t(w0 & kEntryIndex);
-        qb.partial = (w0 & kEntryPartial) != 0;
-        qb.gathered = (w0 & kEntryGathered) != 0;
+        const BlockEntry entry = decode_entry(w0);
+        qb.key_block = entry.index;
+        qb.partial = entry.partial;
+        qb.gathered = entry.gathered;
         if (!qb.gathered) {
             const int64_t lo = qb.key_block * blocks->block, hi = lo + blocks->block;
             qb.row_keys = int64_t(std::lower_bound(keys.begin(), keys.end(), int32_t(std::min(hi, mask.n()))) -

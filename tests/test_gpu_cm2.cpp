@@ -11,7 +11,7 @@
 #include "reference.h"
 #include "synthetic.h"
 
-#include <doctest.h>
+#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdlib>
