@@ -236,7 +236,7 @@ TEST_SUITE("hostile") {
     }
 
     // ---- disk filling --------------------------------------------------------------------------
-    TEST_CASE("a 3000-layer stack's --mask is refused by its total size; a file-size limit is honoured") {
+    TEST_CASE("a 3000-layer stack's --mask is refused by its total size, a file-size limit is honoured") {
         std::string layers;
         for (int l = 0; l < 3000; ++l)
             layers += std::string(l ? "," : "") + R"({"heads": [{"components": [{"type": "window", "radius": 1}]}]})";
@@ -255,7 +255,7 @@ TEST_SUITE("hostile") {
     }
 
     // ---- lost writes ---------------------------------------------------------------------------
-    TEST_CASE("writes to /dev/full fail; failed exports leave the old file; no temporary files stay") {
+    TEST_CASE("writes to /dev/full fail, failed exports leave the old file, no temporary files stay") {
         const std::string p = file("good.json", kGood);
         refused("export --pattern " + p + " --mask /dev/full", "No space left");
         refused("export --pattern " + p + " --blocks /dev/full", "No space left");
@@ -347,7 +347,7 @@ TEST_SUITE("hostile") {
     }
 
     // ---- contract --------------------------------------------------------------------------------
-    TEST_CASE("every parse and range error: one line, exit 2; help exits 0; a missing device exits 3") {
+    TEST_CASE("every parse and range error: one line, exit 2, help exits 0, a missing device exits 3") {
         const std::string p = file("good.json", kGood);
         for (const std::string& args : std::vector<std::string>{
                  std::string(""), "bogus", "hops --pattern " + p + " --bogus", "hops --pattern", "hops --pattern " + p + " --n",
@@ -370,7 +370,7 @@ TEST_SUITE("hostile") {
     }
 
 #ifdef SALAB_HAVE_UI
-    TEST_CASE("session errors name the key; out-of-range values are refused, not wrapped") {
+    TEST_CASE("session errors name the key, out-of-range values are refused, not wrapped") {
         const std::string pat = R"("pattern": {"n": 8, "components": [{"type": "window", "radius": 1}]})";
         auto session = [&](const std::string& rest) { return "{" + pat + (rest.empty() ? "" : ", " + rest) + "}"; };
         CHECK_THROWS_WITH_AS(ui::session_from_json(session(R"("params": {"heads": 1e10})")),

@@ -116,7 +116,7 @@ TEST_SUITE("gpu") {
         check_no_validation_messages();
     }
 
-    TEST_CASE("live pipeline: a stale stage is not marked done; a view change reruns only its stage") {
+    TEST_CASE("live pipeline: a stale stage is not marked done, a view change reruns only its stage") {
         LiveRequest req = request_for(R"({"name":"w","n":200,"components":[{"type":"window","radius":7}]})", 16, 1);
         LiveProblem live;
         live.set_device(&gpu_context());

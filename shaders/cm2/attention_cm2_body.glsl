@@ -53,7 +53,7 @@
 #include "attention_common.glsl"
 
 layout(local_size_x = 128) in;
-layout(std430, binding = 3) writeonly buffer OBuf { float16_t o_data[]; };
+layout(std430, binding = kBindO) writeonly buffer OBuf { float16_t o_data[]; };
 
 const uint D = HEAD_DIM;
 const uint BR = kBlock;  // query rows per workgroup: one query block of the block mask
@@ -129,8 +129,8 @@ float16_t gather_v(const in F16Ref unused, const in uint block_coords[2], const 
 #else
 // Shared-memory staging of one gathered block (64 rows of d fp16, rows padded by 8 halves so
 // they stay 16-byte aligned). The same K/V buffers seen as 16-byte words.
-layout(std430, binding = 1) readonly buffer KBuf16 { uvec4 k16[]; };
-layout(std430, binding = 2) readonly buffer VBuf16 { uvec4 v16[]; };
+layout(std430, binding = kBindK) readonly buffer KBuf16 { uvec4 k16[]; };
+layout(std430, binding = kBindV) readonly buffer VBuf16 { uvec4 v16[]; };
 const uint ROW16 = D / 8u;
 const uint KV_STRIDE = D + 8u;
 const uint CHUNKS = BC * ROW16 / 128u;
