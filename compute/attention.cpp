@@ -3,6 +3,7 @@
 #include "attention_cm2.h"
 
 #include "gpu_buffer.h"
+#include "gpu_timer.h"
 #include "half.h"
 #include "pipeline.h"
 #include "density_shared.h"
@@ -48,23 +49,10 @@ struct AttentionEngine::Impl {
     GpuBuffer q, k, v, o;
     GpuBuffer dummy;
     PipelineCache pipelines;
-    VkQueryPool queries = VK_NULL_HANDLE;
-    uint32_t query_capacity = 0;
+    GpuTimer timer;
 
-    explicit Impl(VulkanContext& c) : ctx(c), dummy(c, 16), pipelines(c, kBindings, sizeof(gpu::AttnPush)) {}
-    ~Impl() {
-        if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
-    }
-
-    void ensure_queries(uint32_t count) {
-        if (count <= query_capacity) return;
-        if (queries) vkDestroyQueryPool(ctx.device(), queries, nullptr);
-        VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-        qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qi.queryCount = count;
-        SALAB_VK(vkCreateQueryPool(ctx.device(), &qi, nullptr, &queries));
-        query_capacity = count;
-    }
+    explicit Impl(VulkanContext& c)
+        : ctx(c), dummy(c, 16), pipelines(c, kBindings, sizeof(gpu::AttnPush)), timer(c) {}
 
     void ensure_dtype(DType dtype) {
         if (dtype == uploaded_dtype) return;
@@ -206,8 +194,6 @@ struct AttentionEngine::Impl {
 
         const int repeats = std::max(1, opt.repeats);
         const int total = repeats + std::max(0, opt.warmup);
-        const bool timed = ctx.info().timestamps;
-        if (timed) ensure_queries(uint32_t(2 * total));
         // Heads beyond the device's workgroup-count limit go in several dispatches.
         const uint32_t max_y = 65535;
         // One full run: the attention dispatch(es), then a barrier so runs never overlap.
@@ -264,12 +250,13 @@ struct AttentionEngine::Impl {
             }
         }
         ctx.submit_and_wait([&](VkCommandBuffer cb) {
-            if (timed) vkCmdResetQueryPool(cb, queries, 0, uint32_t(2 * total));
+            timer.start(cb, uint32_t(total));
             for (int r = 0; r < total; ++r) {
-                if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, uint32_t(2 * r));
-                record_run(cb);
-                if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, uint32_t(2 * r + 1));
-                // Serialise repeats so each timestamp pair measures one full run.
+                {
+                    const GpuTimer::Scope run(timer, cb);
+                    record_run(cb);
+                }
+                // Serialise repeats so each section measures one full run.
                 record_serialise(cb);
             }
         });
@@ -284,13 +271,8 @@ struct AttentionEngine::Impl {
         res.registers = pipe.statistic("Register Count");
         if (split) res.path += "+split";
         if (plan.kind == KernelPlan::Kind::band) res.path += "+band";
-        if (timed) {
-            std::vector<uint64_t> ts(size_t(2 * total));
-            SALAB_VK(vkGetQueryPoolResults(ctx.device(), queries, 0, uint32_t(2 * total), ts.size() * 8, ts.data(), 8,
-                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
-            std::vector<double> ms;
-            for (int r = total - repeats; r < total; ++r)
-                ms.push_back(double(ts[size_t(2 * r + 1)] - ts[size_t(2 * r)]) * ctx.info().timestamp_period_ns * 1e-6);
+        if (std::vector<double> ms = timer.read_ms(); !ms.empty()) {  // empty: no timestamps here
+            ms.erase(ms.begin(), ms.begin() + (total - repeats));       // the warm-up runs
             res.gpu_ms = median(ms);
             res.min_ms = *std::min_element(ms.begin(), ms.end());
             res.max_ms = *std::max_element(ms.begin(), ms.end());
