@@ -128,10 +128,13 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         ro.warmup = 1;
         ro.warmup_ms = 300;  // lift the GPU out of its idle clock after the host-side setup
         RunResult sparse = engine.run(plan, ro);
-        // A band needs no block mask (the CPU one is still built, for the statistics below, but
-        // the kernel never sees it), so its build is not part of the kernel's cost.
+        // A band or dense plan needs no block mask (the CPU one is still built, for the statistics
+        // below, but the kernel never sees it), so its build is not part of the kernel's cost; a
+        // structural plan builds the kernel's mask itself (plan.build_ms is all of it).
         const bool use_band = plan.kind == KernelPlan::Kind::band;
-        const double mask_build_ms = use_band ? 0.0 : p.mask_build_ms + plan.build_ms;
+        const bool no_mask = plan.kind != KernelPlan::Kind::blocks;
+        const double mask_build_ms = no_mask ? 0.0 : plan.structural ? plan.build_ms : p.mask_build_ms + plan.build_ms;
+        const char* mask_builder = no_mask ? "none" : plan.structural ? "structural" : "compiler";
         std::optional<RunResult> dense;
         if (!a.no_dense) dense = engine.run(plan_dense(p.heads, p.causal), ro);
         // lsh/topk: the GPU content pass (hashing / the top-k indexer), timed on its own.
@@ -154,6 +157,8 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         json j = {{"pattern", p.pattern.name}, {"layer", layer}, {"n", p.n}, {"d", p.d}, {"heads", p.heads},
                   {"dtype", a.dtype}, {"density", density}, {"kept_pairs", p.kept_pairs()},
                   {"sparse_ms", sparse.gpu_ms}, {"mask_build_ms", mask_build_ms},
+                  {"mask_builder", mask_builder}, {"plain_mask_ms", p.mask_build_ms},
+                  {"mask_build_share", sparse.gpu_ms > 0 ? mask_build_ms / sparse.gpu_ms : 0.0},
                   {"eff_gflops", attention_gflops(double(p.kept_pairs()), p.d, sparse.gpu_ms)},
                   {"blocks_full", run_blocks.full_blocks}, {"blocks_partial", run_blocks.partial_blocks},
                   {"blocks_gathered", run_blocks.gathered_blocks},

@@ -1,6 +1,7 @@
 #include "kernel_plan.h"
 
 #include "attention_cm2.h"
+#include "block_mask_struct.h"
 
 #include "pattern.h"
 #include "shared.h"
@@ -207,8 +208,19 @@ KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const
                        const PlanOptions& options) {
     if (options.band)
         if (std::optional<Band> band = band_of(masks)) return plan_band(heads, *band);
-    if (!plain) throw std::invalid_argument("plan_kernel needs the block mask of heads that are not one band");
     const auto t0 = std::chrono::steady_clock::now();
+    bool causal = false;
+    if (options.dense && heads_are_dense(masks, causal)) return plan_dense(heads, causal);
+    // Structural components: the kernel's mask (gathered when that packs) straight from the
+    // components' block geometry (compute/block_mask_struct.h), timed as a whole.
+    if (options.structural && !masks.empty())
+        if (std::optional<BlockMask> built = build_block_mask_structural(masks, plain ? plain->block : 64, 0, options.gather)) {
+            KernelPlan plan = plan_blocks(std::make_shared<const BlockMask>(std::move(*built)), heads, options.split_chunk);
+            plan.structural = true;
+            plan.build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            return plan;
+        }
+    if (!plain) throw std::invalid_argument("plan_kernel needs the block mask of heads that are not one band");
     std::shared_ptr<const BlockMask> run = plain;
     if (options.gather && plain->gathered_blocks == 0) {
         // Gathering only pays when it packs something (scattered keys); else keep the plain mask.

@@ -70,6 +70,9 @@ struct PlanOptions {
     bool band = true;     // heads that are one band run from two integers, no block mask
     bool gather = true;   // pack scattered key blocks into gathered blocks when that visits fewer
     int split_chunk = 0;  // see plan_split
+    bool dense = true;       // heads that keep every pair (a dense component) run without a block mask
+    bool structural = true;  // build the mask from the components' geometry (block_mask_struct.h) when
+                             // they allow it, instead of deriving it from `plain`
 };
 
 struct KernelPlan {
@@ -83,6 +86,9 @@ struct KernelPlan {
     std::shared_ptr<const BlockMask> blocks;
     SplitPlan split;
     double build_ms = 0;  // CPU time of planning (gathering, splitting), not of the plain mask
+    // The mask was built from the components (build_ms is then its whole build: the kernel's
+    // cost needs nothing of the plain mask).
+    bool structural = false;
 
     // "dense", "dense causal", "band (256, 0)", "block mask", "block mask, 12 gathered, split 16".
     std::string describe() const;
@@ -91,7 +97,8 @@ struct KernelPlan {
 
 // The plan for a layer's masks. `plain` is their block mask compiled without gathering (shared
 // with the views, which need the plain form); it may be null when the heads are one band and
-// options.band is on. `heads` is the problem's head count (masks.size() may be 1 for a flat
+// options.band is on, when they are dense (options.dense), or when the structural builder can
+// build them (options.structural; no random, lsh or topk component). `heads` is the problem's head count (masks.size() may be 1 for a flat
 // pattern shared by every head).
 KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const BlockMask> plain, int heads,
                        const PlanOptions& options = {});
