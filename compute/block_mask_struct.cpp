@@ -261,6 +261,9 @@ struct Worker {
     std::vector<int64_t> bb_row;
     std::vector<uint32_t> col_memo;  // per column block: its memo for a full query block
     Key last_key;
+    // Gather blocks filled from one run alone, by (first key's offset in cand_keys, slots used).
+    std::unordered_map<uint64_t, uint32_t> run_chunks;
+    int64_t chunk_from = -2;  // the current gather block's source: offset (one run), -1 mixed, -2 empty
     uint32_t last_memo = gpu::kNoKey;
     int64_t words() const { return int64_t(B) * wpr; }
 
@@ -274,6 +277,7 @@ struct Worker {
         bb_row.assign(geo->bigbirds.size(), -1);
         col_memo.assign(geo->col_j.size(), gpu::kNoKey);
         last_memo = gpu::kNoKey;
+        run_chunks.clear();
     }
 
     void mark(int64_t J, uint8_t f, int64_t lim) {
@@ -526,7 +530,9 @@ struct Worker {
 
     void emit(Piece& out, int64_t rows) {
         const HeadGeo& geo = *g;
-        row_keys.assign(size_t(rows), 0);
+        bool varies = false;  // some row count differs from `common` (then row_keys holds the rest)
+        if (row_keys.size() < size_t(B)) row_keys.resize(size_t(B));
+        std::fill(row_keys.begin(), row_keys.begin() + rows, 0);
         int64_t common = 0;
         uint32_t listed = 0;
         // Gathering: blocks whose kept columns fill at most half a block, packed when that
@@ -579,6 +585,7 @@ struct Worker {
             } else {
                 const uint16_t* c = &mcounts[memos[mi].counts];
                 for (int64_t r = 0; r < rows; ++r) row_keys[size_t(r)] += c[r];
+                varies = true;
             }
             out.entries.push_back(b.J | gpu::kPartialBit);
             out.entries.push_back(store(out, mi));
@@ -586,6 +593,7 @@ struct Worker {
         }
         if (pack) {
             gkeys.clear();
+            chunk_from = -2;
             gbits.assign(size_t(words()), 0u);
             Words gcols{};
             bool vary = false;
@@ -593,10 +601,23 @@ struct Worker {
                 if (gkeys.empty()) return;
                 const int64_t used = int64_t(gkeys.size());
                 gkeys.resize(size_t(B), gpu::kNoKey);
-                const uint32_t gi = uint32_t(out.gather.size() / size_t(B));
-                out.gather.insert(out.gather.end(), gkeys.begin(), gkeys.end());
+                // A gather block filled from one run of column blocks alone is the same keys
+                // wherever that stretch of the run recurs (a fixed layout's summary columns in
+                // every query block): stored once.
+                uint32_t gi;
+                const uint64_t tag = chunk_from >= 0 ? uint64_t(chunk_from) * uint64_t(B + 1) + uint64_t(used) : 0;
+                auto known = chunk_from >= 0 ? run_chunks.find(tag) : run_chunks.end();
+                if (known != run_chunks.end()) {
+                    gi = known->second;
+                } else {
+                    gi = uint32_t(out.gather.size() / size_t(B));
+                    out.gather.insert(out.gather.end(), gkeys.begin(), gkeys.end());
+                    if (chunk_from >= 0) run_chunks.emplace(tag, gi);
+                }
+                chunk_from = -2;
                 bool full = true;
                 if (vary) {
+                    varies = true;
                     for (int64_t r = 0; r < rows; ++r) {
                         int cnt = 0;
                         for (int w = 0; w < wpr; ++w) {
@@ -637,6 +658,7 @@ struct Worker {
                     while (from < to) {
                         const int64_t slot = int64_t(gkeys.size());
                         const int64_t take = std::min<int64_t>(B - slot, to - from);
+                        chunk_from = slot == 0 ? from : -1;
                         gkeys.insert(gkeys.end(), src + from, src + from + take);
                         set_bits(gcols.data(), slot, slot + take, B);
                         from += take;
@@ -659,6 +681,7 @@ struct Worker {
                     for (uint32_t x = u[size_t(w)]; x != 0; x &= x - 1) {
                         const int64_t jj = w * 32 + std::countr_zero(x);
                         const int64_t slot = int64_t(gkeys.size());
+                        chunk_from = -1;
                         gkeys.push_back(uint32_t(k0 + jj));
                         if (!mb) {
                             gcols[size_t(slot / 32)] |= 1u << (slot % 32);
@@ -672,6 +695,14 @@ struct Worker {
                     }
             }
             flush();
+        }
+        if (!varies) {
+            out.kept += rows * common;
+            out.min_keys = std::min(out.min_keys, common);
+            out.max_keys = std::max(out.max_keys, common);
+            if (common == 0) out.empty_rows += rows;
+            out.counts.push_back(listed);
+            return;
         }
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t kc = common + row_keys[size_t(r)];
@@ -741,7 +772,7 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
 
     const int64_t rows = bm.num_blocks * bm.heads;
     int t = threads > 0 ? threads : available_cpus();
-    t = int(std::clamp<int64_t>(rows / 256, 1, t));
+    t = int(std::clamp<int64_t>(rows / 128, 1, t));
     std::vector<Piece> pieces(static_cast<size_t>(t));
     std::atomic<uint64_t> used{0};
     const uint64_t limit = host_memory_budget() / 2;
@@ -802,22 +833,31 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
         throw std::length_error("block mask has too many gathered or partial blocks for 32-bit indices");
     bm.row_ptr.reserve(size_t(rows) + 1);
     bm.row_ptr.push_back(0);
-    bm.entries.reserve(entries);
-    bm.bits.reserve(bits);
-    bm.gather.reserve(gath);
+    if (pieces.size() > 1) {
+        bm.entries.reserve(entries);
+        bm.bits.reserve(bits);
+        bm.gather.reserve(gath);
+    }
     bm.min_keys_per_query = std::numeric_limits<int64_t>::max();
-    for (const Piece& p : pieces) {
+    for (Piece& p : pieces) {
         for (uint32_t c : p.counts) bm.row_ptr.push_back(bm.row_ptr.back() + c);
+        if (pieces.size() == 1) {  // indices are already global: no copy
+            bm.entries = std::move(p.entries);
+            bm.bits = std::move(p.bits);
+            bm.gather = std::move(p.gather);
+        }
         const uint32_t bit_base = uint32_t(bm.bits.size() / size_t(bm.words_per_partial()));
         const uint32_t gather_base = uint32_t(bm.gather.size() / size_t(block));
-        for (size_t e = 0; e < p.entries.size(); e += 2) {
+        for (size_t e = 0; pieces.size() > 1 && e < p.entries.size(); e += 2) {
             const uint32_t w0 = p.entries[e];
             const BlockEntry be = decode_entry(w0);
             bm.entries.push_back(be.gathered ? w0 + gather_base : w0);
             bm.entries.push_back(be.partial ? p.entries[e + 1] + bit_base : 0u);
         }
-        bm.bits.insert(bm.bits.end(), p.bits.begin(), p.bits.end());
-        bm.gather.insert(bm.gather.end(), p.gather.begin(), p.gather.end());
+        if (pieces.size() > 1) {
+            bm.bits.insert(bm.bits.end(), p.bits.begin(), p.bits.end());
+            bm.gather.insert(bm.gather.end(), p.gather.begin(), p.gather.end());
+        }
         bm.kept_pairs += p.kept;
         bm.empty_rows += p.empty_rows;
         bm.full_blocks += p.full;
