@@ -140,11 +140,18 @@ struct AttentionEngine::Impl {
     }
 
     // The kernel family's shader for this dtype and d.
-    const Pipeline& attention_pipeline(KernelPath path, DType dtype) {
+    // `range`: a dense, causal or band plan (no block list), which a coopmat2 variant may run
+    // with its 128-row kernel; `rows` gets the query rows per workgroup.
+    const Pipeline& attention_pipeline(KernelPath path, DType dtype, bool range, uint32_t& rows) {
+        rows = gpu::kBlock;
         if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
         if (path == KernelPath::nv_coopmat2) {  // the variant attention_cm2.h picks (choose_path checked it exists)
             const Cm2Kernel cm2 = choose_cm2_kernel(ctx.info(), shape.d);
             if (!cm2) throw InputError("nv-coopmat2: " + cm2.why_not);
+            if (range && !cm2.range_shader.empty()) {
+                rows = 2 * gpu::kBlock;
+                return pipelines.get(cm2.range_shader, {});
+            }
             return pipelines.get(cm2.shader, {});
         }
         return pipelines.get(dtype == DType::f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
@@ -166,7 +173,8 @@ struct AttentionEngine::Impl {
         if (split) mode = gpu::kModeSparseItems;
         const bool mask_shared = mb && plan.blocks->heads == 1;
         const Band band = plan.band;
-        const Pipeline& pipe = attention_pipeline(path, opt.dtype);
+        uint32_t rows = gpu::kBlock;
+        const Pipeline& pipe = attention_pipeline(path, opt.dtype, mode != gpu::kModeSparse && !split, rows);
 
         std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
@@ -221,7 +229,7 @@ struct AttentionEngine::Impl {
             for (uint32_t h0 = 0; h0 < uint32_t(shape.heads); h0 += max_y) {
                 pc.head_offset = h0;
                 vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
-                vkCmdDispatch(cb, pc.num_blocks, std::min(max_y, uint32_t(shape.heads) - h0), 1);
+                vkCmdDispatch(cb, uint32_t((shape.n + rows - 1) / rows), std::min(max_y, uint32_t(shape.heads) - h0), 1);
             }
         };
         auto record_serialise = [&](VkCommandBuffer cb) {
@@ -303,7 +311,13 @@ const DeviceInfo& AttentionEngine::device() const { return impl_->ctx.info(); }
 
 std::vector<KernelStatistics> AttentionEngine::kernel_statistics(int64_t d) {
     std::vector<std::string> shaders;
-    for (const auto& k : cm2_kernels(impl_->ctx.info(), d)) shaders.push_back(k.shader);
+    auto add = [&](const std::string& name) {
+        if (!name.empty() && std::find(shaders.begin(), shaders.end(), name) == shaders.end()) shaders.push_back(name);
+    };
+    for (const auto& k : cm2_kernels(impl_->ctx.info(), d)) {
+        add(k.shader);
+        add(k.range_shader);
+    }
     if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::nv_coopmat).empty())
         shaders.push_back("attention_nv_d" + std::to_string(d));
     std::vector<KernelStatistics> out;

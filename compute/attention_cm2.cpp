@@ -19,13 +19,14 @@ bool env_on(const char* name) {
 constexpr int kFp16 = 0, kFp32 = 1, kWorkgroupScope = 2;
 constexpr uint32_t kInvocations = 128;
 
-// A flexible-dimension entry that allows fp16 x fp16 + fp32 -> fp32 matrices of 64 rows with
-// n_cols columns and k = 64 at workgroup scope, 128 invocations.
-bool flexible_fits(const DeviceInfo& info, uint32_t n_cols, int acc = kFp32) {
+// A flexible-dimension entry that allows fp16 x fp16 + acc -> acc matrices of 64 (or 128) rows
+// with n_cols columns and k = 64 at workgroup scope, `invocations` invocations (2 per row).
+bool flexible_fits(const DeviceInfo& info, uint32_t n_cols, int acc = kFp32, uint32_t invocations = kInvocations) {
+    const uint32_t rows = invocations / 2;
     for (const auto& f : info.coopmat2.flexible)
         if (f.a_type == kFp16 && f.b_type == kFp16 && f.c_type == acc && f.result_type == acc &&
-            f.scope == kWorkgroupScope && f.invocations == kInvocations && f.m_granularity > 0 &&
-            f.n_granularity > 0 && f.k_granularity > 0 && 64 % f.m_granularity == 0 &&
+            f.scope == kWorkgroupScope && f.invocations == invocations && f.m_granularity > 0 &&
+            f.n_granularity > 0 && f.k_granularity > 0 && rows % f.m_granularity == 0 &&
             n_cols % f.n_granularity == 0 && 64 % f.k_granularity == 0)
             return true;
     return false;
@@ -81,8 +82,18 @@ std::vector<Cm2Kernel> cm2_kernels(const DeviceInfo& info, int64_t d) {
     if (narrow && staged_fits(info, d) && flexible_fits(info, 64, kFp16))
         out.push_back({"attention_cm2_o16" + suffix, "o16", {}});
     if (staged_fits(info, d)) out.push_back({"attention_cm2_s64" + suffix, "s64", {}});
+    // Measurement variants (docs/benchmarks.md says which, if any, became the default).
+    const bool bda = info.buffer_device_address;
+    const bool wide = info.coopmat2.workgroup_scope_max_workgroup_size >= 256 && flexible_fits(info, 32, kFp32, 256);
+    if (narrow && bda && flexible_fits(info, 64, kFp16))
+        out.push_back({"attention_cm2_decode_o16" + suffix, "decode_o16", {}});
+    if (narrow && bda) out.push_back({"attention_cm2_rsum" + suffix, "rsum", {}});
+    if (narrow && bda && wide)
+        out.push_back({"attention_cm2_decode" + suffix, "r128", {}, "attention_cm2_r128" + suffix});
+    if (narrow && bda && wide && flexible_fits(info, 64, kFp16) && flexible_fits(info, 64, kFp16, 256))
+        out.push_back({"attention_cm2_decode_o16" + suffix, "r128_o16", {}, "attention_cm2_r128_o16" + suffix});
     for (auto& k : out)
-        if (!shader_exists(k.shader)) k.shader.clear();
+        if (!shader_exists(k.shader) || (!k.range_shader.empty() && !shader_exists(k.range_shader))) k.shader.clear();
     out.erase(std::remove_if(out.begin(), out.end(), [](const Cm2Kernel& k) { return k.shader.empty(); }), out.end());
     return out;
 }

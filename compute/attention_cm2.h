@@ -19,12 +19,18 @@ namespace salab {
 //   staged  row statistics 64 x 16, gathered blocks staged through shared memory
 //   s64     row statistics as 64 x 64 matrices, staged gathers (the layout llama.cpp uses)
 //   o16     as staged, with O accumulated in fp16 (llama.cpp's choice; half the registers)
-// SALAB_CM2_VARIANT=staged|decode|s64|o16 picks one (for measurements); SALAB_NO_COOPMAT2=1 or
+//   decode_o16  as decode, with O accumulated in fp16
+//   rsum    as decode, the row sums of P by a row reduction instead of the P x ones product
+//   r128, r128_o16  dense, causal and band plans run 128 query rows per workgroup of 256
+//           invocations (K and V loaded once per 128 rows); block lists run decode / decode_o16
+// SALAB_CM2_VARIANT=<name> picks one (for measurements); SALAB_NO_COOPMAT2=1 or
 // SALAB_PORTABLE=1 turns the coopmat2 path off.
 struct Cm2Kernel {
     std::string shader;   // "" when no coopmat2 kernel serves (device, d)
-    std::string variant;  // "staged", "decode", "s64"
+    std::string variant;  // "staged", "decode", "s64", ...
     std::string why_not;  // why not, when shader is empty
+    // The 128-row kernel for range plans (dense, causal, band), "" when the variant has none.
+    std::string range_shader = {};
     explicit operator bool() const { return !shader.empty(); }
 };
 
