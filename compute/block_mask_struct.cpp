@@ -261,6 +261,8 @@ struct Worker {
     std::vector<int64_t> bb_row;
     std::vector<uint32_t> col_memo;  // per column block: its memo for a full query block
     Key last_key;
+    std::vector<uint32_t> combo, last_combo;  // partial bitmasks listed in a query block
+    int64_t last_rows = -1, last_min = 0, last_max = 0, last_zero = 0;
     // Gather blocks filled from one run alone, by (first key's offset in cand_keys, slots used).
     std::unordered_map<uint64_t, uint32_t> run_chunks;
     int64_t chunk_from = -2;  // the current gather block's source: offset (one run), -1 mixed, -2 empty
@@ -278,6 +280,8 @@ struct Worker {
         col_memo.assign(geo->col_j.size(), gpu::kNoKey);
         last_memo = gpu::kNoKey;
         run_chunks.clear();
+        last_combo.clear();
+        last_rows = -1;
     }
 
     void mark(int64_t J, uint8_t f, int64_t lim) {
@@ -530,9 +534,11 @@ struct Worker {
 
     void emit(Piece& out, int64_t rows) {
         const HeadGeo& geo = *g;
-        bool varies = false;  // some row count differs from `common` (then row_keys holds the rest)
+        bool varies = false;  // gathered blocks with row-dependent counts (in row_keys)
         if (row_keys.size() < size_t(B)) row_keys.resize(size_t(B));
         std::fill(row_keys.begin(), row_keys.begin() + rows, 0);
+        combo.clear();
+        int64_t combo_total = 0;
         int64_t common = 0;
         uint32_t listed = 0;
         // Gathering: blocks whose kept columns fill at most half a block, packed when that
@@ -583,9 +589,8 @@ struct Worker {
                 mi = memo_of(k);
                 common += b.ucount;
             } else {
-                const uint16_t* c = &mcounts[memos[mi].counts];
-                for (int64_t r = 0; r < rows; ++r) row_keys[size_t(r)] += c[r];
-                varies = true;
+                combo.push_back(mi);  // its row counts are added below
+                combo_total += memos[mi].total;
             }
             out.entries.push_back(b.J | gpu::kPartialBit);
             out.entries.push_back(store(out, mi));
@@ -644,7 +649,7 @@ struct Worker {
                 ++out.gathered;
                 ++listed;
                 gkeys.clear();
-                std::fill(gbits.begin(), gbits.end(), 0u);
+                if (vary) std::fill(gbits.begin(), gbits.end(), 0u);
                 gcols = {};
                 vary = false;
             };
@@ -658,6 +663,20 @@ struct Worker {
                     while (from < to) {
                         const int64_t slot = int64_t(gkeys.size());
                         const int64_t take = std::min<int64_t>(B - slot, to - from);
+                        if (slot == 0 && take == B) {
+                            // A whole gather block from this run: full for every row, shared.
+                            const uint64_t tag = uint64_t(from) * uint64_t(B + 1) + uint64_t(B);
+                            auto [it, fresh] = run_chunks.try_emplace(tag, uint32_t(out.gather.size() / size_t(B)));
+                            if (fresh) out.gather.insert(out.gather.end(), src + from, src + from + B);
+                            out.entries.push_back(gpu::kGatherBit | it->second);
+                            out.entries.push_back(0u);
+                            ++out.full;
+                            ++out.gathered;
+                            ++listed;
+                            common += B;
+                            from += B;
+                            continue;
+                        }
                         chunk_from = slot == 0 ? from : -1;
                         gkeys.insert(gkeys.end(), src + from, src + from + take);
                         set_bits(gcols.data(), slot, slot + take, B);
@@ -696,13 +715,32 @@ struct Worker {
             }
             flush();
         }
+        out.counts.push_back(listed);
         if (!varies) {
-            out.kept += rows * common;
-            out.min_keys = std::min(out.min_keys, common);
-            out.max_keys = std::max(out.max_keys, common);
-            if (common == 0) out.empty_rows += rows;
-            out.counts.push_back(listed);
+            // Row counts: `common` plus the listed partial bitmasks' (combo); the extremes of
+            // the latter are kept for the last combination (window edges repeat in every query
+            // block).
+            if (combo != last_combo || rows != last_rows) {
+                std::fill(row_keys.begin(), row_keys.begin() + rows, 0);
+                for (uint32_t mi : combo) {
+                    const uint16_t* c = &mcounts[memos[mi].counts];
+                    for (int64_t r = 0; r < rows; ++r) row_keys[size_t(r)] += c[r];
+                }
+                last_min = rows > 0 ? *std::min_element(row_keys.begin(), row_keys.begin() + rows) : 0;
+                last_max = rows > 0 ? *std::max_element(row_keys.begin(), row_keys.begin() + rows) : 0;
+                last_zero = std::count(row_keys.begin(), row_keys.begin() + rows, 0);
+                last_combo = combo;
+                last_rows = rows;
+            }
+            out.kept += rows * common + combo_total;
+            out.min_keys = std::min(out.min_keys, common + last_min);
+            out.max_keys = std::max(out.max_keys, common + last_max);
+            if (common == 0) out.empty_rows += last_zero;
             return;
+        }
+        for (uint32_t mi : combo) {
+            const uint16_t* c = &mcounts[memos[mi].counts];
+            for (int64_t r = 0; r < rows; ++r) row_keys[size_t(r)] += c[r];
         }
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t kc = common + row_keys[size_t(r)];
@@ -711,7 +749,6 @@ struct Worker {
             out.max_keys = std::max(out.max_keys, kc);
             if (kc == 0) ++out.empty_rows;
         }
-        out.counts.push_back(listed);
     }
 };
 
@@ -791,6 +828,10 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
             wk.flags.assign(size_t(bm.num_blocks), 0);
             const int64_t begin = rows * w / t, end = rows * (w + 1) / t;
             Piece& p = pieces[size_t(w)];
+            // Most structural masks list a few dozen blocks per query block: room for that
+            // up front (capped) instead of regrowing.
+            p.counts.reserve(size_t(end - begin));
+            p.entries.reserve(size_t(std::min<int64_t>((end - begin) * 48, int64_t(1) << 22)));
             int64_t head = -1;
             uint64_t last = 0;
             for (int64_t row = begin; row < end && !stop; ++row) {

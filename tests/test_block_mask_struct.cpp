@@ -162,6 +162,22 @@ TEST_CASE("structural block mask equals the CPU compiler for every structural co
     }
 }
 
+TEST_CASE("structural block mask: long column runs fill whole gather blocks (shared between query blocks)") {
+    // n = 20,000: a fixed layout's 156 summary columns fill two whole gather blocks per query
+    // block, the stored-once path; global columns every 150 keys the same through a union.
+    for (bool causal : {false, true}) {
+        compare({head({fixed_layout(128, 1)}, causal)}, 20000, "fixed 128/1 long");
+        compare({head({window(20), globals(0, 150, {})}, causal)}, 20000, "window + every 150 long");
+        compare({head({fixed_layout(256, 2), strided(3000)}, causal)}, 20000, "fixed 256/2 + strided long");
+    }
+    std::vector<HeadMask> one;
+    one.emplace_back(head({fixed_layout(128, 1)}), 20000);
+    const BlockMask want = compile_block_mask(one, 64, 0, true);
+    const BlockMask got = *build_block_mask_structural(one, 64, 1, true);
+    CHECK(got.gathered_blocks == want.gathered_blocks);
+    CHECK(got.gather.size() * 2 < want.gather.size());  // whole run blocks stored once
+}
+
 TEST_CASE("structural block mask: per-head patterns and mixed causal flags") {
     const int64_t n = 777;
     compare({head({window(30)}), head({fixed_layout(128, 4)}, true), head({global_first(5), strided(40)}),
