@@ -811,8 +811,8 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
     int t = threads > 0 ? threads : available_cpus();
     t = int(std::clamp<int64_t>(rows / 128, 1, t));
     std::vector<Piece> pieces(static_cast<size_t>(t));
-    std::atomic<uint64_t> used{0};
-    const uint64_t limit = host_memory_budget() / 2;
+    std::atomic<int64_t> used{0};  // bytes of every piece and memo so far
+    const int64_t limit = int64_t(std::min<uint64_t>(host_memory_budget() / 2, uint64_t(1) << 62));
     std::exception_ptr failed;
     std::mutex failed_mutex;
     std::atomic<bool> stop{false};
@@ -833,7 +833,7 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
             p.counts.reserve(size_t(end - begin));
             p.entries.reserve(size_t(std::min<int64_t>((end - begin) * 48, int64_t(1) << 22)));
             int64_t head = -1;
-            uint64_t last = 0;
+            int64_t last = 0;
             for (int64_t row = begin; row < end && !stop; ++row) {
                 const int64_t h = row / bm.num_blocks;
                 if (h != head) {
@@ -841,7 +841,8 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
                     head = h;
                 }
                 wk.query_block(row % bm.num_blocks, p);
-                const uint64_t now = 4 * uint64_t(p.counts.size() + p.entries.size() + p.bits.size() + p.gather.size() +
+                // Signed: the memo shrinks when the head changes.
+                const int64_t now = 4 * int64_t(p.counts.size() + p.entries.size() + p.bits.size() + p.gather.size() +
                                                   wk.mbits.size());
                 if ((used += now - last) > limit)
                     throw InputError("the block mask of n = " + std::to_string(bm.n) + ", " + std::to_string(bm.heads) +
