@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # H200 A/B of the coopmat2 kernel variants (compute/attention_cm2.h): the oracle checks of every
 # variant (gpu suite, coopmat2 cases), then the anchors suite at one n with each variant forced.
-# Expects a carried static build in $CARRY/build-dev (salab-cli, salab_tests) and the Vulkan
+# ('default' runs the automatic choice.) Expects a carried static build in $CARRY/build-dev (salab-cli, salab_tests) and the Vulkan
 # loader debs in .gl/. Usage: CARRY=.devcarry-lead bash scripts/device_cm2_variants.sh OUT N VARIANTS...
 set -uo pipefail
 out=${1:?output directory}; n=${2:?n}; shift 2
@@ -21,7 +21,8 @@ timeout 240 $carry/build-dev/salab_tests --test-suite=gpu -tc='coopmat2*' > "$ou
 tail -3 "$out/gpu_cm2.txt"
 for v in "$@"; do
   el "anchors n=$n variant $v"
-  SALAB_CM2_VARIANT=$v timeout 150 $cli bench --suite anchors --n "$n" --repeats 5 --dtype f16 --json > "$out/anchors_${v}.jsonl" 2>&1
+  env=(); [ "$v" != default ] && env=(SALAB_CM2_VARIANT="$v")
+  env "${env[@]}" timeout 200 $cli bench --suite anchors --n "$n" --repeats 5 --dtype f16 --json > "$out/anchors_${v}.jsonl" 2>&1
   python3 - "$out/anchors_${v}.jsonl" "$v" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):

@@ -1,8 +1,0 @@
-#version 450
-// coopmat2 attention, d = 128, 128 query rows per workgroup of 256 invocations, range modes only (dense, causal, band).
-#define HEAD_DIM 128u
-#define STAT_W 32
-#define GATHER_DECODE 1
-#define O_F16 0
-#define ROWS 128
-#include "attention_cm2_body.glsl"

@@ -1,8 +1,0 @@
-#version 450
-// coopmat2 attention, d = 128, decode-callback gathers, row sums by a row reduction instead of P x ones.
-#define HEAD_DIM 128u
-#define STAT_W 16
-#define GATHER_DECODE 1
-#define O_F16 0
-#define ROWSUM_REDUCE 1
-#include "attention_cm2_body.glsl"
