@@ -8,6 +8,8 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <condition_variable>
+#include <functional>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -224,6 +226,75 @@ HeadGeo head_geometry(const HeadMask& m, int B) {
     }
     return g;
 }
+
+// Threads kept between builds: a structural mask takes well under a millisecond, about what
+// starting 8 threads costs, so they are started once and woken per build.
+class WorkerPool {
+public:
+    static WorkerPool& get() {
+        static WorkerPool pool;
+        return pool;
+    }
+    // Runs f(w) for w in [0, t): w = 0 on the calling thread, the rest on the pool; returns when
+    // all are done. f must not throw. One run at a time.
+    template <class F>
+    void run(int t, F& f) {
+        std::lock_guard one(run_mutex_);
+        std::function<void(int)> job = [&f](int w) { f(w); };
+        {
+            std::unique_lock lock(m_);
+            while (int(threads_.size()) < t - 1) {
+                const int id = int(threads_.size()) + 1;
+                threads_.emplace_back([this, id] { loop(id); });
+            }
+            job_ = &job;
+            job_t_ = t;
+            remaining_ = t - 1;
+            ++gen_;
+        }
+        wake_.notify_all();
+        f(0);
+        std::unique_lock lock(m_);
+        done_.wait(lock, [&] { return remaining_ == 0; });
+        job_ = nullptr;
+    }
+    ~WorkerPool() {
+        {
+            std::lock_guard lock(m_);
+            quit_ = true;
+        }
+        wake_.notify_all();
+        threads_.clear();  // joins
+    }
+
+private:
+    void loop(int id) {
+        uint64_t seen = 0;
+        std::unique_lock lock(m_);
+        {
+            seen = gen_;  // started during a run: take part in it if it includes this id
+            if (job_ && id < job_t_) seen = gen_ - 1;
+        }
+        while (true) {
+            wake_.wait(lock, [&] { return quit_ || gen_ != seen; });
+            if (quit_) return;
+            seen = gen_;
+            if (id >= job_t_ || !job_) continue;
+            const std::function<void(int)>* job = job_;
+            lock.unlock();
+            (*job)(id);
+            lock.lock();
+            if (--remaining_ == 0) done_.notify_all();
+        }
+    }
+    std::mutex run_mutex_, m_;
+    std::condition_variable wake_, done_;
+    std::vector<std::jthread> threads_;
+    const std::function<void(int)>* job_ = nullptr;
+    int job_t_ = 0, remaining_ = 0;
+    uint64_t gen_ = 0;
+    bool quit_ = false;
+};
 
 struct Piece {
     std::vector<uint32_t> counts, entries, bits, gather;
@@ -857,9 +928,8 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
         }
     };
     {
-        std::vector<std::jthread> pool;
-        for (int w = 1; w < t; ++w) pool.emplace_back(work, w);
-        work(0);
+        if (t == 1) work(0);
+        else WorkerPool::get().run(t, work);
     }
     if (failed) std::rethrow_exception(failed);
 

@@ -170,6 +170,10 @@ TEST_CASE("structural block mask: long column runs fill whole gather blocks (sha
         compare({head({window(20), globals(0, 150, {})}, causal)}, 20000, "window + every 150 long");
         compare({head({fixed_layout(256, 2), strided(3000)}, causal)}, 20000, "fixed 256/2 + strided long");
     }
+    // Four heads: 1252 query-block rows, so three workers of the pool (and the pool reused).
+    compare({head({window(100), global_first(2)}), head({fixed_layout(128, 1)}, true), head({strided(200)}),
+             head({bigbird(128, 1, 1, 2, 9)})},
+            20000, "four heads long");
     std::vector<HeadMask> one;
     one.emplace_back(head({fixed_layout(128, 1)}), 20000);
     const BlockMask want = compile_block_mask(one, 64, 0, true);
