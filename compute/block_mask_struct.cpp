@@ -138,22 +138,34 @@ HeadGeo head_geometry(const HeadMask& m, int B) {
             case ComponentType::dense:
                 g.dense = true;
                 break;
-            case ComponentType::window:
-                g.windows.push_back({c.radius * c.dilation, c.dilation});
+            // Parameters past n are cut to equivalent ones within n (no overflow below):
+            // a radius >= n or a dilation >= n reaches no further than n.
+            case ComponentType::window: {
+                const int64_t dil = std::min(c.dilation, n);
+                g.windows.push_back({std::min(c.radius, n) * dil, dil});
                 break;
-            case ComponentType::strided:
-                g.strides.push_back(c.stride);
+            }
+            case ComponentType::strided:  // stride > n: |i - j| < n and only i == j by the modulus
+                g.strides.push_back(std::min(c.stride, n + 1));
                 break;
-            case ComponentType::fixed:
-                g.fixeds.push_back(c.block);
-                summs.push_back({c.block, c.summary});
+            case ComponentType::fixed: {
+                // block > n: one group; summaries j >= block - summary, i.e. the last
+                // summary - (block - n) keys of a block of n.
+                int64_t l = c.block, sc = c.summary;
+                if (l > n) {
+                    sc = sc - (l - n);
+                    l = n;
+                }
+                g.fixeds.push_back(l);
+                if (sc >= 1) summs.push_back({l, sc});
                 if (g.period >= 0) {
-                    const int64_t p = g.period == 0 ? c.block : std::lcm(g.period, c.block);
+                    const int64_t p = g.period == 0 ? l : std::lcm(g.period, l);
                     g.period = p > (int64_t(1) << 30) ? -1 : p;
                 }
                 break;
+            }
             case ComponentType::global: {
-                Glob gl{c.first, c.every, c.tokens};
+                Glob gl{std::min(c.first, n), c.every > n ? n : c.every, c.tokens};
                 std::sort(gl.tokens.begin(), gl.tokens.end());
                 gl.tokens.erase(std::unique(gl.tokens.begin(), gl.tokens.end()), gl.tokens.end());
                 g.globs.push_back(std::move(gl));
@@ -478,17 +490,17 @@ struct Worker {
         }
         for (size_t b = 0; b < geo.bigbirds.size(); ++b) {
             const Component& c = *geo.bigbirds[b];
-            const int64_t cb = c.block, per = cb / B, Ib = q0 / cb, nbb = (n + cb - 1) / cb;
+            const int64_t cb = c.block, per = cb / B, Ib = q0 / cb, nbb = (n - 1) / cb + 1;
+            const int64_t wb = std::min(c.window_blocks, nbb), gb = std::min(c.global_blocks, nbb);
             auto mark_jb = [&](int64_t Jb) {
                 for (int64_t J = Jb * per; J < std::min(nb, (Jb + 1) * per); ++J) mark(J, kAll, lim);
             };
-            if (Ib < c.global_blocks) {
+            if (Ib < gb) {
                 for (int64_t Jb = 0; Jb < nbb; ++Jb) mark_jb(Jb);
                 continue;
             }
-            for (int64_t Jb = std::max<int64_t>(0, Ib - c.window_blocks); Jb <= std::min(nbb - 1, Ib + c.window_blocks); ++Jb)
-                mark_jb(Jb);
-            for (int64_t Jb = 0; Jb < std::min(c.global_blocks, nbb); ++Jb) mark_jb(Jb);
+            for (int64_t Jb = std::max<int64_t>(0, Ib - wb); Jb <= std::min(nbb - 1, Ib + wb); ++Jb) mark_jb(Jb);
+            for (int64_t Jb = 0; Jb < gb; ++Jb) mark_jb(Jb);
             if (c.random_blocks > 0) {
                 if (bb_row[b] != Ib) {
                     bb_random[b] = block_component_random_blocks(c, Ib, n, geo.causal);

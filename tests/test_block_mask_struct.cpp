@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 
 using namespace salab;
@@ -19,6 +20,8 @@ using salab::test::global_first;
 using salab::test::window;
 
 namespace {
+
+constexpr int64_t kHuge = std::numeric_limits<int64_t>::max();
 
 Component make(ComponentType t) {
     Component c;
@@ -138,6 +141,15 @@ TEST_CASE("structural block mask equals the CPU compiler for every structural co
         {"longformer", {window(64), global_first(16)}},
         {"union", {window(20), fixed_layout(96, 2), globals(0, 0, {300, 301, 1000})}},
         {"union strided", {strided(70), window(5, 3), global_first(1)}},
+        // Parameters far past n (the structural builder cuts them to equivalent ones).
+        {"huge window", {window(kHuge)}},
+        {"huge dilation", {window(3, kHuge)}},
+        {"huge strided", {strided(kHuge)}},
+        {"huge fixed", {fixed_layout(kHuge, kHuge - 5)}},
+        {"huge fixed summary", {fixed_layout(kHuge, kHuge)}},
+        {"huge global", {globals(kHuge, kHuge, {})}},
+        {"huge bigbird", {bigbird(64, kHuge, 1, 0, 1)}},
+        {"huge bigbird globals", {bigbird(128, 0, kHuge, 1, 1)}},
     };
     for (int64_t n : {1, 63, 200, 1031, 4099}) {
         for (const auto& [name, cs] : kinds)
@@ -145,7 +157,10 @@ TEST_CASE("structural block mask equals the CPU compiler for every structural co
                 HeadPattern hp = head(cs, causal);
                 bool ok = true;
                 for (const Component& c : cs)
-                    if ((c.type == ComponentType::window && c.radius * c.dilation > 4 * n) ||
+                    if (c.radius == kHuge || c.dilation == kHuge || c.stride == kHuge || c.block == kHuge ||
+                        c.first == kHuge || c.window_blocks == kHuge || c.global_blocks == kHuge) {
+                        // kept: the point is parameters far past n
+                    } else if ((c.type == ComponentType::window && c.radius * c.dilation > 4 * n) ||
                         (c.type == ComponentType::fixed && c.block > n) ||
                         (c.type == ComponentType::block && c.block > n) ||
                         (c.type == ComponentType::global && !c.tokens.empty() && c.tokens.back() >= n))
