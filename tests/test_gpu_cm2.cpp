@@ -7,6 +7,7 @@
 
 #include "attention_cm2.h"
 #include "block_mask.h"
+#include "gemm_probe.h"
 #include "kernel_plan.h"
 #include "mask.h"
 #include "reference.h"
@@ -155,6 +156,20 @@ TEST_SUITE("gpu") {
                 CHECK(bad == 0);
             }
         }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: the GEMM probe matches the CPU where it runs, and says why where it cannot") {
+        const GemmProbeResult bad = probe_cm2_gemm(gpu_context(), 100);
+        CHECK(bad.why_not.find("multiple of 128") != std::string::npos);
+        const GemmProbeResult g = probe_cm2_gemm(gpu_context(), 512, 3);
+        if (!cm2_device_support(gpu_context().info()).empty()) {
+            CHECK(!g.why_not.empty());
+            return;
+        }
+        CHECK(g.why_not.empty());
+        CHECK(g.max_error < 1e-2);
+        CHECK(g.ms > 0.0);
         check_no_validation_messages();
     }
 
