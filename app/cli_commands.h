@@ -20,6 +20,7 @@ struct CliArgs {
     int head = 0;
     int device = -1;
     bool json = false;
+    bool probe = false;  // devices --probe: time the coopmat2 GEMM ceiling
     std::string q, k, v, out;
     std::string mask_out, blocks_out, flex_out;
     int block_size = 128;

@@ -4,6 +4,7 @@
 #include "attention.h"
 #include "attention_cm2.h"
 #include "cli_commands.h"
+#include "gemm_probe.h"
 #include "vk_context.h"
 
 #include <nlohmann/json.hpp>
@@ -74,6 +75,20 @@ json kernel_statistics(const DeviceInfo& d, std::string* error) {
     return out;
 }
 
+// The coopmat2 GEMM probe on device d (null when it cannot run there).
+json gemm_probe(const DeviceInfo& d) {
+    if (!d.usable || !cm2_device_support(d).empty()) return nullptr;
+    ContextOptions o;
+    o.device_index = d.index;
+    auto r = VulkanContext::create(o);
+    if (!r.context) return {{"error", r.error}};
+    const GemmProbeResult g = probe_cm2_gemm(*r.context);
+    json j = {{"n", g.n}, {"ms", g.ms}, {"min_ms", g.min_ms}, {"tflops", g.tflops}, {"max_error", g.max_error},
+              {"registers", g.registers}};
+    if (!g.why_not.empty()) j["error"] = g.why_not;
+    return j;
+}
+
 }  // namespace
 
 int cmd_devices(const CliArgs& a) {
@@ -83,9 +98,11 @@ int cmd_devices(const CliArgs& a) {
     json out = json::array();
     std::vector<json> stats(devs.size());
     std::vector<std::string> stats_error(devs.size());
+    std::vector<json> probes(devs.size());
     for (size_t i = 0; i < devs.size(); ++i) {
         const auto& d = devs[i];
         stats[i] = kernel_statistics(d, &stats_error[i]);
+        if (a.probe) probes[i] = gemm_probe(d);
         json shapes = json::array();
         for (auto& s : d.coopmat_shapes)
             shapes.push_back({{"m", s.m}, {"n", s.n}, {"k", s.k}, {"a", s.a_type}, {"c", s.c_type}});
@@ -130,6 +147,7 @@ int cmd_devices(const CliArgs& a) {
                        {"pipeline_statistics", d.pipeline_statistics}, {"kernel_statistics", stats[i]},
                        {"rank", d.rank()}});
         if (!stats_error[i].empty()) out.back()["kernel_statistics_error"] = stats_error[i];
+        if (a.probe) out.back()["gemm_probe"] = probes[i];
     }
     if (a.json) {
         std::puts(json{{"devices", out}}.dump().c_str());
@@ -180,6 +198,18 @@ int cmd_devices(const CliArgs& a) {
             std::printf("    pipeline %s: %lld registers\n", k["shader"].get<std::string>().c_str(),
                         (long long)k["registers"].get<int64_t>());
         if (!stats_error[i].empty()) std::printf("    kernel statistics: %s\n", stats_error[i].c_str());
+        if (a.probe) {
+            const json& g = probes[i];
+            if (g.is_null())
+                std::printf("    coopmat2 GEMM probe: not run (no coopmat2 kernels here)\n");
+            else if (g.contains("error"))
+                std::printf("    coopmat2 GEMM probe: %s\n", g["error"].get<std::string>().c_str());
+            else
+                std::printf("    coopmat2 GEMM probe (%lld^3 fp16 -> fp32, 128 x 128 tiles, 256 invocations, %lld "
+                            "registers): %.3f ms, %.1f TFLOP/s (max error %.1e)\n",
+                            (long long)g["n"].get<int64_t>(), (long long)g["registers"].get<int64_t>(),
+                            g["ms"].get<double>(), g["tflops"].get<double>(), g["max_error"].get<double>());
+        }
     }
     return 0;
 }

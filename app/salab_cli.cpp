@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
 
     auto* devices = app.add_subcommand("devices", "List Vulkan devices and their features");
     devices->add_flag("--json", a.json, "Print one JSON object");
+    devices->add_flag("--probe", a.probe,
+                      "Also time a 4096^3 fp16 GEMM through VK_NV_cooperative_matrix2 (the matrix units' ceiling "
+                      "for the coopmat2 kernels on this driver)");
 
     auto* exp = app.add_subcommand("export", "Write the mask (.npy), FlexAttention blocks (JSON) or mask_mod (.py)");
     add_pattern(exp);

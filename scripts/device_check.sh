@@ -19,7 +19,7 @@ cli=$carry/build-dev/salab-cli
 t0=$(date +%s)
 el() { echo "[$(( $(date +%s) - t0 ))s] $*"; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv > "$out/devices.txt" 2>&1
-$cli devices >> "$out/devices.txt" 2>&1
+$cli devices --probe >> "$out/devices.txt" 2>&1; grep -i "probe\|registers" "$out/devices.txt"
 el "gpu suite"
 timeout 300 $carry/build-dev/salab_tests --test-suite=gpu > "$out/gpu_suite.txt" 2>&1; echo "rc=$?" >> "$out/gpu_suite.txt"
 tail -4 "$out/gpu_suite.txt"

@@ -1,6 +1,7 @@
 // Every GPU kernel against the CPU oracle, over odd sizes, several heads, empty and dense rows.
 #include "gpu_fixture.h"
 #include "components.h"
+#include "oracle.h"
 
 #include "block_mask.h"
 #include "half.h"
@@ -15,23 +16,13 @@
 using namespace salab;
 using salab::test::check_no_validation_messages;
 using salab::test::gpu_context;
+using salab::test::oracle;
 using salab::test::global_first;
 using salab::test::random_keys;
 using salab::test::window;
 
 namespace {
 
-
-std::vector<float> oracle(const std::vector<Csr>& heads, const QKV& x, int64_t n, int64_t d) {
-    const size_t per = size_t(n) * size_t(d);
-    std::vector<float> out(per * heads.size());
-    for (size_t h = 0; h < heads.size(); ++h)
-        reference_attention(heads[h], std::span<const float>(x.q).subspan(h * per, per),
-                            std::span<const float>(x.k).subspan(h * per, per),
-                            std::span<const float>(x.v).subspan(h * per, per), d,
-                            std::span<float>(out).subspan(h * per, per));
-    return out;
-}
 
 // Heads with different patterns: a window + global (dense rows) + random, a dilated causal
 // window, and a mask whose every third row is emptied.

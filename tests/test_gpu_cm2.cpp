@@ -3,9 +3,11 @@
 // builds. Skipped with a message on devices without coopmat2 (lavapipe).
 #include "gpu_fixture.h"
 #include "components.h"
+#include "oracle.h"
 
 #include "attention_cm2.h"
 #include "block_mask.h"
+#include "gemm_probe.h"
 #include "kernel_plan.h"
 #include "mask.h"
 #include "reference.h"
@@ -21,22 +23,12 @@
 using namespace salab;
 using salab::test::check_no_validation_messages;
 using salab::test::gpu_context;
+using salab::test::oracle;
 using salab::test::global_first;
 using salab::test::random_keys;
 using salab::test::window;
 
 namespace {
-
-std::vector<float> oracle(const std::vector<Csr>& heads, const QKV& x, int64_t n, int64_t d) {
-    const size_t per = size_t(n) * size_t(d);
-    std::vector<float> out(per * heads.size());
-    for (size_t h = 0; h < heads.size(); ++h)
-        reference_attention(heads[h], std::span<const float>(x.q).subspan(h * per, per),
-                            std::span<const float>(x.k).subspan(h * per, per),
-                            std::span<const float>(x.v).subspan(h * per, per), d,
-                            std::span<float>(out).subspan(h * per, per));
-    return out;
-}
 
 // Head 0: window + global row/column + random keys (full, partial and, with gathering,
 // gathered blocks); head 1: causal dilated window + random; head 2: wide window with every
@@ -164,6 +156,20 @@ TEST_SUITE("gpu") {
                 CHECK(bad == 0);
             }
         }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("coopmat2: the GEMM probe matches the CPU where it runs, and says why where it cannot") {
+        const GemmProbeResult bad = probe_cm2_gemm(gpu_context(), 100);
+        CHECK(bad.why_not.find("multiple of 128") != std::string::npos);
+        const GemmProbeResult g = probe_cm2_gemm(gpu_context(), 512, 3);
+        if (!cm2_device_support(gpu_context().info()).empty()) {
+            CHECK(!g.why_not.empty());
+            return;
+        }
+        CHECK(g.why_not.empty());
+        CHECK(g.max_error < 1e-2);
+        CHECK(g.ms > 0.0);
         check_no_validation_messages();
     }
 

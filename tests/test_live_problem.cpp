@@ -5,6 +5,7 @@
 
 #include "hops.h"
 #include "live_problem.h"
+#include "oracle.h"
 #include "reference.h"
 
 #include <doctest/doctest.h>
@@ -15,6 +16,7 @@
 using namespace salab;
 using salab::test::check_no_validation_messages;
 using salab::test::gpu_context;
+using salab::test::oracle;
 
 namespace {
 
@@ -43,17 +45,6 @@ std::vector<LiveStage> run_all(LiveProblem& live, const LiveRequest& req, LiveUp
         all.merge(std::move(out));
     }
     return ran;
-}
-
-std::vector<float> oracle(const std::vector<HeadMask>& masks, const QKV& x, int64_t n, int64_t d) {
-    const size_t per = size_t(n) * size_t(d);
-    std::vector<float> out(per * masks.size());
-    for (size_t h = 0; h < masks.size(); ++h) {
-        const std::span<const float> q(x.q), k(x.k), v(x.v);
-        reference_attention(masks[h], q.subspan(h * per, per), k.subspan(h * per, per), v.subspan(h * per, per), d,
-                            std::span<float>(out).subspan(h * per, per));
-    }
-    return out;
 }
 
 }  // namespace
