@@ -3,7 +3,10 @@
 // the statistics, over odd sizes, every structural component, causal and not, several heads,
 // unions, plain and gathered, blocks 32/64/128.
 #include "components.h"
+#include "gpu_fixture.h"
+#include "oracle.h"
 
+#include "attention.h"
 #include "block_mask.h"
 #include "block_mask_struct.h"
 #include "kernel_plan.h"
@@ -238,10 +241,6 @@ TEST_CASE("plan_kernel builds structural masks itself and plans dense heads with
 }
 
 // The kernels run on the structural plan and agree with the token-exact CPU attention.
-#include "attention.h"
-#include "gpu_fixture.h"
-#include "reference.h"
-#include "synthetic.h"
 
 TEST_SUITE("gpu") {
     TEST_CASE("attention on structural block masks matches the CPU oracle") {
@@ -263,13 +262,7 @@ TEST_SUITE("gpu") {
                 QKV x = make_qkv(heads, n, d, uint64_t(n + heads), QkvSource::gaussian);
                 engine.upload(x.q, x.k, x.v, {heads, n, d});
                 RunResult r = engine.run(plan, {.read_back = true});
-                const size_t per = size_t(n) * size_t(d);
-                std::vector<float> want(per * size_t(heads));
-                for (int h = 0; h < heads; ++h)
-                    reference_attention(build_csr(masks[size_t(h)]), std::span<const float>(x.q).subspan(size_t(h) * per, per),
-                                        std::span<const float>(x.k).subspan(size_t(h) * per, per),
-                                        std::span<const float>(x.v).subspan(size_t(h) * per, per), d,
-                                        std::span<float>(want).subspan(size_t(h) * per, per));
+                const std::vector<float> want = test::oracle(masks, x, n, d);
                 CAPTURE(n);
                 CAPTURE(plan.describe());
                 CHECK(relative_error(r.out, want) < 1e-4);
