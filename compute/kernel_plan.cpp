@@ -125,6 +125,9 @@ SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {
     }
     if (longest <= t) return plan;
     plan.chunk = t;
+    // One item per (head, query block) plus the pieces of split lists: sized once (16 heads of
+    // 1024 query blocks regrew this for longer than the structural mask takes to build).
+    plan.items.reserve(size_t(heads) * size_t(mask.num_blocks) * 4 + size_t(mask.row_ptr.back() / uint32_t(t) + 1) * 4);
     for (int h = 0; h < heads; ++h) {
         const int64_t mh = mask.heads == 1 ? 0 : h;
         for (int64_t qb = 0; qb < mask.num_blocks; ++qb) {
