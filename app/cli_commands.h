@@ -39,6 +39,13 @@ struct CliArgs {
     int64_t exact_threshold = 4096;
     std::string view;
     int size = 768;
+    // advise
+    std::string family;
+    double budget_mass = 0.95;
+    std::string source = "synthetic";
+    std::string cost = "measured";
+    bool exhaustive = false;
+    int64_t sample_rows = 1024;
 };
 
 // What bench and run hand to the engine, from the same flags.
@@ -54,5 +61,6 @@ int cmd_run(const CliArgs& a);
 int cmd_bench(const CliArgs& a);
 int cmd_hops(const CliArgs& a);
 int cmd_render(const CliArgs& a);
+int cmd_advise(const CliArgs& a);
 
 }  // namespace salab

@@ -2,10 +2,12 @@
 
 #include "file_io.h"
 
+#include "gui_advisor.h"
 #include "gui_vulkan.h"
 #include "gui_worker.h"
 #include "query_view.h"
 
+#include "advisor_view.h"
 #include "app_state.h"
 #include "heatmap_view.h"
 #include "help_view.h"
@@ -204,6 +206,10 @@ private:
     ui::TimingView timing_view_;
     ui::HopView hop_view_;
     ui::QueryView query_view_;
+    ui::AdvisorView advisor_view_;
+    AdvisorJob advisor_job_;
+    bool show_advisor_ = false;
+    bool advisor_started_ = false;
 
     ImVec2 last_display_{0, 0};
     bool layout_dirty_ = true;
@@ -486,6 +492,8 @@ void App::draw_windows() {
         ImGui::Spacing();
         if (ImGui::Button("help (F1)")) state_.view.show_help = true;
         ImGui::SameLine();
+        if (ImGui::Button("advisor")) show_advisor_ = !show_advisor_;
+        ImGui::SameLine();
         ImGui::TextDisabled("%.0f fps", double(ImGui::GetIO().Framerate));
     }
     ImGui::End();
@@ -531,6 +539,34 @@ void App::draw_windows() {
     }
     ImGui::End();
 
+    if (show_advisor_ || opt_.advisor) {
+        ImGui::SetNextWindowSize(ImVec2(760, 460), ImGuiCond_FirstUseEver);
+        if (ImGui::Begin("Pattern advisor", &show_advisor_)) {
+            auto res = advisor_job_.result();
+            ui::AdvisorViewData ad;
+            ad.result = res.get();
+            ad.running = advisor_job_.running();
+            ad.done = advisor_job_.done();
+            ad.planned = advisor_job_.planned();
+            ad.error = advisor_job_.error();
+            ad.current_pattern = state_.params.pattern.name;
+            ui::AdvisorActions aa;
+            if (opt_.advisor && !advisor_started_) {
+                aa.start = true;
+                advisor_started_ = true;
+            }
+            advisor_view_.draw(ad, aa);
+            if (aa.start) advisor_job_.start(state_.params, advisor_view_.family_path);
+            if (aa.cancel) advisor_job_.cancel();
+            if (aa.load) {
+                state_.params.pattern = *aa.load;
+                state_.preset_path.clear();
+                status_ = "loaded " + aa.load->name + " from the advisor";
+            }
+            if (ad.running) glfwPostEmptyEvent();
+        }
+        ImGui::End();
+    }
     ui::draw_help(&state_.view.show_help);
     layout_dirty_ = false;
     carry_out(actions);

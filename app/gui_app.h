@@ -21,6 +21,7 @@ struct AppOptions {
     bool stats = false;          // --stats: print frame rate and update latency
     int bench_changes = 0;       // --bench-changes N: scripted slider changes (with --stats)
     int width = 1600, height = 1000;  // --size WxH: initial window size (screen coordinates)
+    bool advisor = false;        // --advisor: open the pattern advisor and start its search
     std::string exe_dir;         // to find assets
 };
 

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     cli.add_option("--frames", o.frames, "frames to render before the screenshot (after the first results)")->check(CLI::Range(1, 100000));
     cli.add_option("--wait", o.wait_s, "seconds to wait at most for the first results before a screenshot");
     cli.add_flag("--stats", o.stats, "print frame rate and slider-to-update latency");
+    cli.add_flag("--advisor", o.advisor, "open the pattern advisor and start its search (assets/families/window_globals_random.json)");
     cli.add_option("--bench-changes", o.bench_changes,
                    "with --stats: make N scripted slider changes (each once the app is idle), print when each "
                    "new mask + heatmap + timing is shown, then frame rates, and exit");

@@ -139,6 +139,26 @@ int main(int argc, char** argv) {
     render->add_option("--head", a.head, "Head of the layer (default 0)")->check(range("head", 0, 4095));
     render->add_option("--layer", a.layer, "Layer of a stack (default 0)")->check(range("layer", 0, 1 << 20));
 
+    auto* advise = app.add_subcommand("advise", "Cheapest patterns of a family that keep the attention mass (docs/advisor.md)");
+    advise->add_option("--family", a.family, "Family JSON: base pattern + parameter ranges")->required();
+    advise->add_option("--n", a.n, "Tokens (default: the base pattern's n)")->check(n_range);
+    advise->add_option("--d", a.d, "Head dimension, 1..256 (default 64)")->check(d_range);
+    advise->add_option("--q", a.q, "Q as float32 .npy [n, d] (or [1, n, d])");
+    advise->add_option("--k", a.k, "K as float32 .npy");
+    advise->add_option("--v", a.v, "V as float32 .npy (default: K)");
+    advise->add_option("--source", a.source, "Generated Q/K/V without --q: synthetic (structured, default) or gaussian");
+    advise->add_option("--seed", a.seed, "Seed of generated Q/K/V (default 0)")->check(seed_check);
+    advise->add_option("--budget-mass", a.budget_mass, "Kept attention mass the recommendation must reach (default 0.95)");
+    advise->add_option("--cost", a.cost, "Cost axis: measured (kernel ms, default), density or blocks");
+    advise->add_option("--layers", a.layers, "Hop cap L for diameter / mean hops (default 8)")->check(range("layers", 0, 1 << 20));
+    advise->add_option("--exact-threshold", a.exact_threshold, "Largest n whose mass is exact (default 4096)")->check(n_range);
+    advise->add_option("--sample-rows", a.sample_rows, "Rows sampled above the exact threshold (default 1024)")
+        ->check(range("sample rows", 1, 1 << 20));
+    advise->add_option("--out", a.out, "Write the recommended pattern JSON here (for export --flex)");
+    advise->add_flag("--exhaustive", a.exhaustive, "Evaluate every grid point instead of coarse grid + refinement");
+    advise->add_flag("--json", a.json, "Front points as JSON lines, then one summary object");
+    add_device(advise);
+
     auto one_line = [](std::string s) {
         for (char& c : s)
             if (c == '\n' || c == '\r') c = ' ';
@@ -152,6 +172,7 @@ int main(int argc, char** argv) {
             if (*bench) return cmd_bench(a);
             if (*hops) return cmd_hops(a);
             if (*render) return cmd_render(a);
+            if (*advise) return cmd_advise(a);
         } catch (const InputError& e) {
             std::fprintf(stderr, "salab-cli: error: %s\n", one_line(e.what()).c_str());
             return 2;
