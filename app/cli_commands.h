@@ -38,6 +38,9 @@ struct CliArgs {
     int64_t exact_threshold = 4096;
     std::string view;
     int size = 768;
+    bool size_given = false;  // render: --size was on the command line
+    std::string a_pattern, b_pattern;  // compare --a / --b
+    bool no_time = false;               // compare: statistics only
 };
 
 // What bench and run hand to the engine, from the same flags.
@@ -53,5 +56,6 @@ int cmd_run(const CliArgs& a);
 int cmd_bench(const CliArgs& a);
 int cmd_hops(const CliArgs& a);
 int cmd_render(const CliArgs& a);
+int cmd_compare(const CliArgs& a);
 
 }  // namespace salab
