@@ -131,7 +131,7 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
         // A band needs no block mask (the CPU one is still built, for the statistics below, but
         // the kernel never sees it), so its build is not part of the kernel's cost.
         const bool use_band = plan.kind == KernelPlan::Kind::band;
-        const double mask_build_ms = use_band ? 0.0 : p.mask_build_ms + plan.build_ms;
+        const double mask_build_ms = plan.kind != KernelPlan::Kind::blocks ? 0.0 : p.mask_build_ms + plan.build_ms;
         std::optional<RunResult> dense;
         if (!a.no_dense) dense = engine.run(plan_dense(p.heads, p.causal), ro);
         // lsh/topk: the GPU content pass (hashing / the top-k indexer), timed on its own.

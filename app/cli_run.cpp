@@ -78,7 +78,7 @@ int cmd_run(const CliArgs& a) {
     ro.read_back = a.check || !a.out.empty();
     RunResult r = engine.run(plan, ro);
     // A band needs no block mask: its build time is not part of the kernel's cost.
-    const double build_ms = plan.kind == KernelPlan::Kind::band ? 0.0 : p.mask_build_ms + plan.build_ms;
+    const double build_ms = plan.kind != KernelPlan::Kind::blocks ? 0.0 : p.mask_build_ms + plan.build_ms;
 
     json j = {{"pattern", p.pattern.name}, {"n", p.n}, {"d", p.d}, {"heads", p.heads}, {"layer", p.layer},
               {"dtype", a.dtype}, {"density", p.density()}, {"kept_pairs", p.kept_pairs()},

@@ -46,6 +46,7 @@ struct AttentionEngine::Impl {
     ProblemShape shape;
     DType uploaded_dtype = DType::f32;
     std::vector<float> host_q, host_k, host_v;  // kept to re-upload in another dtype
+    double v_max_abs = 0.0;                     // bounds an fp16 O (cm2_p_shift)
     GpuBuffer q, k, v, o;
     GpuBuffer dummy;
     PipelineCache pipelines;
@@ -90,6 +91,7 @@ struct AttentionEngine::Impl {
         GpuBuffer row_ptr, entries, bits, gather;
         // Split-k (kModeSparseItems), when the plan splits some query block.
         uint32_t num_items = 0, num_merges = 0;
+        int64_t longest_entries = 0;  // the longest entry range one workgroup visits
         GpuBuffer items, part_o, part_ml, merges;
     };
     MaskBuffers upload_mask(const BlockMask& m) {
@@ -102,6 +104,8 @@ struct AttentionEngine::Impl {
         b.bits.write(ctx, m.bits.data(), m.bits.size() * 4);
         b.gather = GpuBuffer(ctx, m.gather.size() * 4);
         if (!m.gather.empty()) b.gather.write(ctx, m.gather.data(), m.gather.size() * 4);
+        for (size_t r = 0; r + 1 < m.row_ptr.size(); ++r)
+            b.longest_entries = std::max<int64_t>(b.longest_entries, int64_t(m.row_ptr[r + 1]) - int64_t(m.row_ptr[r]));
         return b;
     }
 
@@ -110,6 +114,9 @@ struct AttentionEngine::Impl {
         if (plan.merges.empty()) return;
         mb.num_items = uint32_t(plan.items.size() / 4);
         mb.num_merges = uint32_t(plan.merges.size() / 4);
+        mb.longest_entries = 0;  // items are (tag, first, last, slot)
+        for (size_t i = 0; i + 3 < plan.items.size(); i += 4)
+            mb.longest_entries = std::max<int64_t>(mb.longest_entries, int64_t(plan.items[i + 2]) - int64_t(plan.items[i + 1]));
         mb.items = GpuBuffer(ctx, plan.items.size() * 4);
         mb.items.write(ctx, plan.items.data(), plan.items.size() * 4);
         mb.merges = GpuBuffer(ctx, plan.merges.size() * 4);
@@ -140,13 +147,17 @@ struct AttentionEngine::Impl {
     }
 
     // The kernel family's shader for this dtype and d.
-    const Pipeline& attention_pipeline(KernelPath path, DType dtype) {
+    // The coopmat2 variant for this run: an fp16-O one only when a p_shift keeps O finite.
+    Cm2Kernel cm2_kernel(std::optional<float> p_shift) const {
+        const Cm2Kernel cm2 = choose_cm2_kernel(ctx.info(), shape.d, p_shift.has_value());
+        if (!cm2) throw InputError("nv-coopmat2: " + cm2.why_not);
+        return cm2;
+    }
+
+    // The kernel family's shader for this dtype and d.
+    const Pipeline& attention_pipeline(KernelPath path, DType dtype, const Cm2Kernel* cm2) {
         if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
-        if (path == KernelPath::nv_coopmat2) {  // the variant attention_cm2.h picks (choose_path checked it exists)
-            const Cm2Kernel cm2 = choose_cm2_kernel(ctx.info(), shape.d);
-            if (!cm2) throw InputError("nv-coopmat2: " + cm2.why_not);
-            return pipelines.get(cm2.shader, {});
-        }
+        if (path == KernelPath::nv_coopmat2) return pipelines.get(cm2->shader, {});
         return pipelines.get(dtype == DType::f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
     }
 
@@ -166,7 +177,20 @@ struct AttentionEngine::Impl {
         if (split) mode = gpu::kModeSparseItems;
         const bool mask_shared = mb && plan.blocks->heads == 1;
         const Band band = plan.band;
-        const Pipeline& pipe = attention_pipeline(path, opt.dtype);
+        // coopmat2: the longest key list one workgroup sums (a band's row spans at most
+        // left + right + 1 keys, over one more block at each end) bounds an fp16 O.
+        std::optional<Cm2Kernel> cm2;
+        std::optional<float> p_shift;
+        if (path == KernelPath::nv_coopmat2) {
+            const int64_t all = (shape.n + gpu::kBlock - 1) / gpu::kBlock * gpu::kBlock;
+            int64_t longest = all;
+            if (mb) longest = mb->longest_entries * int64_t(gpu::kBlock);
+            if (plan.kind == KernelPlan::Kind::band)
+                longest = std::min(all, plan.band.left + plan.band.right + 1 + 2 * int64_t(gpu::kBlock));
+            p_shift = cm2_p_shift(longest, v_max_abs);
+            cm2 = cm2_kernel(p_shift);
+        }
+        const Pipeline& pipe = attention_pipeline(path, opt.dtype, cm2 ? &*cm2 : nullptr);
 
         std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
@@ -191,6 +215,7 @@ struct AttentionEngine::Impl {
         pc.scale_log2 = float(1.4426950408889634 / std::sqrt(double(shape.d)));
         pc.band_left = uint32_t(band.left);
         pc.band_right = uint32_t(band.right);
+        pc.p_shift = cm2 && cm2->o16 ? *p_shift : 0.0f;
 
         const int repeats = std::max(1, opt.repeats);
         const int total = repeats + std::max(0, opt.warmup);
@@ -264,10 +289,8 @@ struct AttentionEngine::Impl {
         RunResult res;
         res.kernel = path;
         res.path = variant_name(path, opt.dtype);
-        if (path == KernelPath::nv_coopmat2) {
-            const Cm2Kernel cm2 = choose_cm2_kernel(ctx.info(), shape.d);
-            if (cm2.variant != "decode") res.path += "-" + cm2.variant;  // decode: the default variant
-        }
+        if (cm2 && cm2->variant != cm2_kernels(ctx.info(), shape.d).front().variant)
+            res.path += "-" + cm2->variant;  // the default variant goes unnamed
         res.registers = pipe.statistic("Register Count");
         if (split) res.path += "+split";
         if (plan.kind == KernelPlan::Kind::band) res.path += "+band";
@@ -350,6 +373,8 @@ void AttentionEngine::upload(std::span<const float> q, std::span<const float> k,
     impl_->host_q.assign(q.begin(), q.end());
     impl_->host_k.assign(k.begin(), k.end());
     impl_->host_v.assign(v.begin(), v.end());
+    impl_->v_max_abs = 0.0;
+    for (float x : v) impl_->v_max_abs = std::max(impl_->v_max_abs, double(std::fabs(x)));
     impl_->uploaded_dtype = DType::f32;
     impl_->cached_buffers.reset();  // split buffers are sized for the old shape
     impl_->upload_buffers();

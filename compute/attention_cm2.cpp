@@ -4,6 +4,7 @@
 #include "shared.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,7 +20,7 @@ bool env_on(const char* name) {
 constexpr int kFp16 = 0, kFp32 = 1, kWorkgroupScope = 2;
 constexpr uint32_t kInvocations = 128;
 
-// A flexible-dimension entry that allows fp16 x fp16 + fp32 -> fp32 matrices of 64 rows with
+// A flexible-dimension entry that allows fp16 x fp16 + acc -> acc matrices of 64 rows with
 // n_cols columns and k = 64 at workgroup scope, 128 invocations.
 bool flexible_fits(const DeviceInfo& info, uint32_t n_cols, int acc = kFp32) {
     for (const auto& f : info.coopmat2.flexible)
@@ -76,10 +77,12 @@ std::vector<Cm2Kernel> cm2_kernels(const DeviceInfo& info, int64_t d) {
     // Order = preference, from the H200 measurements in docs/benchmarks.md: the decode variant
     // declares no shared memory and ran d = 128 at 146 TFLOP/s dense where the staged one (17 KiB
     // of shared memory declared, even when unused) ran 98; at d = 64 all four are within 5%.
+    const bool o16 = flexible_fits(info, 64, kFp16);
+    if (narrow && info.buffer_device_address && o16)
+        out.push_back({"attention_cm2_decode_o16" + suffix, "decode_o16", {}, true});
     if (narrow && info.buffer_device_address) out.push_back({"attention_cm2_decode" + suffix, "decode", {}});
     if (narrow && staged_fits(info, d)) out.push_back({"attention_cm2" + suffix, "staged", {}});
-    if (narrow && staged_fits(info, d) && flexible_fits(info, 64, kFp16))
-        out.push_back({"attention_cm2_o16" + suffix, "o16", {}});
+    if (narrow && staged_fits(info, d) && o16) out.push_back({"attention_cm2_o16" + suffix, "o16", {}, true});
     if (staged_fits(info, d)) out.push_back({"attention_cm2_s64" + suffix, "s64", {}});
     for (auto& k : out)
         if (!shader_exists(k.shader)) k.shader.clear();
@@ -87,7 +90,7 @@ std::vector<Cm2Kernel> cm2_kernels(const DeviceInfo& info, int64_t d) {
     return out;
 }
 
-Cm2Kernel choose_cm2_kernel(const DeviceInfo& info, int64_t d) {
+Cm2Kernel choose_cm2_kernel(const DeviceInfo& info, int64_t d, bool allow_o16) {
     if (env_on("SALAB_NO_COOPMAT2") || env_on("SALAB_PORTABLE")) return {{}, {}, "turned off by the environment"};
     if (d != 64 && d != 128) return {{}, {}, "coopmat2 kernels exist for d = 64 and 128"};
     if (auto why = cm2_device_support(info); !why.empty()) return {{}, {}, why};
@@ -98,7 +101,17 @@ Cm2Kernel choose_cm2_kernel(const DeviceInfo& info, int64_t d) {
             if (k.variant == want) return k;
         return {{}, {}, std::string("SALAB_CM2_VARIANT=") + want + " is not available here"};
     }
-    return kernels.front();
+    for (const auto& k : kernels)
+        if (allow_o16 || !k.o16) return k;
+    return {{}, {}, "no coopmat2 variant with an fp32 O fits this device"};
+}
+
+std::optional<float> cm2_p_shift(int64_t longest_keys, double v_max_abs) {
+    if (!std::isfinite(v_max_abs)) return std::nullopt;
+    const double bound = double(std::max<int64_t>(longest_keys, 1)) * std::max(v_max_abs, 1e-30);
+    const double k = std::max(0.0, std::ceil(std::log2(bound / 16384.0)));
+    if (!(k <= 16.0)) return std::nullopt;
+    return float(k);
 }
 
 int cm2_split_chunk(const BlockMask& mask, int heads) {

@@ -8,6 +8,7 @@
 #include "vk_context.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,16 @@ namespace salab {
 //   staged  row statistics 64 x 16, gathered blocks staged through shared memory
 //   s64     row statistics as 64 x 64 matrices, staged gathers (the layout llama.cpp uses)
 //   o16     as staged, with O accumulated in fp16 (llama.cpp's choice; half the registers)
-// SALAB_CM2_VARIANT=staged|decode|s64|o16 picks one (for measurements); SALAB_NO_COOPMAT2=1 or
+//   decode_o16  as decode, with O accumulated in fp16; the default where the device has fp16
+//           accumulators at workgroup scope (13% faster at d = 128 on an H200; P is scaled so
+//           that O cannot overflow, see cm2_p_shift)
+// SALAB_CM2_VARIANT=<name> picks one (for measurements); SALAB_NO_COOPMAT2=1 or
 // SALAB_PORTABLE=1 turns the coopmat2 path off.
 struct Cm2Kernel {
     std::string shader;   // "" when no coopmat2 kernel serves (device, d)
-    std::string variant;  // "staged", "decode", "s64"
+    std::string variant;  // "staged", "decode", "s64", ...
     std::string why_not;  // why not, when shader is empty
+    bool o16 = false;     // O accumulates in fp16 (needs a p_shift, see cm2_p_shift)
     explicit operator bool() const { return !shader.empty(); }
 };
 
@@ -37,7 +42,14 @@ bool cm2_shaders_built();
 std::string cm2_device_support(const DeviceInfo& info);
 
 // The kernel for (device, d) with fp16 storage; honours SALAB_CM2_VARIANT / SALAB_NO_COOPMAT2.
-Cm2Kernel choose_cm2_kernel(const DeviceInfo& info, int64_t d);
+// allow_o16 = false skips the fp16-O variants (when no p_shift keeps them finite).
+Cm2Kernel choose_cm2_kernel(const DeviceInfo& info, int64_t d, bool allow_o16 = true);
+
+// The shift k of P = 2^(S - m - k) that keeps an fp16 O finite: O sums at most `longest_keys`
+// terms of P x V with P <= 2^-k and |V| <= v_max_abs, so k is the least one with
+// longest_keys x v_max_abs x 2^-k <= 2^14 (a quarter of fp16's range, for rounding). nullopt when
+// that needs k > 16 (P would lose its small values): run fp32 O instead.
+std::optional<float> cm2_p_shift(int64_t longest_keys, double v_max_abs);
 
 // Every coopmat2 kernel variant this device can build for d (for `devices` and measurements).
 std::vector<Cm2Kernel> cm2_kernels(const DeviceInfo& info, int64_t d);

@@ -206,7 +206,13 @@ KernelPlan plan_band(int heads, Band band) {
 KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const BlockMask> plain, int heads,
                        const PlanOptions& options) {
     if (options.band)
-        if (std::optional<Band> band = band_of(masks)) return plan_band(heads, *band);
+        if (std::optional<Band> band = band_of(masks)) {
+            // A band over every key is dense attention (causal when it has no right side).
+            const int64_t n = masks.front().n();
+            if (band->left >= n - 1 && (band->right >= n - 1 || band->right == 0))
+                return plan_dense(heads, band->right == 0 && n > 1);
+            return plan_band(heads, *band);
+        }
     if (!plain) throw std::invalid_argument("plan_kernel needs the block mask of heads that are not one band");
     const auto t0 = std::chrono::steady_clock::now();
     std::shared_ptr<const BlockMask> run = plain;

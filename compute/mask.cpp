@@ -625,6 +625,10 @@ std::optional<Band> band_of(const HeadPattern& head) {
         return std::nullopt;
     Band b;
     for (const Component& c : head.components) {
+        if (c.type == ComponentType::dense) {  // every key (cut to n by the caller that knows n)
+            b.left = kDenseRadius;
+            continue;
+        }
         if (c.type != ComponentType::window || c.dilation != 1)
             return std::nullopt;
         b.left = std::max(b.left, c.radius);

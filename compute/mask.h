@@ -111,9 +111,11 @@ private:
     std::shared_ptr<const Impl> impl_;
 };
 
-// The band a head pattern is, when it is only windows of dilation 1: row i keeps keys
-// [i - left, i + right] cut at [0, n) (left = the largest radius; right = the same, or 0 for a
-// causal head). What AttentionEngine::run_band computes without a block mask.
+// The band a head pattern is, when it is only windows of dilation 1 (and dense components, a
+// band of radius kDenseRadius): row i keeps keys [i - left, i + right] cut at [0, n) (left = the
+// largest radius; right = the same, or 0 for a causal head). What AttentionEngine::run_band
+// computes without a block mask.
+inline constexpr int64_t kDenseRadius = int64_t(1) << 40;
 struct Band {
     int64_t left = 0, right = 0;
     bool operator==(const Band&) const = default;

@@ -4,23 +4,24 @@
 # the automatic path and the v1 tensor-core path, the anchors suite with the shipped reference
 # figures, and the portable kernel forced. Expects a carried build in .devcarry/build-dev
 # (configured with -DSALAB_BUILD_GUI=OFF -DSALAB_STATIC_RUNTIME=ON) and the Vulkan loader debs
-# (libvulkan1, libglvnd0, ...) in .devcarry/gl/.
+# (libvulkan1, libglvnd0, ...) in .gl/ or .devcarry/gl/; CARRY=dir picks another carried folder.
 # Usage: bash scripts/device_check.sh OUT_DIR
 set -uo pipefail
 out=${1:?output directory}
 root=$(pwd)
-for f in .devcarry/gl/*.deb; do dpkg -x "$f" /; done
+carry=${CARRY:-.devcarry}
+for f in .gl/*.deb "$carry"/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
 ldconfig
 export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 # The tests look for assets under the source path they were built from.
 mkdir -p /work && [ -e /work/main ] || ln -s "$root" /work/main
-cli=.devcarry/build-dev/salab-cli
+cli=$carry/build-dev/salab-cli
 t0=$(date +%s)
 el() { echo "[$(( $(date +%s) - t0 ))s] $*"; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv > "$out/devices.txt" 2>&1
 $cli devices >> "$out/devices.txt" 2>&1
 el "gpu suite"
-timeout 200 .devcarry/build-dev/salab_tests --test-suite=gpu > "$out/gpu_suite.txt" 2>&1; echo "rc=$?" >> "$out/gpu_suite.txt"
+timeout 300 $carry/build-dev/salab_tests --test-suite=gpu > "$out/gpu_suite.txt" 2>&1; echo "rc=$?" >> "$out/gpu_suite.txt"
 tail -4 "$out/gpu_suite.txt"
 el "presets run --check"
 for path in auto nv-coopmat; do

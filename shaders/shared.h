@@ -103,9 +103,10 @@ layout(push_constant) uniform AttnPush {
     uint num_items;    // kModeSparseItems: work items (attention) or merges (split_merge_*)
     uint band_left;    // kModeBand: keys [row - band_left, row + band_right]
     uint band_right;
+    float p_shift;     // coopmat2 kernels: P = 2^(S - m - p_shift) keeps an fp16 O finite
 #ifdef __cplusplus
 };
-static_assert(sizeof(AttnPush) == 64, "push constant layout must match GLSL std430");
+static_assert(sizeof(AttnPush) == 68, "push constant layout must match GLSL std430");
 }  // namespace salab::gpu
 #else
 } pc;

@@ -120,6 +120,53 @@ TEST_SUITE("gpu") {
         check_no_validation_messages();
     }
 
+    TEST_CASE("coopmat2: an fp16 O cannot overflow (flat attention over 16k keys of V = 8)") {
+        // Q = 0: every score is equal, so P = 1 on every key and an unscaled fp16 O would sum
+        // 16384 x 8 = 131072 > 65504 (inf). The p_shift keeps it finite: O is exactly 8 (and
+        // -8 in the second column). Dense, band and a block list, every variant.
+        if (!have_cm2()) return;
+        AttentionEngine engine(gpu_context());
+        const int64_t n = 16384, d = 64;
+        std::vector<float> q(size_t(n * d), 0.0f), k(size_t(n * d)), v(size_t(n * d));
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t c = 0; c < d; ++c) {
+                k[size_t(i * d + c)] = float((i * 7 + c) % 5) - 2.0f;
+                v[size_t(i * d + c)] = c == 1 ? -8.0f : 8.0f;
+            }
+        engine.upload(q, k, v, {1, n, d});
+        Csr every;
+        every.n = n;
+        every.row_ptr.push_back(0);
+        for (int64_t i = 0; i < 128; ++i) {  // the first 128 rows keep every key (a block list)
+            for (int64_t j = 0; j < n; ++j) every.cols.push_back(int32_t(j));
+            every.row_ptr.push_back(int64_t(every.cols.size()));
+        }
+        for (int64_t i = 128; i < n; ++i) {
+            every.cols.push_back(int32_t(i));
+            every.row_ptr.push_back(int64_t(every.cols.size()));
+        }
+        const BlockMask bm = compile_block_mask(std::vector<Csr>{every});
+        for (const std::string& var : variants(d)) {
+            ForceVariant force(var);
+            CAPTURE(var);
+            for (int plan = 0; plan < 3; ++plan) {
+                CAPTURE(plan);
+                RunResult r = plan == 0   ? engine.run(plan_dense(1, false), {.dtype = DType::f16, .read_back = true})
+                              : plan == 1 ? engine.run(plan_band(1, {n, n}), {.dtype = DType::f16, .read_back = true})
+                                          : engine.run(bm, {.dtype = DType::f16, .read_back = true});
+                CAPTURE(r.path);
+                int bad = 0;
+                for (int64_t i = 0; i < (plan == 2 ? 128 : n); ++i)
+                    for (int64_t c = 0; c < d; ++c) {
+                        const float want = c == 1 ? -8.0f : 8.0f;
+                        if (!(std::fabs(r.out[size_t(i * d + c)] - want) <= 8e-3f * 8.0f)) ++bad;
+                    }
+                CHECK(bad == 0);
+            }
+        }
+        check_no_validation_messages();
+    }
+
     TEST_CASE("coopmat2: a mask with no kept pair gives zeros") {
         if (!have_cm2()) return;
         AttentionEngine engine(gpu_context());
@@ -248,6 +295,16 @@ TEST_SUITE("gpu") {
         CHECK(!k.why_not.empty());
         check_no_validation_messages();
     }
+}
+
+TEST_CASE("coopmat2 p_shift bounds an fp16 O by 2^14") {
+    CHECK(cm2_p_shift(16384, 1.0) == 0.0f);
+    CHECK(cm2_p_shift(16384, 8.0) == 3.0f);   // 16384 x 8 x 2^-3 = 2^14
+    CHECK(cm2_p_shift(65536, 5.5) == 5.0f);   // 360448 / 2^5 = 11264 <= 2^14 < 22528
+    CHECK(cm2_p_shift(576, 5.5) == 0.0f);     // a window's 9 blocks
+    CHECK(cm2_p_shift(0, 0.0) == 0.0f);
+    CHECK(!cm2_p_shift(1 << 20, 1e6));        // would need k > 16: fp32 O instead
+    CHECK(!cm2_p_shift(64, std::nan("")));
 }
 
 TEST_CASE("coopmat2 support is refused with a reason on a device without it") {
