@@ -2,6 +2,7 @@
 #include "cli_commands.h"
 #include "compare.h"
 #include "errors.h"
+#include "figure.h"
 #include "kernel_plan.h"
 #include "problem.h"
 #include "size_limits.h"
@@ -68,6 +69,12 @@ int cmd_compare(const CliArgs& a) {
                 }
             }
         }
+    }
+    if (!a.out.empty()) {
+        FigureSpec spec;
+        spec.plot_size = a.size_given ? a.size : 512;
+        spec.panels.push_back(overlap_panel(pa.name, pb.name, A.mask(0), B.mask(0), spec.plot_size));
+        write_figure(a.out, make_figure(spec));
     }
     if (a.json)
         std::puts(to_json(r).c_str());

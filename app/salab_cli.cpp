@@ -144,6 +144,9 @@ int main(int argc, char** argv) {
     compare->add_option("--d", a.d, "Head dimension of the synthetic Q/K/V (default 64)")->check(d_range);
     compare->add_option("--seed", a.seed, "Seed of the synthetic Q/K/V")->check(seed_check);
     compare->add_flag("--no-time", a.no_time, "Skip the GPU timing (statistics only)");
+    compare->add_option("--out", a.out, "Also write the overlap figure (A only / B only / both): .svg or .png");
+    auto* compare_size = compare->add_option("--size", a.size, "Plot side of --out in pixels (default 512)")
+                             ->check(range("size", 16, 8192));
     add_device(compare);
     compare->add_flag("--json", a.json, "One JSON object on stdout");
 
@@ -163,7 +166,10 @@ int main(int argc, char** argv) {
                 a.size_given = size_opt->count() > 0;
                 return cmd_render(a);
             }
-            if (*compare) return cmd_compare(a);
+            if (*compare) {
+                a.size_given = compare_size->count() > 0;
+                return cmd_compare(a);
+            }
         } catch (const InputError& e) {
             std::fprintf(stderr, "salab-cli: error: %s\n", one_line(e.what()).c_str());
             return 2;

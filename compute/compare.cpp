@@ -1,6 +1,7 @@
 #include "compare.h"
 
 #include "errors.h"
+#include "figure.h"
 #include "size_limits.h"
 #include "synthetic.h"
 
@@ -32,6 +33,57 @@ MaskOverlap mask_overlap(const HeadMask& a, const HeadMask& b) {
         o.b_only += int64_t(rb.size() - y);
     }
     return o;
+}
+
+OverlapGrid overlap_grid(const HeadMask& a, const HeadMask& b, int cells) {
+    if (a.n() != b.n()) throw InputError("overlap_grid needs masks of the same n");
+    if (cells < 1) throw InputError("overlap_grid needs at least one cell");
+    const int64_t n = a.n();
+    OverlapGrid g;
+    g.tokens_per_cell = n <= cells ? 1 : (n + cells - 1) / cells;
+    g.cells = int((n + g.tokens_per_cell - 1) / g.tokens_per_cell);
+    const size_t C = size_t(g.cells);
+    std::vector<int64_t> counts(C * C * 3, 0);  // per cell: a_only, b_only, both
+    std::vector<int32_t> ra, rb;
+    for (int64_t i = 0; i < n; ++i) {
+        a.row(i, ra);
+        b.row(i, rb);
+        const size_t row = size_t(i / g.tokens_per_cell) * C;
+        size_t x = 0, y = 0;
+        auto add = [&](int32_t j, int cls) { ++counts[(row + size_t(j / g.tokens_per_cell)) * 3 + size_t(cls)]; };
+        while (x < ra.size() || y < rb.size()) {
+            if (y == rb.size() || (x < ra.size() && ra[x] < rb[y])) add(ra[x++], 0);
+            else if (x == ra.size() || rb[y] < ra[x]) add(rb[y++], 1);
+            else add(ra[x], 2), ++x, ++y;
+        }
+    }
+    g.colors.resize(C * C, kEmptyRgb);
+    for (size_t c = 0; c < C * C; ++c) {
+        const int64_t* k = &counts[c * 3];
+        if (k[0] + k[1] + k[2] == 0) continue;
+        const int best = k[2] >= k[0] && k[2] >= k[1] ? 2 : k[0] >= k[1] ? 0 : 1;
+        g.colors[c] = best == 0 ? kCompareAOnlyRgb : best == 1 ? kCompareBOnlyRgb : kCompareBothRgb;
+    }
+    return g;
+}
+
+PanelData overlap_panel(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,
+                        int cells) {
+    const OverlapGrid g = overlap_grid(a, b, cells);
+    const MaskOverlap o = mask_overlap(a, b);
+    PanelData p;
+    p.grid = CellGrid8{g.cells, g.cells, g.colors};
+    p.extent = int64_t(g.cells) * g.tokens_per_cell;
+    p.title = "A = " + a_name + " vs B = " + b_name + ", n = " + std::to_string(a.n());
+    p.legend.title = "who keeps the pair";
+    p.legend.swatches = {{kCompareAOnlyRgb, "A only"}, {kCompareBOnlyRgb, "B only"}, {kCompareBothRgb, "both"},
+                         {kEmptyRgb, "neither"}};
+    if (g.tokens_per_cell > 1)
+        p.legend.notes.push_back(std::to_string(g.tokens_per_cell) + "x" + std::to_string(g.tokens_per_cell) +
+                                 " pairs per cell: most common kind");
+    p.caption = "A only " + std::to_string(o.a_only) + "  |  B only " + std::to_string(o.b_only) + "  |  both " +
+                std::to_string(o.both) + "  of " + std::to_string(o.pairs) + " pairs";
+    return p;
 }
 
 namespace {

@@ -10,12 +10,14 @@
 
 #include "hops.h"
 #include "mask.h"
+#include "palette.h"
 #include "problem.h"
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace salab {
 
@@ -27,6 +29,22 @@ struct MaskOverlap {
 };
 // Throws InputError when the masks' n differ.
 MaskOverlap mask_overlap(const HeadMask& a, const HeadMask& b);
+
+// The overlap as a picture of at most `cells` x `cells` cells over all n x n pairs: each cell
+// the colour of its most common class (A only, B only, both; kEmptyRgb when neither keeps any
+// pair there), every row counted. Row-major, top row first. O(kept pairs of A and B).
+struct OverlapGrid {
+    int cells = 0;
+    int64_t tokens_per_cell = 1;
+    std::vector<Rgb8> colors;
+};
+OverlapGrid overlap_grid(const HeadMask& a, const HeadMask& b, int cells);
+
+// The overlap as a figure panel (figure.h): title, token axes, the A only / B only / both legend
+// and the counts in the caption.
+struct PanelData;
+PanelData overlap_panel(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,
+                        int cells);
 
 struct PatternStats {
     std::string name;
