@@ -46,6 +46,9 @@ struct CliArgs {
     std::string cost = "measured";
     bool exhaustive = false;
     int64_t sample_rows = 1024;
+    bool size_given = false;  // render: --size was on the command line
+    std::string a_pattern, b_pattern;  // compare --a / --b
+    bool no_time = false;               // compare: statistics only
 };
 
 // What bench and run hand to the engine, from the same flags.
@@ -62,5 +65,6 @@ int cmd_bench(const CliArgs& a);
 int cmd_hops(const CliArgs& a);
 int cmd_render(const CliArgs& a);
 int cmd_advise(const CliArgs& a);
+int cmd_compare(const CliArgs& a);
 
 }  // namespace salab

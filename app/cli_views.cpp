@@ -3,6 +3,7 @@
 #include "export.h"
 #include "hops.h"
 #include "problem.h"
+#include "figure.h"
 #include "render.h"
 #include "vk_context.h"
 
@@ -135,12 +136,19 @@ int cmd_render(const CliArgs& a) {
     if (a.layer < 0 || a.layer >= p.num_layers())
         throw InputError("--layer " + std::to_string(a.layer) + " is out of range: the pattern has " +
                          std::to_string(p.num_layers()) + " layer(s)");
+    if (a.out.empty()) throw InputError("render needs --out F.png or --out F.svg");
+    const bool figure = a.view == "figure";
+    // A page of four views gets smaller plots unless --size says otherwise.
+    const int cells = figure && !a.size_given ? 400 : a.size;
+    FigureSpec spec;
+    spec.plot_size = cells;
     ProblemOptions po;
     po.d = a.d;
     po.layer = a.layer;
     po.source = QkvSource::structured;
     if (a.view == "hops") {
-        write_png(a.out, render_hops(csr_stack(p, a.d, a.seed), a.size));
+        spec.panels.push_back(hops_panel(p.name, csr_stack(p, a.d, a.seed), cells));
+        write_figure(a.out, make_figure(spec));
         return 0;
     }
     const ProblemShape shape = problem_shape(p, po);
@@ -153,17 +161,17 @@ int cmd_render(const CliArgs& a) {
     for (int h = 0; h < (layer.heads.size() == 1 ? 1 : shape.heads); ++h)
         costs.push_back(head_cost(layer.heads[layer.heads.size() == 1 ? 0 : size_t(h)], p.n));
     const std::string at = "render --view " + a.view + " at n = " + std::to_string(p.n);
-    Image img;
     if (a.view == "mask" && !p.needs_qk()) {
         // No Q/K/V and no block mask: the head's rows, by runs.
         check_row_walk(costs[size_t(a.head) % costs.size()], at, "use a smaller --n");
-        img = render_mask(HeadMask(layer.heads[layer.heads.size() == 1 ? 0 : size_t(a.head)], p.n), a.size);
-        write_png(a.out, img);
+        spec.panels.push_back(
+            mask_panel(p.name, HeadMask(layer.heads[layer.heads.size() == 1 ? 0 : size_t(a.head)], p.n), cells, a.head));
+        write_figure(a.out, make_figure(spec));
         return 0;
     }
     if (!p.needs_qk()) check_block_mask(costs, p.n, at);
     std::unique_ptr<VulkanContext> ctx;
-    if (a.view == "heatmap") {
+    if (a.view == "heatmap" || figure) {
         ContextOptions o;
         o.device_index = a.device;
         auto r = VulkanContext::create(o);
@@ -171,21 +179,31 @@ int cmd_render(const CliArgs& a) {
         ctx = std::move(r.context);
         // The viewport's rows visit their query blocks' key blocks: refuse what would take too long.
         const double nb = std::ceil(double(p.n) / 64.0);
-        const double rows = std::min(nb, double(std::min<int64_t>(p.n, a.size)));
+        const double rows = std::min(nb, double(std::min<int64_t>(p.n, cells)));
         check_kernel_time(listed_blocks_bound(costs, p.n) / double(costs.size()) * rows / nb, a.d,
                           ctx->info().type, ctx->info().name, at);
     }
     Problem prob = prepare_problem(p, po);
-    if (a.view == "mask") {
-        img = render_mask(prob.mask(a.head), a.size);
-    } else if (a.view == "blocks") {
-        img = render_blocks(*prob.block_mask, a.head, a.size);
-    } else {
+    auto heatmap = [&] {
         AttentionEngine engine(*ctx);
         engine.upload(prob.qkv.q, prob.qkv.k, prob.qkv.v, {prob.heads, prob.n, prob.d});
-        img = render_heatmap(engine, *prob.block_mask, a.head, a.size);
+        return heatmap_panel(p.name, engine, *prob.block_mask, a.head, cells);
+    };
+    if (a.view == "mask") {
+        spec.panels.push_back(mask_panel(p.name, prob.mask(a.head), cells, a.head));
+    } else if (a.view == "blocks") {
+        spec.panels.push_back(blocks_panel(p.name, *prob.block_mask, a.head, cells));
+    } else if (a.view == "heatmap") {
+        spec.panels.push_back(heatmap());
+    } else {
+        // The page: mask, kernel blocks, weights, hops (hops left out, with a note, when too large).
+        spec.title = p.name + " at n = " + std::to_string(p.n) + ": what it keeps, what the kernel visits, the weights, the hops";
+        spec.panels.push_back(mask_panel(p.name, prob.mask(a.head), cells, a.head));
+        spec.panels.push_back(blocks_panel(p.name, *prob.block_mask, a.head, cells));
+        spec.panels.push_back(heatmap());
+        spec.panels.push_back(hops_panel(p.name, csr_stack(p, a.d, a.seed), cells));
     }
-    write_png(a.out, img);
+    write_figure(a.out, make_figure(spec));
     return 0;
 }
 

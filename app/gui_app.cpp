@@ -9,6 +9,7 @@
 
 #include "advisor_view.h"
 #include "app_state.h"
+#include "compare_view.h"
 #include "heatmap_view.h"
 #include "help_view.h"
 #include "hop_view.h"
@@ -202,6 +203,7 @@ private:
 
     ui::PatternPanel pattern_panel_;
     ui::MaskView mask_view_;
+    ui::CompareView compare_view_;
     ui::HeatmapView heat_view_;
     ui::TimingView timing_view_;
     ui::HopView hop_view_;
@@ -495,6 +497,7 @@ void App::draw_windows() {
         if (ImGui::Button("advisor")) show_advisor_ = !show_advisor_;
         ImGui::SameLine();
         ImGui::TextDisabled("%.0f fps", double(ImGui::GetIO().Framerate));
+        compare_view_.draw_pin_button(state_);
     }
     ImGui::End();
 
@@ -567,6 +570,7 @@ void App::draw_windows() {
         }
         ImGui::End();
     }
+    compare_view_.draw_window(state_, &renderer_);
     ui::draw_help(&state_.view.show_help);
     layout_dirty_ = false;
     carry_out(actions);

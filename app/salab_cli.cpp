@@ -127,14 +127,15 @@ int main(int argc, char** argv) {
     hops->add_option("--d", a.d, "Head dimension of the generated Q/K for lsh/topk (default 64)")->check(d_range);
     hops->add_option("--seed", a.seed, "Seed of the generated Q/K for lsh/topk")->check(seed_check);
 
-    auto* render = app.add_subcommand("render", "Render a view to PNG");
+    auto* render = app.add_subcommand("render", "Render a view (or a page of views) to PNG or SVG, with title, axes and legend");
     add_pattern(render);
     add_device(render);
-    render->add_option("--view", a.view, "mask, heatmap, hops or blocks")
+    render->add_option("--view", a.view, "mask, heatmap, hops, blocks or figure (all four on one page)")
         ->required()
-        ->check(CLI::IsMember({"mask", "heatmap", "hops", "blocks"}));
-    render->add_option("--out", a.out, "PNG file")->required();
-    render->add_option("--size", a.size, "Image size in pixels (default 768)")->check(range("size", 16, 8192));
+        ->check(CLI::IsMember({"mask", "heatmap", "hops", "blocks", "figure"}));
+    render->add_option("--out", a.out, "Output file: .svg writes SVG, anything else PNG")->required();
+    auto* size_opt = render->add_option("--size", a.size, "Plot side in pixels (default 768; 400 per view for --view figure)")
+                         ->check(range("size", 16, 8192));
     render->add_option("--d", a.d, "Head dimension for the heatmap (default 64)")->check(d_range);
     render->add_option("--head", a.head, "Head of the layer (default 0)")->check(range("head", 0, 4095));
     render->add_option("--layer", a.layer, "Layer of a stack (default 0)")->check(range("layer", 0, 1 << 20));
@@ -158,6 +159,18 @@ int main(int argc, char** argv) {
     advise->add_flag("--exhaustive", a.exhaustive, "Evaluate every grid point instead of coarse grid + refinement");
     advise->add_flag("--json", a.json, "Front points as JSON lines, then one summary object");
     add_device(advise);
+    auto* compare = app.add_subcommand("compare", "Two patterns side by side: stats, ratio B/A and their overlap");
+    compare->add_option("--a", a.a_pattern, "Pattern A (JSON)")->required()->check(CLI::ExistingFile);
+    compare->add_option("--b", a.b_pattern, "Pattern B (JSON)")->required()->check(CLI::ExistingFile);
+    compare->add_option("--n", a.n, "Sequence length for both (default: A's n; B must match)")->check(n_range);
+    compare->add_option("--d", a.d, "Head dimension of the synthetic Q/K/V (default 64)")->check(d_range);
+    compare->add_option("--seed", a.seed, "Seed of the synthetic Q/K/V")->check(seed_check);
+    compare->add_flag("--no-time", a.no_time, "Skip the GPU timing (statistics only)");
+    compare->add_option("--out", a.out, "Also write the overlap figure (A only / B only / both): .svg or .png");
+    auto* compare_size = compare->add_option("--size", a.size, "Plot side of --out in pixels (default 512)")
+                             ->check(range("size", 16, 8192));
+    add_device(compare);
+    compare->add_flag("--json", a.json, "One JSON object on stdout");
 
     auto one_line = [](std::string s) {
         for (char& c : s)
@@ -171,7 +184,14 @@ int main(int argc, char** argv) {
             if (*run) return cmd_run(a);
             if (*bench) return cmd_bench(a);
             if (*hops) return cmd_hops(a);
-            if (*render) return cmd_render(a);
+            if (*render) {
+                a.size_given = size_opt->count() > 0;
+                return cmd_render(a);
+            }
+            if (*compare) {
+                a.size_given = compare_size->count() > 0;
+                return cmd_compare(a);
+            }
             if (*advise) return cmd_advise(a);
         } catch (const InputError& e) {
             std::fprintf(stderr, "salab-cli: error: %s\n", one_line(e.what()).c_str());

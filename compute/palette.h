@@ -32,4 +32,10 @@ inline constexpr Rgb8 kBlockFullRgb{64, 192, 112};
 inline constexpr Rgb8 kBlockPartialRgb{240, 160, 48};
 inline constexpr Rgb8 kBlockSkippedRgb{200, 60, 60};
 
+// A/B compare: pairs only A keeps, only B keeps, both keep (Okabe-Ito blue, vermillion, yellow:
+// apart for every common colour-vision deficiency).
+inline constexpr Rgb8 kCompareAOnlyRgb{86, 180, 233};
+inline constexpr Rgb8 kCompareBOnlyRgb{213, 94, 0};
+inline constexpr Rgb8 kCompareBothRgb{240, 228, 66};
+
 }  // namespace salab

@@ -28,6 +28,15 @@ Image render_heatmap(AttentionEngine& engine, const BlockMask& bm, int head, int
 // hops(source -> target): rows are sources, columns targets (sampled when n > size).
 Image render_hops(const std::vector<std::vector<Csr>>& stack, int size);
 
+// The same views as figure panels (figure.h): the cells plus title, axis labels, legend and a
+// caption with the numbers a reader needs (density, kept pairs, block counts, hops).
+// `name`: the pattern's name for the title; `cells` at most this many cells per side.
+struct PanelData;
+PanelData mask_panel(const std::string& name, const HeadMask& mask, int cells, int head = 0);
+PanelData blocks_panel(const std::string& name, const BlockMask& bm, int head, int cells);
+PanelData heatmap_panel(const std::string& name, AttentionEngine& engine, const BlockMask& bm, int head, int cells);
+PanelData hops_panel(const std::string& name, const std::vector<std::vector<Csr>>& stack, int cells);
+
 // Writes PNG; throws InputError when the file cannot be written.
 void write_png(const std::string& path, const Image& image);
 

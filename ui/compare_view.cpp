@@ -1,0 +1,231 @@
+#include "compare_view.h"
+
+#include "errors.h"
+#include "format.h"
+#include "problem.h"
+#include "widgets.h"
+
+#include <imgui.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+namespace salab::ui {
+
+namespace {
+
+struct Request {
+    uint64_t id = 0;
+    LiveParams a, b;
+};
+
+struct Result {
+    uint64_t id = 0;
+    std::optional<CompareReport> report;
+    OverlapGrid grid;
+    std::string error;
+};
+
+Problem problem_of(const LiveParams& p, int64_t n) {
+    Pattern pat = with_n(p.pattern, n);
+    ProblemOptions po;
+    po.d = p.d;
+    po.heads = p.pattern.num_layers() == 1 ? p.heads : 0;
+    po.layer = std::min(p.layer, pat.num_layers() - 1);
+    po.seed = p.data_seed;
+    // The structured synthetic source whatever the live view reads: both sides see the same Q/K/V.
+    po.source = QkvSource::structured;
+    return prepare_problem(pat, po);
+}
+
+Result run(const Request& r) {
+    Result out;
+    out.id = r.id;
+    try {
+        const int64_t n = r.b.pattern.n;
+        if (n > kGuiCompareMaxN)
+            throw InputError("the GUI compares up to n = " + format_count(kGuiCompareMaxN) +
+                             ": use salab-cli compare --n " + std::to_string(n));
+        const Problem a = problem_of(r.a, n), b = problem_of(r.b, n);
+        CompareOptions o;
+        o.exact_rows_up_to = 1024;
+        o.sample_rows = 128;
+        o.hops_options.exact_threshold = 1024;
+        o.hops_options.sample_sources = 64;
+        o.hops_options.threads = 1;
+        out.report = compare_problems(a, b, o);
+        out.grid = overlap_grid(a.mask(0), b.mask(0), 256);
+    } catch (const std::exception& e) {
+        out.error = e.what();
+    }
+    return out;
+}
+
+}  // namespace
+
+struct CompareView::Worker {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::optional<Request> pending;
+    std::optional<Result> done;
+    bool busy = false;
+    uint64_t next_id = 1;
+    uint64_t last_sent = 0;
+    LiveParams last_a, last_b;
+    std::jthread thread{[this](std::stop_token st) { loop(st); }};
+
+    void loop(std::stop_token st) {
+        for (;;) {
+            Request r;
+            {
+                std::unique_lock lock(m);
+                cv.wait(lock, st, [&] { return pending.has_value(); });
+                if (st.stop_requested()) return;
+                r = std::move(*pending);
+                pending.reset();
+                busy = true;
+            }
+            Result res = run(r);
+            std::lock_guard lock(m);
+            busy = false;
+            if (!pending) done = std::move(res);  // a newer request makes this one stale
+        }
+    }
+    void request(const LiveParams& a, const LiveParams& b) {
+        if (last_sent && a == last_a && b == last_b) return;
+        last_a = a;
+        last_b = b;
+        std::lock_guard lock(m);
+        pending = Request{next_id++, a, b};
+        last_sent = pending->id;
+        cv.notify_one();
+    }
+};
+
+CompareView::CompareView() : w_(std::make_unique<Worker>()) {}
+CompareView::~CompareView() = default;
+
+void CompareView::draw_pin_button(const AppState& s) {
+    if (!a_) {
+        if (ImGui::Button("Pin as A")) {
+            a_ = s.params;
+            open_ = true;
+        }
+        tip("Keep this pattern as A; edit the pattern to get B, then compare them (masks, kept mass, hops, time).");
+    } else {
+        if (ImGui::Button("Unpin A")) {
+            a_.reset();
+            open_ = false;
+        }
+        ImGui::SameLine();
+        if (ImGui::Button(open_ ? "hide A/B" : "show A/B")) open_ = !open_;
+        ImGui::SameLine();
+        ImGui::TextDisabled("A = %s", a_->pattern.name.c_str());
+    }
+}
+
+void CompareView::draw_window(const AppState& s, Textures* textures) {
+    if (!a_ || !open_) return;
+    w_->request(*a_, s.params);
+    std::optional<Result> res;
+    bool busy = false;
+    {
+        std::lock_guard lock(w_->m);
+        busy = w_->busy || w_->pending.has_value();
+        if (w_->done && w_->done->id == w_->last_sent) res = w_->done;
+    }
+    ImGui::SetNextWindowSize({620, 560}, ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowPos({ImGui::GetIO().DisplaySize.x * 0.3f, 60}, ImGuiCond_FirstUseEver);
+    if (!ImGui::Begin("A/B compare", &open_)) {
+        ImGui::End();
+        return;
+    }
+    ImGui::Text("A = %s   B = %s   n = %s", a_->pattern.name.c_str(), s.params.pattern.name.c_str(),
+                format_count(s.params.pattern.n).c_str());
+    if (busy) ImGui::TextDisabled("comparing ...");
+    if (!res) {
+        ImGui::End();
+        return;
+    }
+    if (!res->error.empty()) {
+        ImGui::TextColored({1.0f, 0.5f, 0.4f, 1.0f}, "%s", res->error.c_str());
+        ImGui::End();
+        return;
+    }
+    const CompareReport& r = *res->report;
+    // The difference image, with its legend.
+    if (shown_id_ != res->id) {
+        shown_id_ = res->id;
+        image_.w = image_.h = res->grid.cells;
+        image_.px.clear();
+        for (const Rgb8 c : res->grid.colors) image_.px.push_back(IM_COL32(c.r, c.g, c.b, 255));
+        image_.version = next_image_version();
+    }
+    const float side = std::min(ImGui::GetContentRegionAvail().x * 0.5f, 300.0f);
+    const ImVec2 p0 = ImGui::GetCursorScreenPos();
+    if (textures) draw_image(*textures, TextureSlot::compare, image_, ImGui::GetWindowDrawList(), p0, {p0.x + side, p0.y + side});
+    ImGui::Dummy({side, side});
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::TextUnformatted("pairs (head 0)");
+    auto swatch = [](Rgb8 c, const char* label, int64_t count, int64_t pairs) {
+        ImGui::ColorButton(label, ImVec4(c.r / 255.0f, c.g / 255.0f, c.b / 255.0f, 1.0f),
+                           ImGuiColorEditFlags_NoTooltip | ImGuiColorEditFlags_NoPicker, {12, 12});
+        ImGui::SameLine();
+        ImGui::Text("%s: %s (%.2f%%)", label, format_count(count).c_str(), 100.0 * double(count) / double(std::max<int64_t>(1, pairs)));
+    };
+    swatch(kCompareAOnlyRgb, "A only", r.overlap.a_only, r.overlap.pairs);
+    swatch(kCompareBOnlyRgb, "B only", r.overlap.b_only, r.overlap.pairs);
+    swatch(kCompareBothRgb, "both", r.overlap.both, r.overlap.pairs);
+    if (res->grid.tokens_per_cell > 1)
+        ImGui::TextDisabled("%lld x %lld tokens per cell:\nits most common kind", (long long)res->grid.tokens_per_cell,
+                            (long long)res->grid.tokens_per_cell);
+    ImGui::EndGroup();
+
+    if (ImGui::BeginTable("cmp", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+        ImGui::TableSetupColumn("");
+        ImGui::TableSetupColumn("A");
+        ImGui::TableSetupColumn("B");
+        ImGui::TableSetupColumn("B/A");
+        ImGui::TableHeadersRow();
+        auto row = [](const char* what, const std::string& a, const std::string& b, std::optional<double> q) {
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(what);
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(a.c_str());
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(b.c_str());
+            ImGui::TableNextColumn();
+            char buf[32] = "-";
+            if (q) std::snprintf(buf, sizeof buf, "%.3g", *q);
+            ImGui::TextUnformatted(buf);
+        };
+        auto f = [](const char* fmt, double v) {
+            char buf[48];
+            std::snprintf(buf, sizeof buf, fmt, v);
+            return std::string(buf);
+        };
+        row("density", f("%.3g%%", 100 * r.a.density), f("%.3g%%", 100 * r.b.density), ratio(r.a.density, r.b.density));
+        row("kept pairs", format_count(r.a.kept_pairs), format_count(r.b.kept_pairs),
+            ratio(double(r.a.kept_pairs), double(r.b.kept_pairs)));
+        row(r.a.sampled ? "kept mass (sampled rows)" : "kept mass", f("%.3f", r.a.kept_mass), f("%.3f", r.b.kept_mass),
+            ratio(r.a.kept_mass, r.b.kept_mass));
+        row("output error vs dense", f("%.3g", r.a.output_error), f("%.3g", r.b.output_error),
+            ratio(r.a.output_error, r.b.output_error));
+        auto diam = [](const PatternStats& st) {
+            return !st.hops ? std::string("n/a") : st.hops->diameter ? std::to_string(*st.hops->diameter) : std::string("unreachable");
+        };
+        row("diameter (hops)", diam(r.a), diam(r.b), std::nullopt);
+        if (r.a.hops && r.b.hops)
+            row("mean hops", f("%.3f", r.a.hops->mean_hops), f("%.3f", r.b.hops->mean_hops),
+                ratio(r.a.hops->mean_hops, r.b.hops->mean_hops));
+        ImGui::EndTable();
+    }
+    ImGui::TextDisabled("Quality of head 0 on the structured synthetic source; GPU time: salab-cli compare.");
+    ImGui::End();
+}
+
+}  // namespace salab::ui
