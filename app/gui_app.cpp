@@ -18,6 +18,7 @@
 #include "presets.h"
 #include "session.h"
 #include "timing_view.h"
+#include "tour_view.h"
 #include "vk_context.h"
 #include "widgets.h"
 
@@ -212,9 +213,11 @@ private:
     AdvisorJob advisor_job_;
     bool show_advisor_ = false;
     bool advisor_started_ = false;
+    ui::TourView tour_view_;
 
     ImVec2 last_display_{0, 0};
     bool layout_dirty_ = true;
+    bool tour_shown_ = false;
     WindowRect rects_[int(ui::DashWindow::count)];
     bool want_capture_ = false;
     std::string capture_path_;
@@ -393,6 +396,9 @@ void App::handle_shortcuts() {
         return;
     }
     if (pressed(GLFW_KEY_F1) || (pressed(GLFW_KEY_SLASH) && io.KeyShift)) v.show_help = !v.show_help;
+    if (pressed(GLFW_KEY_T)) v.show_tour = !v.show_tour;
+    if (v.show_tour && (pressed(GLFW_KEY_PAGE_DOWN) || (io.KeyAlt && pressed(GLFW_KEY_RIGHT)))) ui::step_chapter(state_, +1);
+    if (v.show_tour && (pressed(GLFW_KEY_PAGE_UP) || (io.KeyAlt && pressed(GLFW_KEY_LEFT)))) ui::step_chapter(state_, -1);
     if (pressed(GLFW_KEY_ESCAPE)) v.show_help = false;
     if (pressed(GLFW_KEY_F)) mask_view_.fit();
     if (pressed(GLFW_KEY_B)) v.show_blocks = !v.show_blocks;
@@ -486,7 +492,9 @@ void App::draw_windows() {
     // layer costs ~10 ms a frame; this saves one.
     const ImGuiWindowFlags flags = ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
                                    ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoBackground;
-    place(0, 0, L, ds.y);
+    const float tour_h = state_.view.show_tour ? std::floor(std::clamp(ds.y * 0.36f, 250.0f, 380.0f)) : 0.0f;
+    if (state_.view.show_tour != tour_shown_) layout_dirty_ = true, tour_shown_ = state_.view.show_tour;
+    place(0, 0, L, ds.y - tour_h);
     if (ImGui::Begin("Pattern", nullptr, flags)) {
         rect(ui::DashWindow::pattern);
         ui::PatternPanelData d{&presets_, &devices_, status_};
@@ -571,6 +579,12 @@ void App::draw_windows() {
         ImGui::End();
     }
     compare_view_.draw_window(state_, &renderer_);
+    if (state_.view.show_tour) {
+        place(0, ds.y - tour_h, L, tour_h);
+        if (ImGui::Begin("Tour (PageUp / PageDown)###Tour", &state_.view.show_tour, flags & ~ImGuiWindowFlags_NoBackground))
+            tour_view_.draw(state_, ctx);
+        ImGui::End();
+    }
     ui::draw_help(&state_.view.show_help);
     layout_dirty_ = false;
     carry_out(actions);
@@ -608,6 +622,12 @@ void App::script_step() {
 int App::run() {
     try {
         load_initial();
+        if (opt_.tour || opt_.tour_chapter > 0) {
+            state_.view.show_tour = true;
+            // A resumed session keeps its pattern; a fresh tour (or an explicit chapter) sets it.
+            if (opt_.tour_chapter > 0 || opt_.session_path.empty())
+                ui::go_to_chapter(state_, opt_.tour_chapter > 0 ? opt_.tour_chapter - 1 : state_.view.tour_chapter);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "salab: %s\n", e.what());
         return 1;

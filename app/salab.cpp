@@ -3,8 +3,9 @@
 //
 //   salab [--pattern P.json] [--device I] [--screenshot F.png --frames K] [--stats]
 //         [--session S.json] [--n N] [--screenshot-view mask|heatmap|...] [--bench-changes N]
-//         [--size WxH]
+//         [--size WxH] [--tour] [--tour-chapter K]
 #include "gui_app.h"
+#include "tour.h"
 #include "view_context.h"
 
 #include <CLI/CLI.hpp>
@@ -31,6 +32,9 @@ int main(int argc, char** argv) {
         }()));
     cli.add_option("--frames", o.frames, "frames to render before the screenshot (after the first results)")->check(CLI::Range(1, 100000));
     cli.add_option("--wait", o.wait_s, "seconds to wait at most for the first results before a screenshot");
+    cli.add_flag("--tour", o.tour, "open the guided tour (PageUp / PageDown between chapters)");
+    cli.add_option("--tour-chapter", o.tour_chapter, "open the tour at chapter K (1-based; implies --tour)")
+        ->check(CLI::Range(1, int(salab::tour_chapters().size())));
     cli.add_flag("--stats", o.stats, "print frame rate and slider-to-update latency");
     cli.add_flag("--advisor", o.advisor, "open the pattern advisor and start its search (assets/families/window_globals_random.json)");
     cli.add_option("--bench-changes", o.bench_changes,

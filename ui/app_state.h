@@ -32,6 +32,8 @@ struct ViewSettings {
     bool hop_to = true;           // hops from every token *to* hop_token (else from it)
     int hop_depth = 2;            // neighbourhood depth in the arc diagram (1..3)
     bool show_help = false;
+    bool show_tour = false;       // the Tour window (salab --tour)
+    int tour_chapter = 0;         // its chapter (0-based), kept in the session so a tour resumes
     bool operator==(const ViewSettings&) const = default;
 };
 

@@ -7,7 +7,7 @@
 namespace salab::ui {
 
 namespace {
-constexpr std::array<Shortcut, 18> list{{
+constexpr std::array<Shortcut, 20> list{{
     {"F1 or ?", "this help"},
     {"1 .. 9", "load preset 1 .. 9"},
     {"F", "fit the mask view (also: double-click)"},
@@ -25,6 +25,8 @@ constexpr std::array<Shortcut, 18> list{{
     {"Ctrl+S / Ctrl+O", "save / load the session file"},
     {"Ctrl+C", "copy the pattern JSON"},
     {"P", "export the window as PNG"},
+    {"T", "guided tour on / off"},
+    {"PageDown / PageUp", "tour: next / previous chapter (also Alt+Right / Alt+Left)"},
     {"Esc", "clear the selection / close help"},
 }};
 }  // namespace

@@ -115,7 +115,9 @@ std::string session_to_json(const AppState& s) {
                  {"heat_show_diff", v.heat_show_diff},
                  {"hop_token", v.hop_token},
                  {"hop_to", v.hop_to},
-                 {"hop_depth", v.hop_depth}};
+                 {"hop_depth", v.hop_depth},
+                 {"show_tour", v.show_tour},
+                 {"tour_chapter", v.tour_chapter}};
     return j.dump(2);
 }
 
@@ -169,6 +171,8 @@ AppState session_from_json(std::string_view text) {
         get_int(*v, "view", "hop_token", 0, max_tokens - 1, s.view.hop_token);
         get_bool(*v, "view", "hop_to", s.view.hop_to);
         get_int(*v, "view", "hop_depth", 1, 3, s.view.hop_depth);
+        get_bool(*v, "view", "show_tour", s.view.show_tour);
+        get_int(*v, "view", "tour_chapter", 0, 63, s.view.tour_chapter);
     }
     if (s.params.layer < 0 || s.params.layer >= s.params.pattern.num_layers()) s.params.layer = 0;
     return s;
