@@ -129,11 +129,11 @@ PairCount count_pairs(const HeadMask& mask, int64_t row0, int64_t row1, int64_t 
     row0 = std::clamp<int64_t>(row0, 0, n), row1 = std::clamp<int64_t>(row1, row0, n);
     col0 = std::clamp<int64_t>(col0, 0, n), col1 = std::clamp<int64_t>(col1, col0, n);
     pc.pairs = (row1 - row0) * (col1 - col0);
-    std::vector<int32_t> keys;
+    // By runs, not keys: a dense row of a million keys is one run.
+    std::vector<KeyRun> runs;
     for (int64_t i = row0; i < row1; ++i) {
-        mask.row(i, keys);
-        pc.kept += std::lower_bound(keys.begin(), keys.end(), int32_t(col1)) -
-                   std::lower_bound(keys.begin(), keys.end(), int32_t(col0));
+        mask.row_runs(i, runs);
+        for (const KeyRun& r : runs) pc.kept += std::max<int64_t>(0, std::min<int64_t>(r.hi, col1) - std::max<int64_t>(r.lo, col0));
     }
     return pc;
 }
