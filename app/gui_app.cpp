@@ -1,5 +1,6 @@
 #include "gui_app.h"
 
+#include "export.h"
 #include "file_io.h"
 
 #include "gui_advisor.h"
@@ -573,6 +574,14 @@ void App::draw_windows() {
                 state_.params.pattern = *aa.load;
                 state_.preset_path.clear();
                 status_ = "loaded " + aa.load->name + " from the advisor";
+            }
+            if (aa.export_flex) {
+                try {
+                    write_flex_file(*aa.export_flex, aa.flex_path);
+                    status_ = "wrote " + aa.flex_path + ": mask_mod of " + aa.export_flex->name + " (FlexAttention)";
+                } catch (const std::exception& e) {
+                    status_ = e.what();
+                }
             }
             if (ad.running) glfwPostEmptyEvent();
         }

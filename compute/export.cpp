@@ -627,4 +627,11 @@ std::string export_flex_python(const Pattern& p) {
     return export_flex_python(p, build_stack_masks(p));
 }
 
+void write_flex_file(const Pattern& p, const std::string& path) {
+    if (path.empty()) throw InputError("export --flex needs a file path");
+    const std::string text = export_flex_python(p);
+    check_output_space(path, text.size(), "export --flex", "write elsewhere or free some space");
+    write_file_atomic(path, text, "export --flex");
+}
+
 }  // namespace salab

@@ -74,4 +74,9 @@ std::string export_blocks_json(const Pattern& p, int block_size = 128);
 std::string export_flex_python(const Pattern& p, const StackMasks& masks);
 std::string export_flex_python(const Pattern& p);
 
+// export_flex_python(p) written to `path` through the atomic writer, its size checked against
+// the free space first (`salab-cli export --flex` and the GUI advisor's "export mask_mod").
+// Throws InputError with one line on any failure; the old file is kept then.
+void write_flex_file(const Pattern& p, const std::string& path);
+
 }  // namespace salab

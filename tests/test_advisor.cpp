@@ -1,6 +1,8 @@
 // Pattern advisor (compute/advisor.h): the front, recovery of a planted pattern, the sampled
 // mass bound, family errors, and salab-cli advise --json.
 #include "advisor.h"
+#include "errors.h"
+#include "export.h"
 #include "synthetic.h"
 
 #include <doctest/doctest.h>
@@ -14,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace salab;
 
@@ -111,6 +114,47 @@ TEST_CASE("advisor: recovers a planted window radius and two sinks") {
         CHECK(p.values[2] == 0);
         CHECK(p.kept_mass >= 0.99);
     }
+}
+
+TEST_CASE("advisor: the recommendation's mask_mod file (the GUI's export) is export --flex's, and bad paths fail in one line") {
+    const int64_t n = 128, d = n;
+    const Family f = parse_family(family_text(n, R"([{"name": "radius", "component": 0, "field": "radius", "range": [2, 10]},
+        {"name": "globals", "component": 1, "field": "first", "range": [0, 3]}])"));
+    AdvisorSource src = make_advisor_source(planted(n, 6, 12.0), n, d, "planted6");
+    AdvisorCache cache;
+    AdvisorOptions o;
+    o.cost = CostModel::density;
+    AdvisorResult r = run_advisor(f, src, cache, o);
+    const auto best = recommend(r, 0.99);
+    REQUIRE(best);
+    const Pattern& p = r.points[*best].pattern;
+    CHECK(p.layers[0].heads[0].components[0].radius == 6);
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("salab_advisor_flex_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string file = (dir / "mask_mod.py").string();
+    write_flex_file(p, file);
+    std::ifstream in(file);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == export_flex_python(p));
+    CHECK(text.find("def mask_mod(") != std::string::npos);
+    // The window of radius 6 and globals 0, 1 in the file's own table-free arithmetic: evaluate it.
+    if (std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") == 0) {
+        const std::string cmd = "cd " + dir.string() + " && /usr/bin/python3 -c \"import numpy as np, mask_mod as m; "
+                                "q = np.arange(128)[:, None]; k = np.arange(128)[None, :]; "
+                                "got = np.asarray(m.mask_mod(0, 0, q, k), dtype=bool); "
+                                "want = (abs(q - k) <= 6) | (q < 2) | (k < 2); "
+                                "raise SystemExit(0 if (got == want).all() else 1)\" > /dev/null 2>&1";
+        CHECK(std::system(cmd.c_str()) == 0);
+    }
+    CHECK_THROWS_AS(write_flex_file(p, dir.string()), InputError);  // a directory
+    CHECK_THROWS_AS(write_flex_file(p, (dir / "no/such/dir/f.py").string()), InputError);
+    CHECK_THROWS_AS(write_flex_file(p, ""), InputError);
+    try {
+        write_flex_file(p, dir.string());
+    } catch (const InputError& e) {
+        CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("advisor: sampled mass agrees with exact mass within its bound") {

@@ -55,8 +55,22 @@ void AdvisorView::draw(const AdvisorViewData& d, AdvisorActions& out) {
             best = i;
             break;
         }
-    if (best) ImGui::TextColored({0.5f, 1, 0.5f, 1}, "%s", explain(*r, *best).c_str());
-    else ImGui::TextDisabled("no point passes the filters and keeps %.1f%% of the mass", 100 * budget_mass);
+    if (best) {
+        ImGui::TextColored({0.5f, 1, 0.5f, 1}, "%s", explain(*r, *best).c_str());
+        if (ImGui::Button("load recommended")) out.load = r->points[*best].pattern;
+        ImGui::SameLine();
+        static char fpath[512];
+        if (fpath[0] == 0) std::snprintf(fpath, sizeof fpath, "%s", flex_path.c_str());
+        ImGui::SetNextItemWidth(260);
+        if (ImGui::InputText("##flexpath", fpath, sizeof fpath)) flex_path = fpath;
+        ImGui::SameLine();
+        if (ImGui::Button("export mask_mod")) {
+            out.export_flex = r->points[*best].pattern;
+            out.flex_path = flex_path;
+        }
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("Write the recommended pattern as a FlexAttention mask_mod (Python), as salab-cli export --flex does");
+    } else ImGui::TextDisabled("no point passes the filters and keeps %.1f%% of the mass", 100 * budget_mass);
     ImGui::TextDisabled("%zu points (%lld coarse + %lld refined of %lld), %.1f s%s", r->points.size(),
                         (long long)r->coarse_points, (long long)r->refined_points, (long long)r->grid_points,
                         r->seconds, r->cancelled ? ", cancelled" : "");

@@ -24,7 +24,11 @@ struct AdvisorViewData {
 
 struct AdvisorActions {
     bool start = false, cancel = false;
-    std::optional<Pattern> load;  // clicked point
+    std::optional<Pattern> load;  // clicked point, or "load recommended"
+    // "export mask_mod": the recommended pattern as a FlexAttention Python file at flex_path
+    // (the app writes it: export_flex_python, the same file as `salab-cli export --flex`).
+    std::optional<Pattern> export_flex;
+    std::string flex_path;
 };
 
 class AdvisorView {
@@ -34,6 +38,7 @@ public:
     int filter_diameter = 0;      // 0: no filter ("diameter <= h")
     float filter_density = 1.0f;  // "density <= x"
     bool show_error = false;      // y axis: output error instead of kept mass
+    std::string flex_path = "mask_mod.py";  // where "export mask_mod" writes
     void draw(const AdvisorViewData& data, AdvisorActions& out);
     // Points passing the filters (pure; tested).
     bool passes(const PointMetrics& p) const;
