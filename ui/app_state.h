@@ -44,11 +44,8 @@ struct AppState {
     bool operator==(const AppState&) const = default;
 };
 
-// Changes n; the hop token keeps its place (the middle stays the middle, the last the last)
-// instead of clamping to the old n.
-inline void set_tokens(AppState& s, int64_t n) {
-    s.view.hop_token = int(rescale_token(s.view.hop_token, s.params.pattern.n, n));
-    s.params.pattern.n = n;
-}
+// Changes n. The hop token keeps its place (the middle stays the middle, the last the last):
+// the frame loop applies carry_token (ui/format.h) to every change of n, however it came.
+inline void set_tokens(AppState& s, int64_t n) { s.params.pattern.n = n; }
 
 }  // namespace salab::ui

@@ -69,4 +69,10 @@ int64_t rescale_token(int64_t token, int64_t old_n, int64_t new_n) {
     return std::clamp<int64_t>(std::llround(at * double(new_n - 1)), 0, new_n - 1);
 }
 
+int64_t carry_token(int64_t prev_n, int64_t prev_token, int64_t n, int64_t token) {
+    if (n <= 0) return 0;
+    if (prev_n > 0 && n != prev_n && token == prev_token) return rescale_token(token, prev_n, n);
+    return std::clamp<int64_t>(token, 0, n - 1);
+}
+
 }  // namespace salab::ui

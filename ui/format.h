@@ -22,5 +22,9 @@ std::string ordinal(int64_t k);
 
 // A token index chosen for n tokens, carried to a new n at the same relative position.
 int64_t rescale_token(int64_t token, int64_t old_n, int64_t new_n);
+// The selected token after a frame in which n went from prev_n to n and the token from
+// prev_token to token: when only n changed it keeps its relative place (rescale_token); when it
+// was set in the same frame (a preset, a tour chapter) that value stands. Always in [0, n).
+int64_t carry_token(int64_t prev_n, int64_t prev_token, int64_t n, int64_t token);
 
 }  // namespace salab::ui

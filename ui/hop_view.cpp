@@ -157,9 +157,9 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
     {
         int tok = std::clamp(s.view.hop_token, 0, int(std::max<int64_t>(0, n - 1)));
         ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
-        ImGui::SliderInt("token", &tok, 0, int(std::max<int64_t>(0, n - 1)));
+        // (Written back only when moved: a clamp to a passing n must not stick.)
+        if (ImGui::SliderInt("token", &tok, 0, int(std::max<int64_t>(0, n - 1)))) s.view.hop_token = tok;
         tip("Token whose hop map and neighbourhood are shown (also: click a query in the mask view).");
-        s.view.hop_token = tok;
         ImGui::SameLine();
         ImGui::Checkbox("to it", &s.view.hop_to);
         tip("On: hops from every token to this one (what it hears). Off: from this token to every other (who hears it).");

@@ -102,14 +102,19 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         zoom_.pan(io.MouseDelta.x, io.MouseDelta.y);
         zoom_.clamp(n, size.x, size.y);
     }
-    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
-    else if (ImGui::IsItemDeactivated() && ImGui::IsMouseReleased(ImGuiMouseButton_Left) &&
-             ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).x == 0 && ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).y == 0) {
+    // A click selects the query under it once the double-click time has passed without a second
+    // click: the first click of a double-click (fit) must not re-select.
+    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
+        fitted_n_ = -1;
+        click_.double_click();
+    } else if (ImGui::IsItemDeactivated() && ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseClickedLastCount[0] < 2 &&
+               ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).x == 0 && ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).y == 0) {
         const int64_t q = int64_t(std::floor(zoom_.to_token_y(m.y)));
-        if (q >= 0 && q < n) {
-            selected_ = q;
-            s.view.hop_token = int(q);
-        }
+        if (q >= 0 && q < n) click_.click(ImGui::GetTime(), q);
+    }
+    if (const auto q = click_.take(ImGui::GetTime(), double(io.MouseDoubleClickTime)); q && *q < n) {
+        selected_ = *q;
+        s.view.hop_token = int(*q);
     }
 
     ImDrawList* dl = ImGui::GetWindowDrawList();

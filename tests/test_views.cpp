@@ -1,0 +1,197 @@
+// The views' logic a researcher has to trust (issue 16), without a window or a GPU: key events
+// through ImGui's IO in headless frames, the deferred click, the hop token across n, preset
+// labels, legends, freshness and the timing plots' keys and formats.
+#ifdef SALAB_HAVE_UI
+
+#include <doctest/doctest.h>
+
+#include "format.h"
+#include "input.h"
+#include "presets.h"
+
+#include <imgui.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+using namespace salab;
+using namespace salab::ui;
+
+namespace {
+
+constexpr int kEnter = 257, kCtrl = 341, kKeyS = 83;  // GLFW's codes, as the app uses them
+
+// A headless ImGui context: fonts built, no backend, no window.
+struct HeadlessImGui {
+    ImGuiContext* ctx;
+    HeadlessImGui() : ctx(ImGui::CreateContext()) {
+        ImGuiIO& io = ImGui::GetIO();
+        io.IniFilename = nullptr;
+        io.DisplaySize = {800, 600};
+        io.DeltaTime = 1.0f / 60.0f;
+        io.KeyMap[ImGuiKey_Enter] = kEnter;
+        unsigned char* px = nullptr;
+        int w = 0, h = 0;
+        io.Fonts->GetTexDataAsRGBA32(&px, &w, &h);
+    }
+    ~HeadlessImGui() { ImGui::DestroyContext(ctx); }
+    HeadlessImGui(const HeadlessImGui&) = delete;
+    HeadlessImGui& operator=(const HeadlessImGui&) = delete;
+    // One frame with `body` inside a window.
+    void frame(const std::function<void()>& body) {
+        ImGui::NewFrame();
+        ImGui::SetNextWindowPos({0, 0});
+        ImGui::SetNextWindowSize({400, 300});
+        ImGui::Begin("test");
+        body();
+        ImGui::End();
+        ImGui::EndFrame();
+    }
+};
+
+// Types "42" and Enter, all within one frame, into a focused field; `queued` routes the keys
+// through KeyEventQueue, else straight into io.KeysDown as ImGui 1.86's GLFW backend does.
+// Returns whether the field reported Enter, and whether it still wants text afterwards.
+std::pair<bool, bool> type_and_enter(bool queued) {
+    HeadlessImGui g;
+    KeyEventQueue q(ModifierKeys{{kCtrl, -1}});
+    char buf[16] = "";
+    bool entered = false;
+    const auto field = [&] {
+        if (ImGui::InputText("field", buf, sizeof buf, ImGuiInputTextFlags_EnterReturnsTrue)) entered = true;
+    };
+    g.frame([&] {
+        ImGui::SetKeyboardFocusHere();
+        field();
+    });
+    bool editing = false;  // io.WantTextInput as the frame sees it (set by NewFrame)
+    const auto frame = [&] {
+        g.frame([&] {
+            editing = ImGui::GetIO().WantTextInput;
+            field();
+        });
+    };
+    frame();
+    frame();
+    CHECK(editing);
+    ImGuiIO& io = ImGui::GetIO();
+    io.AddInputCharactersUTF8("42");
+    if (queued) {
+        q.push(kEnter, true);
+        q.push(kEnter, false);
+    } else {
+        io.KeysDown[kEnter] = true;
+        io.KeysDown[kEnter] = false;
+    }
+    for (int f = 0; f < 3; ++f) {
+        q.apply(io);
+        frame();
+    }
+    CHECK(std::string(buf) == "42");
+    return {entered, editing};
+}
+
+}  // namespace
+
+TEST_SUITE("ui") {
+
+TEST_CASE("keys: a press released within the same frame still reaches ImGui") {
+    // ImGui 1.86 with its GLFW backend as it is: Enter is lost and the field stays in edit mode.
+    const auto [entered_direct, still_editing_direct] = type_and_enter(false);
+    CHECK_FALSE(entered_direct);
+    CHECK(still_editing_direct);
+    // Through the queue: Enter is seen, the field lets go, shortcuts work again.
+    const auto [entered, still_editing] = type_and_enter(true);
+    CHECK(entered);
+    CHECK_FALSE(still_editing);
+}
+
+TEST_CASE("keys: Ctrl+S typed within one frame is one Ctrl+S, released the next frame") {
+    HeadlessImGui g;
+    KeyEventQueue q(ModifierKeys{{kCtrl, -1}});
+    for (auto [k, down] : {std::pair{kCtrl, true}, {kKeyS, true}, {kKeyS, false}, {kCtrl, false}}) q.push(k, down);
+    ImGuiIO& io = ImGui::GetIO();
+    int saves = 0;
+    const auto shortcuts = [&] {
+        if (io.KeyCtrl && ImGui::IsKeyPressed(kKeyS, false)) ++saves;
+    };
+    CHECK(q.apply(io));  // the releases wait for the next frame
+    CHECK(io.KeyCtrl);
+    g.frame(shortcuts);
+    CHECK_FALSE(q.apply(io));
+    CHECK_FALSE(io.KeyCtrl);
+    CHECK_FALSE(io.KeysDown[kKeyS]);
+    g.frame(shortcuts);
+    g.frame(shortcuts);
+    CHECK(saves == 1);
+    // Auto-repeat (down while down) is no transition; keys outside KeysDown are ignored.
+    q.push(kKeyS, true);
+    q.push(kKeyS, true);
+    q.push(100000, true);
+    CHECK_FALSE(q.apply(io));
+    CHECK(io.KeysDown[kKeyS]);
+}
+
+TEST_CASE("click: the first click of a double-click never selects") {
+    DeferredClick c;
+    c.click(10.0, 77);
+    CHECK(c.pending());
+    CHECK_FALSE(c.take(10.1, 0.3));
+    c.double_click();  // the second click came: fit, no selection
+    CHECK_FALSE(c.take(11.0, 0.3));
+    c.click(20.0, 5);
+    CHECK_FALSE(c.take(20.29, 0.3));
+    CHECK(c.take(20.31, 0.3) == 5);  // a single click: selected once the double-click time passed
+    CHECK_FALSE(c.pending());
+}
+
+TEST_CASE("hop token: follows every change of n and never sticks to an old clamp") {
+    // n 16384 -> 128 -> 16384, the token untouched: it comes back to the middle, not 127.
+    int64_t t = carry_token(16384, 8192, 128, 8192);
+    CHECK(t == 64);
+    t = carry_token(128, t, 16384, t);
+    CHECK(t > 8000);
+    CHECK(t < 8400);
+    CHECK(carry_token(128, 127, 16384, 127) == 16383);  // the last stays the last
+    // Set for the new n in the same frame (a preset, a tour chapter): kept, only clamped.
+    CHECK(carry_token(4096, 2048, 1000, 500) == 500);
+    CHECK(carry_token(4096, 2048, 1000, 4000) == 999);
+    CHECK(carry_token(0, 0, 1000, 999) == 999);  // the first frame
+    CHECK(carry_token(1000, 3, 1000, 3) == 3);
+    CHECK(carry_token(1000, 3, 0, 3) == 0);
+}
+
+TEST_CASE("presets: a preset opened by a relative path is that preset, edits are marked, the summary follows") {
+    namespace fs = std::filesystem;
+    const std::string dir = std::string(SALAB_SOURCE_DIR) + "/assets/presets";
+    const std::vector<PresetInfo> presets = list_presets(dir);
+    REQUIRE(!presets.empty());
+    const std::string rel = fs::relative(fs::path(dir) / "bigbird.json", fs::current_path()).string();
+    REQUIRE(fs::path(rel).is_relative());
+    const std::string key = preset_key(rel);
+    CHECK(key == preset_key(dir + "/../presets/./bigbird.json"));
+    Pattern p = load_pattern(rel);
+    PresetMatch m = match_preset(presets, key, p);
+    REQUIRE(m.preset != nullptr);
+    CHECK(m.label == "BigBird");
+    CHECK_FALSE(m.edited);
+    p.n = 65536;  // another n is the same preset
+    CHECK(match_preset(presets, key, p).label == "BigBird");
+    const std::string before = pattern_summary(p);
+    CHECK(before == "block b=64 (window 1, global 2, random 3); bidirectional");
+    p.layers[0].heads[0].components[0].random_blocks = 0;
+    m = match_preset(presets, key, p);
+    CHECK(m.edited);
+    CHECK(m.label == "BigBird (edited)");
+    CHECK(pattern_summary(p) == "block b=64 (window 1, global 2, random 0); bidirectional");
+    p.layers[0].heads[0].causal = true;  // the causal toggle (C) counts as an edit too
+    p.layers[0].heads[0].components[0].random_blocks = 3;
+    CHECK(match_preset(presets, key, p).edited);
+    CHECK(match_preset(presets, "", p).label == "(custom)");
+    CHECK_FALSE(match_preset(presets, "", p).edited);
+}
+
+}  // TEST_SUITE
+
+#endif  // SALAB_HAVE_UI
