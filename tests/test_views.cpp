@@ -6,11 +6,19 @@
 #include <doctest/doctest.h>
 
 #include "format.h"
+#include "hop_view.h"
+#include "hops.h"
 #include "input.h"
+#include "colormap.h"
+#include "legend.h"
+#include "query_inspect.h"
+#include "block_mask.h"
+#include "mask.h"
 #include "presets.h"
 
 #include <imgui.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -190,6 +198,109 @@ TEST_CASE("presets: a preset opened by a relative path is that preset, edits are
     CHECK(match_preset(presets, key, p).edited);
     CHECK(match_preset(presets, "", p).label == "(custom)");
     CHECK_FALSE(match_preset(presets, "", p).edited);
+}
+
+TEST_CASE("legends: every colour on the mask view is explained, and no two meanings share a colour") {
+    HeadPattern h;
+    for (ComponentType t : {ComponentType::window, ComponentType::global, ComponentType::random, ComponentType::strided,
+                            ComponentType::fixed}) {
+        Component c;
+        c.type = t;
+        h.components.push_back(c);
+    }
+    const auto dist = [](Rgb8 a, Rgb8 b) {
+        const double dr = double(a.r) - b.r, dg = double(a.g) - b.g, db = double(a.b) - b.b;
+        return std::sqrt(dr * dr + dg * dg + db * db);
+    };
+    const auto titles = [](const std::vector<Legend>& ls) {
+        std::string t;
+        for (const Legend& l : ls) t += l.title + "|";
+        return t;
+    };
+    ViewSettings v;
+    CHECK_FALSE(v.show_hop_overlay);  // off by default: its strips are an opt-in
+    std::vector<Legend> ls = mask_legends(v, h, 0, false);
+    REQUIRE(ls.size() == 1);
+    CHECK(ls[0].title == "kept pairs per pixel");
+    CHECK(ls[0].gradient);
+    CHECK(ls[0].items.front().color == kEmptyRgb);
+    CHECK(ls[0].items.back().color == sequential_rgb(1.0f));
+
+    v.color_by_component = v.show_blocks = v.show_hop_overlay = true;
+    ls = mask_legends(v, h, 5, true);
+    CHECK(titles(ls) == "kept by|kernel blocks|hops to the token (strips above its row / left of its column)||");
+    REQUIRE(ls[0].items.size() == h.components.size() + 1);
+    CHECK(ls[0].items[3].label == "strided");
+    // The 4th component is not the density map's "kept" yellow, nor any block or selection colour.
+    std::vector<Rgb8> others{sequential_rgb(1.0f), kEmptyRgb, kSelectionRgb};
+    for (const LegendItem& it : ls[1].items) others.push_back(it.color);
+    for (size_t c = 0; c < h.components.size(); ++c)
+        for (Rgb8 o : others) {
+            CAPTURE(c);
+            CHECK(dist(ls[0].items[c].color, o) > 60.0);
+        }
+    const Legend& hops = ls[2];
+    for (const LegendItem& it : hops.items) {  // hop shades are not "kept", nor a component
+        CAPTURE(it.label);
+        CHECK(dist(it.color, sequential_rgb(1.0f)) > 60.0);
+        for (size_t c = 0; c < h.components.size(); ++c) CHECK(dist(it.color, component_rgb(int(c))) > 40.0);
+    }
+    CHECK(hops.items.front().label == "0");
+    CHECK(hops.items[2].label == "5");
+    CHECK(hops.items.back().label == "never");
+    CHECK(ls[3].items[0].label == "selected query");
+}
+
+TEST_CASE("inspector: BigBird's rule and the kernel block of a pair") {
+    Component c;
+    c.type = ComponentType::block;
+    c.block = 4;
+    c.window_blocks = 1;
+    c.global_blocks = 1;
+    c.random_blocks = 1;
+    c.seed = 3;
+    const int64_t n = 64;
+    CHECK(std::string(block_rule(c, 20, 17, n, false)) == "window");  // blocks 5 and 4
+    CHECK(std::string(block_rule(c, 20, 1, n, false)) == "global");   // key block 0
+    CHECK(std::string(block_rule(c, 2, 40, n, false)) == "global");   // query block 0
+    const std::vector<int64_t> drawn = block_component_random_blocks(c, 8, n, false);
+    REQUIRE(drawn.size() == 1);
+    CHECK(std::string(block_rule(c, 33, drawn[0] * 4 + 2, n, false)) == "random");
+    for (int64_t J = 2; J < 16; ++J)
+        if (std::abs(J - 8) > 1 && J != drawn[0]) CHECK(std::string(block_rule(c, 33, J * 4, n, false)) == "not kept");
+
+    HeadPattern h;
+    Component w;
+    w.type = ComponentType::window;
+    w.radius = 3;
+    h.components = {w};
+    const BlockMask b = compile_block_mask(std::vector<HeadMask>{HeadMask(h, 256)}, 64);
+    CHECK(std::string(kernel_block_kind(b, 0, 10, 12)) == "partial");  // the band's diagonal block
+    CHECK(std::string(kernel_block_kind(b, 0, 10, 200)) == "skipped");
+    CHECK(std::string(kernel_block_kind(b, 0, -1, 0)) == "skipped");
+}
+
+TEST_CASE("freshness: a reach curve of older parameters never shares a plot with the new theory line") {
+    Pattern p;
+    p.n = 512;
+    HeadPattern h;
+    Component w;
+    w.type = ComponentType::window;
+    w.radius = 8;
+    h.components = {w};
+    p.layers = {Layer{{h}}};
+    HopsReport old;
+    old.reach_after_layers = {0.1, 0.3, 0.6, 1.0};
+    const ReachPlot cur = reach_plot(&old, true, p);
+    REQUIRE(cur.series.size() == 2);
+    CHECK(cur.series[1].label == "theory");
+    CHECK(cur.theory_label == "L x radius");
+    CHECK(cur.layers == 5);
+    const ReachPlot stale = reach_plot(&old, false, p);
+    REQUIRE(stale.series.size() == 1);  // the old curve alone (the view veils it, "updating...")
+    CHECK(stale.series[0].label == "reached");
+    CHECK(stale.theory_label.empty());
+    CHECK(reach_plot(nullptr, true, p).series.size() == 1);  // no curve yet: the theory of the current pattern
 }
 
 }  // TEST_SUITE

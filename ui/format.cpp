@@ -37,7 +37,10 @@ std::string format_timing(double median_ms, double min_ms, double max_ms, int ru
 
 std::string format_rate(double gflops) {
     if (!(gflops > 0) || !std::isfinite(gflops)) return "n/a";
-    return gflops >= 1000.0 ? sig3(gflops / 1000.0, "TFLOP/s") : sig3(gflops, "GFLOP/s");
+    if (gflops >= 1000.0) return sig3(gflops / 1000.0, "TFLOP/s");
+    if (gflops >= 1.0) return sig3(gflops, "GFLOP/s");
+    // Small runs on a CPU device: "1.20 MFLOP/s", never "0.00 GFLOP/s".
+    return gflops >= 1e-3 ? sig3(gflops * 1e3, "MFLOP/s") : sig3(gflops * 1e6, "kFLOP/s");
 }
 
 std::string format_count(int64_t v) {

@@ -11,7 +11,7 @@ namespace salab::ui {
 std::string format_ms(double ms);
 // A median with its spread: "1.23 ms (1.20-1.31 ms, 5 runs)", "1.23 ms (1 run)".
 std::string format_timing(double median_ms, double min_ms, double max_ms, int runs);
-// GFLOP/s as "45.6 GFLOP/s" or "1.23 TFLOP/s"; "n/a" when not measured (<= 0).
+// GFLOP/s as "45.6 GFLOP/s", "1.23 TFLOP/s" or "1.20 MFLOP/s"; "n/a" when not measured (<= 0).
 std::string format_rate(double gflops);
 // Token counts and other integers: 16384 -> "16,384".
 std::string format_count(int64_t v);

@@ -43,6 +43,8 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     // Readouts.
     if (ctx.accuracy && ctx.model && ctx.accuracy->gen == ctx.model->gen) {
         const AccuracyResult& a = *ctx.accuracy;
+        const bool old_params = !ctx.current(a.gen);
+        const StaleScope dim(old_params);
         ImGui::SameLine();
         if (a.kept_mass)
             ImGui::Text("  kept mass %.1f%%%s", 100.0 * *a.kept_mass, a.sampled ? "*" : "");
@@ -61,6 +63,10 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         else
             ImGui::TextDisabled("  output error ...");
         tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
+        if (old_params) {
+            ImGui::SameLine();
+            updating_mark(true);
+        }
     }
 
     const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -130,6 +136,7 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
             draw_image(*ctx.textures, slots[k], *imgs[k], dl, {p0.x + px(double(g.col0)), p0.y + py(double(g.row0))},
                        {p0.x + px(double(g.col0 + int64_t(hr->w) * st)), p0.y + py(double(g.row0 + int64_t(hr->h) * st))});
         }
+        if (hr && !ctx.current(hr->gen)) dim_rect(dl, p0, {p0.x + side, p0.y + side});  // weights of older parameters
         dl->AddRect(p0, {p0.x + side, p0.y + side}, IM_COL32(90, 90, 100, 255));
         dl->PopClipRect();
     }

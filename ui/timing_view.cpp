@@ -204,6 +204,7 @@ void draw_stats(const AppState& s, const ViewContext& ctx) {
     }
     const MaskStats& st = m->stats;
     if (!ctx.current(m->gen)) ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating... (showing the previous pattern)");
+    const StaleScope dim(!ctx.current(m->gen));
     if (!m->blocks) {
         ImGui::Text("%lld x %lld, %d head%s", (long long)st.n, (long long)st.n, st.heads, st.heads == 1 ? "" : "s");
         ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "compiling the block mask...");
