@@ -58,6 +58,13 @@ inline constexpr double kLiveDenseBudgetMs = 12000;
 // of the blocks they visit, so dense costs ~dense pairs / visited pairs as much.
 double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs);
 
+// Timed repeats of a kernel whose one run takes one_run_ms, within budget_ms: 3..15, 2 when
+// only two fit, 1 when one run is over the budget.
+int repeats_within(double one_run_ms, double budget_ms);
+// The n of a calibrating dense run: what takes ~target_ms when n takes estimate_ms (pairs scale
+// as n^2), a multiple of 64 in [min(n, 256), n / 2].
+int64_t calibration_n(int64_t n, double estimate_ms, double target_ms);
+
 // The heads' masks of the selected layer (one per head), as the live view and the sweep build them.
 std::vector<HeadMask> build_head_masks(const LiveParams& p, const QKV& qkv);
 // The kernel plan of those masks (band, gathered or plain block mask, split): what the live

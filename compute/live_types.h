@@ -115,6 +115,7 @@ struct MaskImageResult {
 struct TimingSample {
     uint64_t gen = 0;
     std::string pattern;  // its name
+    uint64_t pattern_key = 0;  // hash of the whole pattern: an edited pattern is another row
     int64_t n = 0, d = 0;
     int heads = 0;
     double density = 0;
@@ -124,9 +125,13 @@ struct TimingSample {
     std::optional<double> dense_ms;       // measured dense time (median)
     double dense_min_ms = 0, dense_max_ms = 0;
     int dense_runs = 0;
-    // Set when the dense run was skipped: the estimate that was over the live budget, from the
-    // sparse median scaled by the token pairs each kernel visits (dense / listed blocks).
+    // Set when the dense run was not made: the estimate that was over the live budget, a measured
+    // dense run at a smaller n scaled by the pairs.
     std::optional<double> dense_skipped_estimate_ms;
+    // The measured dense run that estimate is scaled from ((n / calibration_n)^2 of its median).
+    int64_t dense_calibration_n = 0;
+    double dense_calibration_ms = 0;
+    int dense_calibration_runs = 0;
     double visited_share = 0;  // token pairs in the blocks the sparse kernel visits / n^2 per head
     double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
     double mask_build_ms = 0;

@@ -73,7 +73,8 @@ TEST_SUITE("gpu") {
         CHECK(all.mask->image.w == 48);
         REQUIRE(all.timing);
         CHECK(all.timing->sparse_ms > 0);
-        CHECK(all.timing->sparse_runs == 3);  // the refined median
+        CHECK(all.timing->sparse_runs >= 3);  // the refined median: 3..15 repeats, as many as fit ~1.5 s
+        CHECK(all.timing->sparse_runs <= 15);
         CHECK(all.timing->sparse_min_ms <= all.timing->sparse_ms);
         CHECK(all.timing->sparse_ms <= all.timing->sparse_max_ms);
         CHECK(all.timing->visited_share > all.timing->density);  // blocks hold unkept pairs too
@@ -187,4 +188,19 @@ TEST_CASE("the scaling sweep and the live panel time the same kernel plan for ev
         ++presets;
     }
     CHECK(presets >= 8);
+}
+
+TEST_CASE("live timing: repeats fit a time budget, the dense calibration n is safe and cheap") {
+    CHECK(repeats_within(10, 1500) == 15);   // short kernels: many repeats, capped
+    CHECK(repeats_within(400, 1500) == 3);   // at least three for a median and a spread
+    CHECK(repeats_within(700, 1500) == 2);
+    CHECK(repeats_within(4000, 1500) == 1);  // one run over the budget: the spread is unknown
+    CHECK(repeats_within(0, 1500) == 3);
+    // A dense run estimated at 36 s at n = 65,536: the calibration run is ~400 ms of it.
+    const int64_t c = calibration_n(65536, 36000, 400);
+    CHECK(c % 64 == 0);
+    CHECK(c == 6848);  // 65536 * sqrt(400 / 36000) = 6908 -> a multiple of 64
+    CHECK(calibration_n(65536, 1e9, 400) == 256);   // never below 256
+    CHECK(calibration_n(4096, 401, 400) == 2048);   // never above n / 2
+    CHECK(calibration_n(100, 1e6, 400) == 100);     // n below 256: n itself
 }

@@ -9,6 +9,7 @@
 #include "hop_view.h"
 #include "hops.h"
 #include "input.h"
+#include "timing_view.h"
 #include "colormap.h"
 #include "legend.h"
 #include "query_inspect.h"
@@ -301,6 +302,37 @@ TEST_CASE("freshness: a reach curve of older parameters never shares a plot with
     CHECK(stale.series[0].label == "reached");
     CHECK(stale.theory_label.empty());
     CHECK(reach_plot(nullptr, true, p).series.size() == 1);  // no curve yet: the theory of the current pattern
+}
+
+TEST_CASE("timing plots: one point per (pattern, n), sorted by 1/density, labelled, never in run order") {
+    std::deque<TimingSample> runs;
+    const auto add = [&](uint64_t gen, const char* name, uint64_t key, int64_t n, double density, double sparse, double dense) {
+        TimingSample t;
+        t.gen = gen;
+        t.pattern = name;
+        t.pattern_key = key;
+        t.n = n;
+        t.d = 64;
+        t.heads = 1;
+        t.density = density;
+        t.sparse_ms = sparse;
+        if (dense > 0) t.dense_ms = dense;
+        runs.push_back(t);
+    };
+    add(1, "BigBird", 7, 4096, 0.1, 2.0, 10.0);
+    add(2, "Longformer", 8, 4096, 0.01, 1.0, 30.0);
+    add(3, "BigBird", 7, 4096, 0.1, 1.0, 10.0);    // a later run of the same problem replaces the first
+    add(4, "BigBird", 9, 4096, 0.05, 1.0, 12.0);   // edited (another key), same name: its own point
+    add(5, "BigBird", 7, 16384, 0.025, 1.0, 0.0);  // no dense time: no point
+    const std::vector<SpeedupPoint> pts = speedup_points(runs, 4);
+    REQUIRE(pts.size() == 3);
+    CHECK(pts[0].inv_density == doctest::Approx(10.0));
+    CHECK(pts[0].speedup == doctest::Approx(10.0));
+    CHECK(pts[0].label == "BigBird, n = 4,096");
+    CHECK(pts[1].inv_density == doctest::Approx(20.0));
+    CHECK(pts[1].current);
+    CHECK(pts[2].label == "Longformer, n = 4,096");
+    CHECK(latest_per_problem(runs).size() == 4);
 }
 
 }  // TEST_SUITE
