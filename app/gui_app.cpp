@@ -369,6 +369,7 @@ void App::post_if_changed() {
     v.mask = mask_view_.request(state_);
     v.heat = heat_view_.request(state_);
     v.hop_token = state_.view.hop_token;
+    v.row = {state_.view.head, state_.view.hop_token};  // the query inspector's row
     const bool params_changed = !posted_ || !(state_.params == last_params_);
     if (params_changed) {
         ++gen_;
@@ -488,6 +489,7 @@ void App::draw_windows() {
     ctx.model = shown_.model ? &*shown_.model : nullptr;
     ctx.mask = shown_.mask ? &*shown_.mask : nullptr;
     ctx.heat = shown_.heat ? &*shown_.heat : nullptr;
+    ctx.row = shown_.row ? &*shown_.row : nullptr;
     ctx.accuracy = shown_.accuracy ? &*shown_.accuracy : nullptr;
     ctx.timings = &timings_;
     ctx.hops = shown_.hops ? &*shown_.hops : nullptr;

@@ -114,6 +114,7 @@ void LiveUpdate::merge(LiveUpdate&& later) {
     take(mask, later.mask);
     take(timing, later.timing);
     take(heat, later.heat);
+    take(row, later.row);
     take(accuracy, later.accuracy);
     take(hops, later.hops);
     take(token_hops, later.token_hops);
@@ -129,6 +130,7 @@ std::string_view stage_name(LiveStage s) {
         case LiveStage::upload: return "generating and uploading Q/K/V";
         case LiveStage::sparse_timing: return "timing the sparse kernel";
         case LiveStage::heatmap: return "computing attention weights";
+        case LiveStage::row_weights: return "weights of the inspected query";
         case LiveStage::kept_mass: return "measuring kept attention mass";
         case LiveStage::hops: return "analysing hops";
         case LiveStage::token_hops: return "hops of one token";
@@ -224,6 +226,7 @@ struct LiveProblem::State {
     // What is done for `gen`.
     std::optional<MaskImageRequest> mask_done;
     std::optional<HeatRequest> heat_done;
+    std::optional<RowRequest> row_done;
     std::optional<int64_t> token_hops_done;
     bool uploaded = false, sparse_done = false, accuracy_done = false, hops_done = false, dense_done = false,
          sparse_refined = false;
@@ -253,6 +256,7 @@ struct LiveProblem::State {
     void stage_sparse_timing(const LiveRequest& r, LiveUpdate& out);
     void stage_heatmap(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out);
     void stage_kept_mass(const std::function<bool()>& stale, LiveUpdate& out);
+    void stage_row_weights(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out);
     void stage_hops(const LiveRequest& r, const std::function<bool()>& stale, std::stop_token stop, LiveUpdate& out);
     void stage_token_hops(const LiveRequest& r, const std::function<bool()>& stale, std::stop_token stop,
                           LiveUpdate& out);
@@ -441,6 +445,25 @@ void LiveProblem::State::stage_heatmap(const LiveRequest& req, const std::functi
     r.ms = ms_since(t0);
     heat_done = v;
     out.heat = std::move(r);
+}
+
+void LiveProblem::State::stage_row_weights(const LiveRequest& req, const std::function<bool()>& stale,
+                                           LiveUpdate& out) {
+    const RowRequest& v = req.view.row;
+    Viewport vp;
+    vp.head = std::clamp(v.head, 0, int(heads.size()) - 1);
+    vp.row0 = std::clamp<int64_t>(v.query, 0, n() - 1);
+    vp.rows = 1;
+    vp.cols = n();
+    RowWeights r;
+    r.gen = gen;
+    r.id = next_version();
+    r.request = v;
+    r.sparse = engine->probabilities(blocks.get(), vp);
+    if (stale()) return;
+    r.dense = engine->probabilities(dense_ref.get(), vp);
+    row_done = v;
+    out.row = std::move(r);
 }
 
 void LiveProblem::State::stage_kept_mass(const std::function<bool()>& stale, LiveUpdate& out) {
@@ -669,6 +692,7 @@ LiveStage LiveProblem::next_stage(const LiveRequest& req) const {
     if (!s.uploaded) return LiveStage::upload;
     if (!s.sparse_done) return LiveStage::sparse_timing;
     if (s.heat_done != v.heat && !v.heat.region.empty()) return LiveStage::heatmap;
+    if (s.row_done != v.row && v.row.query >= 0 && v.row.query < s.n()) return LiveStage::row_weights;
     if (!s.accuracy_done) return LiveStage::kept_mass;
     if (!s.hops_done) return LiveStage::hops;
     if (s.hops_graph && s.token_hops_done != v.hop_token) return LiveStage::token_hops;
@@ -688,6 +712,7 @@ void LiveProblem::run_stage(LiveStage stage, const LiveRequest& req, const std::
             case LiveStage::upload: s.stage_upload(req, stale); break;
             case LiveStage::sparse_timing: s.stage_sparse_timing(req, out); break;
             case LiveStage::heatmap: s.stage_heatmap(req, stale, out); break;
+            case LiveStage::row_weights: s.stage_row_weights(req, stale, out); break;
             case LiveStage::kept_mass: s.stage_kept_mass(stale, out); break;
             case LiveStage::hops: s.stage_hops(req, stale, hop_stop, out); break;
             case LiveStage::token_hops: s.stage_token_hops(req, stale, hop_stop, out); break;

@@ -35,6 +35,7 @@ enum class LiveStage {
     upload,         // generate Q/K/V, upload to the device
     sparse_timing,  // one timed run of the plan (quick first number)
     heatmap,        // softmax weights on the heatmap's viewport, sparse and dense
+    row_weights,    // the inspected query's whole row of weights, sparse and dense
     kept_mass,      // dense weight on kept pairs (exact or sampled stripes of rows)
     hops,           // hop analysis of every layer
     token_hops,     // hops of the selected token

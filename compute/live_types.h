@@ -183,10 +183,25 @@ struct TokenHopResult {
     std::shared_ptr<const TokenHops> hops;
 };
 
+// The query inspector's row: every key's weight for one query, dense and sparse.
+struct RowRequest {
+    int head = 0;
+    int64_t query = -1;  // -1: none
+    bool operator==(const RowRequest&) const = default;
+};
+
+struct RowWeights {
+    uint64_t gen = 0;
+    uint64_t id = 0;
+    RowRequest request;
+    std::vector<float> dense, sparse;  // n each: P(query, j)
+};
+
 // What the views currently show; cheap to recompute parts of the model for.
 struct LiveView {
     MaskImageRequest mask;
     HeatRequest heat;
+    RowRequest row;
     int64_t hop_token = 0;
     bool operator==(const LiveView&) const = default;
 };
@@ -197,13 +212,14 @@ struct LiveUpdate {
     std::optional<MaskImageResult> mask;
     std::optional<TimingSample> timing;
     std::optional<HeatResult> heat;
+    std::optional<RowWeights> row;
     std::optional<AccuracyResult> accuracy;
     std::optional<HopResult> hops;
     std::optional<TokenHopResult> token_hops;
     std::optional<std::string> compute_error;  // device or run failure ("" clears)
     std::optional<std::string> device_name;
     bool empty() const {
-        return !model && !mask && !timing && !heat && !accuracy && !hops && !token_hops && !compute_error &&
+        return !model && !mask && !timing && !heat && !row && !accuracy && !hops && !token_hops && !compute_error &&
                !device_name;
     }
     // Moves every field `later` has into this one.

@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <vector>
 
@@ -203,4 +205,35 @@ TEST_CASE("live timing: repeats fit a time budget, the dense calibration n is sa
     CHECK(calibration_n(65536, 1e9, 400) == 256);   // never below 256
     CHECK(calibration_n(4096, 401, 400) == 2048);   // never above n / 2
     CHECK(calibration_n(100, 1e6, 400) == 100);     // n below 256: n itself
+}
+
+TEST_SUITE("gpu") {
+    TEST_CASE("live pipeline: the inspected query's row of weights, dense and sparse") {
+        const char* json = R"({"name":"w","n":150,"components":[{"type":"window","radius":3},{"type":"global","first":1}]})";
+        LiveRequest req = request_for(json, 16, 2);
+        req.view.row = {1, 70};
+        LiveProblem live;
+        live.set_device(&gpu_context());
+        LiveUpdate all;
+        const std::vector<LiveStage> ran = run_all(live, req, all);
+        CHECK(std::count(ran.begin(), ran.end(), LiveStage::row_weights) == 1);
+        REQUIRE(all.row);
+        CHECK(all.row->request == req.view.row);
+        REQUIRE(all.row->dense.size() == 150);
+        REQUIRE(all.row->sparse.size() == 150);
+        double dense_sum = 0, sparse_sum = 0;
+        for (int64_t j = 0; j < 150; ++j) {
+            dense_sum += all.row->dense[size_t(j)];
+            sparse_sum += all.row->sparse[size_t(j)];
+            const bool kept = std::abs(j - 70) <= 3 || j == 0;
+            if (!kept) CHECK(all.row->sparse[size_t(j)] == 0.0f);
+            else CHECK(all.row->sparse[size_t(j)] > 0.0f);
+        }
+        CHECK(dense_sum == doctest::Approx(1.0).epsilon(1e-4));
+        CHECK(sparse_sum == doctest::Approx(1.0).epsilon(1e-4));
+        // Another query reruns that stage only.
+        req.view.row.query = 3;
+        CHECK(live.next_stage(req) == LiveStage::row_weights);
+        check_no_validation_messages();
+    }
 }

@@ -9,6 +9,7 @@
 #include "hop_view.h"
 #include "hops.h"
 #include "input.h"
+#include "query_view.h"
 #include "timing_view.h"
 #include "colormap.h"
 #include "legend.h"
@@ -333,6 +334,24 @@ TEST_CASE("timing plots: one point per (pattern, n), sorted by 1/density, labell
     CHECK(pts[1].current);
     CHECK(pts[2].label == "Longformer, n = 4,096");
     CHECK(latest_per_problem(runs).size() == 4);
+}
+
+TEST_CASE("inspector: a row of weights binned for a plot keeps every peak") {
+    std::vector<float> w(1000, 0.0f);
+    w[3] = 0.5f;
+    w[517] = 0.25f;
+    w[999] = 0.125f;
+    const RowBins b = bin_row(w, 100);
+    REQUIRE(b.x.size() == 100);
+    CHECK(b.y[0] == doctest::Approx(0.5));   // keys 0..9
+    CHECK(b.y[51] == doctest::Approx(0.25)); // keys 510..519
+    CHECK(b.y[99] == doctest::Approx(0.125));
+    CHECK(b.x[0] == doctest::Approx(4.5));
+    double peaks = 0;
+    for (double y : b.y) peaks += y;
+    CHECK(peaks == doctest::Approx(0.875));
+    CHECK(bin_row(w, 5000).x.size() == 1000);  // never more bins than keys
+    CHECK(bin_row({}, 10).x.empty());
 }
 
 }  // TEST_SUITE

@@ -2,11 +2,13 @@
 
 #include "colormap.h"
 #include "format.h"
+#include "plot.h"
 #include "widgets.h"
 
 #include <imgui.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace salab::ui {
@@ -25,6 +27,21 @@ std::string ranges_text(const std::vector<KeyRange>& ranges, size_t most) {
 }
 
 }  // namespace
+
+RowBins bin_row(const std::vector<float>& w, int bins) {
+    RowBins b;
+    const int64_t n = int64_t(w.size());
+    if (n == 0 || bins <= 0) return b;
+    bins = int(std::min<int64_t>(bins, n));
+    for (int k = 0; k < bins; ++k) {
+        const int64_t a = int64_t(k) * n / bins, z = std::max(a + 1, int64_t(k + 1) * n / bins);
+        float m = 0;
+        for (int64_t j = a; j < z && j < n; ++j) m = std::max(m, w[size_t(j)]);
+        b.x.push_back(0.5 * double(a + z - 1));
+        b.y.push_back(double(m));
+    }
+    return b;
+}
 
 void QueryView::draw(const AppState& s, const ViewContext& ctx) {
     const ModelResult* m = ctx.model;
@@ -59,6 +76,7 @@ void QueryView::draw(const AppState& s, const ViewContext& ctx) {
     }
     tip("Keys of this query by the component that keeps them (colours as 'by component' in the mask view). A key "
         "kept by two components is listed under both.");
+    draw_row_weights(ctx, head, q, mask.n());
     if (!m->blocks) return;
     int64_t full = 0, partial = 0, gathered = 0, idle = 0;
     std::string list;
@@ -74,6 +92,46 @@ void QueryView::draw(const AppState& s, const ViewContext& ctx) {
     ImGui::TextDisabled("%s%s", list.c_str(), list.size() >= 160 ? " ..." : "");
     tip("The kernel's view of this query's block of 64 rows: each key block it visits, f = full (no per-element "
         "test), p = partial (bitmask), g = gathered. Blocks without keys of this row are visited for the other rows.");
+}
+
+void QueryView::draw_row_weights(const ViewContext& ctx, int head, int64_t q, int64_t n) {
+    const RowWeights* rw = ctx.row;
+    const bool ok = rw && rw->request.query == q && rw->request.head == head && int64_t(rw->dense.size()) == n &&
+                    int64_t(rw->sparse.size()) == n;
+    const float w = ImGui::GetContentRegionAvail().x;
+    const float h = std::max(90.0f, ImGui::GetTextLineHeight() * 7.0f);
+    if (!ok) {
+        ImGui::TextDisabled("weights along the row: %s", rw ? "updating..." : "waiting for the kernel...");
+        ImGui::Dummy({w, h});
+        return;
+    }
+    const bool current = ctx.current(rw->gen);
+    ImGui::TextDisabled("weights along the row (max per %s keys)", format_count(std::max<int64_t>(1, n / std::max(1, int(w)))).c_str());
+    if (!current) {
+        ImGui::SameLine();
+        updating_mark(true);
+    }
+    const int bins = std::max(16, int(w * 0.5f));
+    const RowBins d = bin_row(rw->dense, bins), sp = bin_row(rw->sparse, bins);
+    PlotSeries ds{"dense", d.x, d.y, IM_COL32(255, 140, 60, 255), false};
+    PlotSeries ss{"sparse (this pattern)", sp.x, sp.y, IM_COL32(90, 200, 255, 255), false};
+    ds.thickness = ss.thickness = 1.5f;
+    PlotSpec spec;
+    spec.x_label = "key j";
+    spec.y_label = "P(i, j)";
+    spec.log_y = true;
+    spec.x_lo = 0;
+    spec.x_hi = double(n);
+    spec.y_format = [](double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3g", v);
+        return std::string(buf);
+    };
+    draw_plot("row_weights", spec, {ds, ss}, {w, h});
+    if (!current) dim_rect(ImGui::GetWindowDrawList(), ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+    tip("P(i, j) of this query for every key j: dense attention (orange) and this pattern's sparse attention (blue), "
+        "the largest weight of each pixel's keys, log scale. The sparse row puts the mass the pattern drops onto the "
+        "keys it keeps.");
 }
 
 }  // namespace salab::ui
