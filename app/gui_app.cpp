@@ -548,6 +548,7 @@ void App::draw_windows() {
     place(L + M, 0, R, heat_h);
     if (ImGui::Begin("Attention weights", nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
         rect(ui::DashWindow::heatmap);
+        heat_view_.follow(mask_view_.visible(state_.params.pattern.n), mask_view_.selected_query());
         heat_view_.draw(state_, ctx);
     }
     ImGui::End();

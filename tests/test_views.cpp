@@ -9,6 +9,7 @@
 #include "hop_view.h"
 #include "hops.h"
 #include "input.h"
+#include "zoom.h"
 #include "query_view.h"
 #include "timing_view.h"
 #include "colormap.h"
@@ -352,6 +353,22 @@ TEST_CASE("inspector: a row of weights binned for a plot keeps every peak") {
     CHECK(peaks == doctest::Approx(0.875));
     CHECK(bin_row(w, 5000).x.size() == 1000);  // never more bins than keys
     CHECK(bin_row({}, 10).x.empty());
+}
+
+TEST_CASE("heatmap follows the mask: the mask's region fits the square panel, centred") {
+    const TokenRect wide{100, 200, 50, 150};  // rows 100..149, keys 200..349
+    const ZoomTransform z = ZoomTransform::fit_region(wide, 300, 300);
+    CHECK(z.tokens_per_px == doctest::Approx(0.5));  // 150 keys over 300 px
+    const TokenRect v = z.visible(4096, 300, 300);
+    CHECK(v.col0 == 200);
+    CHECK(v.cols == 150);
+    CHECK(v.row0 <= 100);
+    CHECK(v.row0 + v.rows >= 150);
+    CHECK(z.to_px_y(125.0) == doctest::Approx(150.0));  // the region's middle row in the panel's middle
+    // A few tokens never zoom past 64 pixels per token.
+    CHECK(ZoomTransform::fit_region({5, 5, 1, 1}, 300, 300).tokens_per_px == doctest::Approx(1.0 / 64.0));
+    ViewSettings vs;
+    CHECK(vs.heat_follow_mask);  // on by default
 }
 
 }  // TEST_SUITE

@@ -28,6 +28,7 @@ struct ViewSettings {
     bool show_hop_overlay = false;
     ColorScale heat_scale = ColorScale::log;
     bool heat_show_diff = true;
+    bool heat_follow_mask = true;  // the heatmap shows the mask view's region and selected query
     int hop_token = 0;            // token whose hop map / neighbourhood is shown
     bool hop_to = true;           // hops from every token *to* hop_token (else from it)
     int hop_depth = 2;            // neighbourhood depth in the arc diagram (1..3)

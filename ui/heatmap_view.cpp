@@ -37,7 +37,10 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     ImGui::Checkbox("difference", &s.view.heat_show_diff);
     tip("Third panel: sparse minus dense weights (red: the sparse layer puts more weight there, blue: less).");
     ImGui::SameLine();
-    if (ImGui::SmallButton("fit")) fitted_n_ = -1;
+    if (ImGui::Checkbox("follow mask", &s.view.heat_follow_mask)) followed_ = {};
+    tip("Show the mask view's region and mark its selected query (zooming or panning here turns this off).");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("fit")) fitted_n_ = -1, s.view.heat_follow_mask = false;
     tip("Show the whole matrix (sampled) again.");
 
     // Readouts.
@@ -75,11 +78,18 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     const float legend_h = ImGui::GetTextLineHeightWithSpacing() * 3.2f;
     const float side = std::max(24.0f, std::min((avail.x - gap * float(panels - 1)) / float(panels),
                                                 avail.y - ImGui::GetTextLineHeightWithSpacing() - legend_h));
-    if (fitted_n_ != n || std::fabs(side - panel_) > 0.5f) {
+    const bool resized = std::fabs(side - panel_) > 0.5f;
+    if (fitted_n_ != n || resized) {
         if (fitted_n_ != n) zoom_ = ZoomTransform::fit(n, side, side);
         else zoom_.tokens_per_px *= double(panel_ / side);
         fitted_n_ = n;
         panel_ = side;
+        followed_ = {};
+    }
+    // Following the mask: its region, centred in the square panels (refitted when it moves).
+    if (s.view.heat_follow_mask && !mask_region_.empty() && (!(mask_region_ == followed_))) {
+        zoom_ = ZoomTransform::fit_region(mask_region_, side, side);
+        followed_ = mask_region_;
     }
 
     // Colourise on a new result or scale change.
@@ -119,12 +129,16 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         ImGui::InvisibleButton("heat", {side, side}, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
         const bool hov = ImGui::IsItemHovered();
         if (hov) any_hover = true, hover_m = {io.MousePos.x - p0.x, io.MousePos.y - p0.y}, hover_panel = k;
-        if (hov && io.MouseWheel != 0) zoom_.zoom_at(hover_m.x, hover_m.y, std::pow(1.25, double(io.MouseWheel)), n, side, side);
+        if (hov && io.MouseWheel != 0) {
+            zoom_.zoom_at(hover_m.x, hover_m.y, std::pow(1.25, double(io.MouseWheel)), n, side, side);
+            s.view.heat_follow_mask = false;
+        }
         if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) {
             zoom_.pan(io.MouseDelta.x, io.MouseDelta.y);
             zoom_.clamp(n, side, side);
+            s.view.heat_follow_mask = false;
         }
-        if (hov && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
+        if (hov && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1, s.view.heat_follow_mask = false;
         ImGui::PopID();
         dl->PushClipRect(p0, {p0.x + side, p0.y + side}, true);
         if (!hr || imgs[k]->empty()) dl->AddRectFilled(p0, {p0.x + side, p0.y + side}, IM_COL32(10, 10, 12, 255));
@@ -137,6 +151,12 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
                        {p0.x + px(double(g.col0 + int64_t(hr->w) * st)), p0.y + py(double(g.row0 + int64_t(hr->h) * st))});
         }
         if (hr && !ctx.current(hr->gen)) dim_rect(dl, p0, {p0.x + side, p0.y + side});  // weights of older parameters
+        // The mask view's selected query, on every panel.
+        if (s.view.heat_follow_mask && selected_ >= 0 && selected_ < n) {
+            const float y = p0.y + float(zoom_.to_px_y(double(selected_) + 0.5));
+            dl->AddLine({p0.x, y}, {p0.x + side, y}, IM_COL32(255, 255, 255, 150), 1.0f);
+            dl->AddTriangleFilled({p0.x, y - 4}, {p0.x, y + 4}, {p0.x + 6, y}, IM_COL32(255, 255, 255, 230));
+        }
         dl->AddRect(p0, {p0.x + side, p0.y + side}, IM_COL32(90, 90, 100, 255));
         dl->PopClipRect();
     }

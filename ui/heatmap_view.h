@@ -16,6 +16,9 @@ class HeatmapView {
 public:
     void draw(AppState& s, const ViewContext& ctx);
     HeatRequest request(const AppState& s) const;
+    // The mask view's visible region and selected query (-1: none), followed when
+    // ViewSettings::heat_follow_mask is on. Call before draw.
+    void follow(const TokenRect& region, int64_t selected) { mask_region_ = region, selected_ = selected; }
 
 private:
     ZoomTransform zoom_;
@@ -25,6 +28,8 @@ private:
     ColorScale colored_scale_ = ColorScale::log;
     Rgba8Image dense_, sparse_, diff_;
     float vmax_ = 1, diff_max_ = 1;
+    TokenRect mask_region_, followed_;
+    int64_t selected_ = -1;
 };
 
 }  // namespace salab::ui

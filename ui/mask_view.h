@@ -22,6 +22,8 @@ public:
     MaskImageRequest request(const AppState& s) const;
     void fit() { fitted_n_ = -1; }
     int64_t selected_query() const { return selected_; }
+    // The tokens on the canvas at the last draw (empty before the first).
+    TokenRect visible(int64_t n) const { return canvas_.x < 8 ? TokenRect{} : zoom_.visible(n, canvas_.x, canvas_.y); }
     // A click is held for the double-click time: the app draws a frame when it is due.
     bool click_pending() const { return click_.pending(); }
 
