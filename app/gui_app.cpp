@@ -18,6 +18,7 @@
 #include "pattern_panel.h"
 #include "presets.h"
 #include "session.h"
+#include "stack_view.h"
 #include "timing_view.h"
 #include "tour_view.h"
 #include "vk_context.h"
@@ -218,6 +219,8 @@ private:
     ui::TimingView timing_view_;
     ui::HopView hop_view_;
     ui::QueryView query_view_;
+    ui::StackView stack_view_;
+    bool stack_shown_ = false;
     ui::AdvisorView advisor_view_;
     AdvisorJob advisor_job_;
     bool show_advisor_ = false;
@@ -537,10 +540,28 @@ void App::draw_windows() {
     ImGui::End();
 
     place(L, top_h, M, ds.y - top_h);
-    if (ImGui::Begin("Stats", nullptr, flags)) {
+    if (ImGui::Begin("Query and stats###Stats", nullptr, flags)) {
         rect(ui::DashWindow::stats);
-        ui::draw_stats(state_, ctx);
-        query_view_.draw(state_, ctx);
+        // The inspector first: it answers "what does this query see"; the mask's numbers are a tab away.
+        if (ImGui::BeginTabBar("stats_tabs")) {
+            if (ImGui::BeginTabItem("query inspector")) {
+                query_view_.draw(state_, ctx);
+                ImGui::EndTabItem();
+            }
+            if (ImGui::BeginTabItem("mask stats")) {
+                ui::draw_stats(state_, ctx);
+                ImGui::EndTabItem();
+            }
+            // A stack newly opened shows its overview first.
+            const bool stack = !state_.params.pattern.is_flat();
+            const bool fresh_stack = stack && !stack_shown_;
+            stack_shown_ = stack;
+            if (stack && ImGui::BeginTabItem("layers x heads", nullptr, fresh_stack ? ImGuiTabItemFlags_SetSelected : 0)) {
+                stack_view_.draw(state_, ctx);
+                ImGui::EndTabItem();
+            }
+            ImGui::EndTabBar();
+        }
     }
     ImGui::End();
 

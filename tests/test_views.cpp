@@ -9,6 +9,7 @@
 #include "hop_view.h"
 #include "hops.h"
 #include "input.h"
+#include "stack_view.h"
 #include "zoom.h"
 #include "query_view.h"
 #include "timing_view.h"
@@ -231,7 +232,7 @@ TEST_CASE("legends: every colour on the mask view is explained, and no two meani
 
     v.color_by_component = v.show_blocks = v.show_hop_overlay = true;
     ls = mask_legends(v, h, 5, true);
-    CHECK(titles(ls) == "kept by|kernel blocks|hops to the token (strips above its row / left of its column)||");
+    CHECK(titles(ls) == "kept by|kernel blocks|hops to token||");
     REQUIRE(ls[0].items.size() == h.components.size() + 1);
     CHECK(ls[0].items[3].label == "strided");
     // The 4th component is not the density map's "kept" yellow, nor any block or selection colour.
@@ -369,6 +370,30 @@ TEST_CASE("heatmap follows the mask: the mask's region fits the square panel, ce
     CHECK(ZoomTransform::fit_region({5, 5, 1, 1}, 300, 300).tokens_per_px == doctest::Approx(1.0 / 64.0));
     ViewSettings vs;
     CHECK(vs.heat_follow_mask);  // on by default
+}
+
+TEST_CASE("stack overview: one thumbnail per layer and head, its density, Q/K heads left blank") {
+    Pattern p = load_pattern(std::string(SALAB_SOURCE_DIR) + "/assets/presets/gemma_stack.json");
+    p.n = 256;
+    const std::vector<StackThumb> t = stack_thumbnails(p, 16);
+    size_t want = 0;
+    for (const Layer& l : p.layers) want += l.heads.size();
+    REQUIRE(t.size() == want);
+    CHECK(t[1].label == "L0 H1");
+    for (const StackThumb& th : t) {
+        CAPTURE(th.label);
+        CHECK(th.image.w == 16);
+        CHECK(th.density > 0.0);
+        CHECK(th.density <= 1.0);
+    }
+    HeadPattern lsh;
+    Component c;
+    c.type = ComponentType::lsh;
+    c.buckets = 4;
+    c.rounds = 1;
+    lsh.components = {c};
+    p.layers[0].heads[0] = lsh;
+    CHECK(stack_thumbnails(p, 16)[0].image.w == 0);
 }
 
 }  // TEST_SUITE

@@ -25,7 +25,7 @@ std::vector<Legend> mask_legends(const ViewSettings& v, const HeadPattern& head,
     if (v.show_blocks)
         out.push_back({"kernel blocks", {{"full", kBlockFullRgb}, {"partial", kBlockPartialRgb}, {"skipped", kBlockSkippedRgb}}, false});
     if (v.show_hop_overlay) {
-        Legend l{v.hop_to ? "hops to the token (strips above its row / left of its column)" : "hops from the token", {}, false};
+        Legend l{v.hop_to ? "hops to token" : "hops from token", {}, false};
         const int m = std::max(1, max_hops);
         l.items.push_back({"0", overlay_hop_rgb(0, m)});
         l.items.push_back({"1", overlay_hop_rgb(1, m)});

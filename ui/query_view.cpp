@@ -55,7 +55,9 @@ void QueryView::draw(const AppState& s, const ViewContext& ctx) {
         key_ = key;
     }
     const QueryInspection& qi = *shown_;
-    section(("query " + format_count(q) + " (click a query in the mask)").c_str());
+    ImGui::TextColored(ImVec4(0.55f, 0.75f, 1.0f, 1.0f), "query %s", format_count(q).c_str());
+    ImGui::SameLine();
+    ImGui::TextDisabled("(click a query in the mask, or move the hop token)");
     const StaleScope dim(!ctx.current(m->gen));
     ImGui::Text("%s keys kept (%.3f%% of the row)", format_count(qi.keys).c_str(), 100.0 * double(qi.keys) / double(mask.n()));
     if (ImGui::BeginTable("query_parts", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
@@ -106,12 +108,13 @@ void QueryView::draw_row_weights(const ViewContext& ctx, int head, int64_t q, in
         return;
     }
     const bool current = ctx.current(rw->gen);
-    ImGui::TextDisabled("weights along the row (max per %s keys)", format_count(std::max<int64_t>(1, n / std::max(1, int(w)))).c_str());
+    const int bins = std::max(16, int(w * 0.5f));
+    if (n <= bins) ImGui::TextDisabled("weights along the row (every key)");
+    else ImGui::TextDisabled("weights along the row (largest of every %s keys)", format_count((n + bins - 1) / bins).c_str());
     if (!current) {
         ImGui::SameLine();
         updating_mark(true);
     }
-    const int bins = std::max(16, int(w * 0.5f));
     const RowBins d = bin_row(rw->dense, bins), sp = bin_row(rw->sparse, bins);
     PlotSeries ds{"dense", d.x, d.y, IM_COL32(255, 140, 60, 255), false};
     PlotSeries ss{"sparse (this pattern)", sp.x, sp.y, IM_COL32(90, 200, 255, 255), false};

@@ -140,7 +140,9 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
                     ImGui::TableNextColumn();
                     ImGui::TextUnformatted(format_ms(t->sparse_ms).c_str());
                     ImGui::TableNextColumn();
-                    ImGui::TextUnformatted(t->dense_ms ? format_ms(*t->dense_ms).c_str() : "-");
+                    if (t->dense_ms) ImGui::TextUnformatted(format_ms(*t->dense_ms).c_str());
+                    else if (t->dense_skipped_estimate_ms) ImGui::TextDisabled("~%s est.", format_ms(*t->dense_skipped_estimate_ms).c_str());
+                    else ImGui::TextDisabled("-");
                     ImGui::TableNextColumn();
                     if (t->dense_ms && t->sparse_ms > 0) ImGui::Text("%.1fx", *t->dense_ms / t->sparse_ms);
                     ImGui::TableNextColumn();
