@@ -70,7 +70,9 @@ struct DenseCalibrationKey {
 };
 struct DenseCalibration {
     DenseCalibrationKey key;
-    int64_t n = 0;
+    int64_t n_lo = 0;  // the smaller measured n and its median
+    double ms_lo = 0;
+    int64_t n = 0;     // the larger one, and its timed runs
     double ms = 0;
     int runs = 0;
 };
@@ -152,6 +154,15 @@ int64_t calibration_n(int64_t n, double estimate_ms, double target_ms) {
     const double scaled = double(n) * std::sqrt(target_ms / estimate_ms);
     const int64_t c = int64_t(scaled) / 64 * 64;
     return std::clamp<int64_t>(c, std::min<int64_t>(n, 256), std::max<int64_t>(std::min<int64_t>(n, 256), n / 2));
+}
+
+double extrapolate_dense_ms(int64_t n_lo, double ms_lo, int64_t n_hi, double ms_hi, int64_t n) {
+    const double a2 = double(n_lo) * double(n_lo), b2 = double(n_hi) * double(n_hi), x2 = double(n) * double(n);
+    if (n_hi <= 0) return 0;
+    const double slope = b2 > a2 ? (ms_hi - ms_lo) / (b2 - a2) : 0.0;
+    // A non-increasing pair is noise: fall back to pure n^2 scaling of the larger run.
+    if (!(slope > 0)) return ms_hi * x2 / b2;
+    return std::max(ms_hi, ms_hi + slope * (x2 - b2));
 }
 
 double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs) {
@@ -580,17 +591,18 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
         double expect = guess;
         if (guess > kLiveDenseBudgetMs / 20) {
             const DenseCalibration& cal = calibrate_dense(p, h, causal, guess);
-            const double scale = (double(n()) / double(cal.n)) * (double(n()) / double(cal.n));
-            expect = cal.ms * scale;
+            expect = extrapolate_dense_ms(cal.n_lo, cal.ms_lo, cal.n, cal.ms, n());
             if (expect > kLiveDenseBudgetMs) {
                 dense_done = true;
                 timing.dense_skipped_estimate_ms = expect;
                 timing.dense_calibration_n = cal.n;
                 timing.dense_calibration_ms = cal.ms;
                 timing.dense_calibration_runs = cal.runs;
+                timing.dense_calibration_n_lo = cal.n_lo;
+                timing.dense_calibration_ms_lo = cal.ms_lo;
                 char why[160];
-                std::snprintf(why, sizeof why, "dense not run: ~%.0f s, scaled from a measured run at n = %lld", expect / 1000.0,
-                              (long long)cal.n);
+                std::snprintf(why, sizeof why, "dense not run: ~%.0f s, fitted to measured runs at n = %lld and %lld",
+                              expect / 1000.0, (long long)cal.n_lo, (long long)cal.n);
                 accuracy.rel_error_missing = why;
                 out.timing = timing;
                 out.accuracy = accuracy;
@@ -618,8 +630,6 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
 const DenseCalibration& LiveProblem::State::calibrate_dense(const LiveParams& p, int h, bool causal, double guess_ms) {
     const DenseCalibrationKey key{p.d, h, causal};
     if (dense_calibration && dense_calibration->key == key) return *dense_calibration;
-    // Two steps: n = 256 costs next to nothing anywhere and overstates the per-pair cost (fixed
-    // overheads), so the n it picks for the second, calibrating run is a safe one.
     const auto measure = [&](int64_t cn) {
         const QKV q = make_qkv(h, cn, p.d, 1, QkvSource::gaussian);
         engine->upload(q.q, q.k, q.v, {h, cn, p.d});
@@ -628,14 +638,18 @@ const DenseCalibration& LiveProblem::State::calibrate_dense(const LiveParams& p,
         ro.warmup = 1;
         return engine->run(plan_dense(h, causal), ro);
     };
-    const int64_t n0 = std::min<int64_t>(n(), 256);
-    const RunResult r0 = measure(n0);
-    const double at_n = r0.gpu_ms * (double(n()) / double(n0)) * (double(n()) / double(n0));
-    const int64_t n1 = calibration_n(n(), std::max(at_n, 1e-3), kCalibrationTargetMs);
-    DenseCalibration cal{key, n0, r0.gpu_ms, r0.runs};
-    if (n1 > n0) {
-        const RunResult r1 = measure(n1);
-        cal = {key, n1, r1.gpu_ms, r1.runs};
+    // Small runs are mostly fixed cost (launch, a software rasteriser's threads): two sizes give
+    // the overhead and the per-pair cost apart (t = a + b n^2), and that fit picks the n of a
+    // third, calibrating run of ~0.4 s, which is fitted with the larger of the first two.
+    DenseCalibration cal{key, std::min<int64_t>(n(), 128), 0, std::min<int64_t>(n(), 256), 0, 0};
+    const RunResult ra = measure(cal.n_lo);
+    const RunResult rb = cal.n > cal.n_lo ? measure(cal.n) : ra;
+    cal.ms_lo = ra.gpu_ms, cal.ms = rb.gpu_ms, cal.runs = rb.runs;
+    const int64_t n1 = calibration_n(n(), extrapolate_dense_ms(cal.n_lo, cal.ms_lo, cal.n, cal.ms, n()), kCalibrationTargetMs);
+    if (n1 > cal.n) {
+        const RunResult rc = measure(n1);
+        cal.n_lo = cal.n, cal.ms_lo = cal.ms;
+        cal.n = n1, cal.ms = rc.gpu_ms, cal.runs = rc.runs;
     }
     // The live problem's own Q/K/V back on the device (the heatmap and the next runs read them).
     engine->upload(qkv.q, qkv.k, qkv.v, {h, n(), p.d});

@@ -66,6 +66,11 @@ int repeats_within(double one_run_ms, double budget_ms);
 // as n^2), a multiple of 64 in [min(n, 256), n / 2].
 int64_t calibration_n(int64_t n, double estimate_ms, double target_ms);
 
+// Dense time at n from two measured runs (n_lo, ms_lo) < (n_hi, ms_hi), fitted as a fixed cost
+// plus a cost per pair, t = a + b n^2; pure n^2 scaling of the larger run when the two disagree
+// (the smaller slower: noise).
+double extrapolate_dense_ms(int64_t n_lo, double ms_lo, int64_t n_hi, double ms_hi, int64_t n);
+
 // The heads' masks of the selected layer (one per head), as the live view and the sweep build them.
 std::vector<HeadMask> build_head_masks(const LiveParams& p, const QKV& qkv);
 // The kernel plan of those masks (band, gathered or plain block mask, split): what the live

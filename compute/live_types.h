@@ -128,10 +128,12 @@ struct TimingSample {
     // Set when the dense run was not made: the estimate that was over the live budget, a measured
     // dense run at a smaller n scaled by the pairs.
     std::optional<double> dense_skipped_estimate_ms;
-    // The measured dense run that estimate is scaled from ((n / calibration_n)^2 of its median).
+    // The measured dense runs that estimate is fitted to (extrapolate_dense_ms).
     int64_t dense_calibration_n = 0;
     double dense_calibration_ms = 0;
     int dense_calibration_runs = 0;
+    int64_t dense_calibration_n_lo = 0;  // the smaller run of the fit t = a + b n^2
+    double dense_calibration_ms_lo = 0;
     double visited_share = 0;  // token pairs in the blocks the sparse kernel visits / n^2 per head
     double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
     double mask_build_ms = 0;

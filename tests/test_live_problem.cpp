@@ -205,6 +205,14 @@ TEST_CASE("live timing: repeats fit a time budget, the dense calibration n is sa
     CHECK(calibration_n(65536, 1e9, 400) == 256);   // never below 256
     CHECK(calibration_n(4096, 401, 400) == 2048);   // never above n / 2
     CHECK(calibration_n(100, 1e6, 400) == 100);     // n below 256: n itself
+    // Overhead apart from the per-pair cost: 1.0 s at 128 and 1.06 s at 256 (mostly fixed cost, as
+    // on a loaded lavapipe) extrapolate to ~2.2 s at 1000, not 1.06 * (1000/256)^2 = 16 s.
+    const double t = extrapolate_dense_ms(128, 1000, 256, 1060, 1000);
+    CHECK(t == doctest::Approx(1060 + 60.0 / (256.0 * 256 - 128.0 * 128) * (1e6 - 256.0 * 256)));
+    CHECK(t < 2500);
+    CHECK(extrapolate_dense_ms(128, 10, 256, 40, 512) == doctest::Approx(160));  // pure n^2: no overhead
+    CHECK(extrapolate_dense_ms(128, 50, 256, 40, 512) == doctest::Approx(160));  // noise: n^2 of the larger
+    CHECK(extrapolate_dense_ms(256, 40, 256, 40, 256) == doctest::Approx(40));
 }
 
 TEST_SUITE("gpu") {

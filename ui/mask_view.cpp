@@ -95,9 +95,11 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
             for (int h : *v) max_hops = std::max(max_hops, h);
     const std::vector<Legend> legends = mask_legends(s.view, legend_head, max_hops, selected_ >= 0 && selected_ < n);
     const int lrows = legend_rows(legends, avail.x);
-    const ImVec2 size{std::max(avail.x, 32.0f), std::max(avail.y - line * float(lrows) - 2.0f, 32.0f)};
+    // (avail was taken above the toolbar: one more line for it.)
+    const ImVec2 size{std::max(avail.x, 32.0f), std::max(avail.y - line * float(lrows + 1) - 2.0f, 32.0f)};
     if (fitted_n_ != n || size.x != canvas_.x || size.y != canvas_.y) {
-        if (fitted_n_ != n) zoom_ = ZoomTransform::fit(n, size.x, size.y);
+        // A fitted view stays fitted when the canvas changes (legend rows come and go).
+        if (fitted_n_ != n || zoom_ == ZoomTransform::fit(n, canvas_.x, canvas_.y)) zoom_ = ZoomTransform::fit(n, size.x, size.y);
         else zoom_.clamp(n, size.x, size.y);
         fitted_n_ = n;
     }

@@ -117,7 +117,8 @@ void QueryView::draw_row_weights(const ViewContext& ctx, int head, int64_t q, in
     }
     const RowBins d = bin_row(rw->dense, bins), sp = bin_row(rw->sparse, bins);
     PlotSeries ds{"dense", d.x, d.y, IM_COL32(255, 140, 60, 255), false};
-    PlotSeries ss{"sparse (this pattern)", sp.x, sp.y, IM_COL32(90, 200, 255, 255), false};
+    // Sparse rows are zero off their few keys: markers, so isolated keys show on the log scale.
+    PlotSeries ss{"sparse (this pattern)", sp.x, sp.y, IM_COL32(90, 200, 255, 255), true};
     ds.thickness = ss.thickness = 1.5f;
     PlotSpec spec;
     spec.x_label = "key j";
@@ -125,6 +126,11 @@ void QueryView::draw_row_weights(const ViewContext& ctx, int head, int64_t q, in
     spec.log_y = true;
     spec.x_lo = 0;
     spec.x_hi = double(n);
+    double lo = 1.0, hi = 0.0;
+    for (const RowBins* b : {&d, &sp})
+        for (double y : b->y)
+            if (y > 0) lo = std::min(lo, y), hi = std::max(hi, y);
+    if (hi > 0) spec.y_lo = lo * 0.7, spec.y_hi = std::min(1.0, hi * 1.6);
     spec.y_format = [](double v) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.3g", v);

@@ -84,12 +84,12 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
         } else if (last->dense_skipped_estimate_ms) {
             ImGui::TextColored(ImColor(dense_col), "dense  ~%s", format_ms(*last->dense_skipped_estimate_ms).c_str());
             ImGui::SameLine();
-            ImGui::TextDisabled("ESTIMATE: %s at n = %s (%d run%s) x (n / %s)^2", format_ms(last->dense_calibration_ms).c_str(),
-                                format_count(last->dense_calibration_n).c_str(), last->dense_calibration_runs,
-                                last->dense_calibration_runs == 1 ? "" : "s", format_count(last->dense_calibration_n).c_str());
-            tip("Not measured at this n: a dense run at the smaller n was measured and scaled by the token pairs "
-                "(dense attention costs n^2). Longer than the live budget, so the live view does not run it (a kernel "
-                "cannot be interrupted); the scaling sweep measures it.");
+            ImGui::TextDisabled("ESTIMATE from dense at n = %s (%s) and %s (%s)", format_count(last->dense_calibration_n_lo).c_str(),
+                                format_ms(last->dense_calibration_ms_lo).c_str(), format_count(last->dense_calibration_n).c_str(),
+                                format_ms(last->dense_calibration_ms).c_str());
+            tip("Not measured at this n: dense runs at two smaller n were measured (medians of 3) and fitted as a fixed "
+                "cost plus a cost per token pair, t = a + b n^2. Longer than the live budget, so the live view does not "
+                "run it (a kernel cannot be interrupted); the scaling sweep measures it.");
         } else {
             ImGui::TextDisabled("dense  ...");
         }
