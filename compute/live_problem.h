@@ -59,8 +59,8 @@ inline constexpr double kLiveDenseBudgetMs = 12000;
 // of the blocks they visit, so dense costs ~dense pairs / visited pairs as much.
 double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs);
 
-// Timed repeats of a kernel whose one run takes one_run_ms, within budget_ms: 3..15, 2 when
-// only two fit, 1 when one run is over the budget.
+// Timed repeats of a kernel whose one run takes one_run_ms, within budget_ms: 3..15, else 2 while
+// one run fits the budget (a spread), 1 when one run is over it.
 int repeats_within(double one_run_ms, double budget_ms);
 // The n of a calibrating dense run: what takes ~target_ms when n takes estimate_ms (pairs scale
 // as n^2), a multiple of 64 in [min(n, 256), n / 2].

@@ -196,6 +196,7 @@ TEST_CASE("live timing: repeats fit a time budget, the dense calibration n is sa
     CHECK(repeats_within(10, 1500) == 15);   // short kernels: many repeats, capped
     CHECK(repeats_within(400, 1500) == 3);   // at least three for a median and a spread
     CHECK(repeats_within(700, 1500) == 2);
+    CHECK(repeats_within(1400, 1500) == 2);  // a spread whenever one run fits
     CHECK(repeats_within(4000, 1500) == 1);  // one run over the budget: the spread is unknown
     CHECK(repeats_within(0, 1500) == 3);
     // A dense run estimated at 36 s at n = 65,536: the calibration run is ~400 ms of it.
