@@ -9,6 +9,7 @@
 #include "hop_view.h"
 #include "hops.h"
 #include "input.h"
+#include "heatmap_view.h"
 #include "stack_view.h"
 #include "zoom.h"
 #include "query_view.h"
@@ -394,6 +395,17 @@ TEST_CASE("stack overview: one thumbnail per layer and head, its density, Q/K he
     lsh.components = {c};
     p.layers[0].heads[0] = lsh;
     CHECK(stack_thumbnails(p, 16)[0].image.w == 0);
+}
+
+TEST_CASE("heatmap: the log floor reaches the weights of a long row, so n = 65,536 is not blank") {
+    const std::vector<float> dense(64, 1.0f / 65536.0f), sparse{0.5f, 0.0f, 0.25f};
+    const float f = log_floor(dense, sparse, 0.5f);
+    CHECK(f == doctest::Approx(1.0f / 65536.0f));
+    CHECK(scale_to_unit(ColorScale::log, dense[0], f, 0.5f) >= 0.0f);
+    const std::vector<float> tiny{1e-12f};
+    CHECK(log_floor(tiny, {}, 0.5f) == doctest::Approx(0.5f * 1e-8f));  // never below vmax * 1e-8
+    const std::vector<float> peaked{0.4f, 0.1f};
+    CHECK(log_floor(peaked, {}, 0.5f) == doctest::Approx(0.5f * 1e-4f));  // never above vmax * 1e-4
 }
 
 }  // TEST_SUITE

@@ -17,6 +17,14 @@ int64_t heat_stride(const TokenRect& r, int max_cells) {
     return std::max<int64_t>(1, (side + max_cells - 1) / max_cells);
 }
 
+float log_floor(std::span<const float> dense, std::span<const float> sparse, float vmax) {
+    float lo = vmax;
+    for (auto v : {dense, sparse})
+        for (float x : v)
+            if (x > 0.0f) lo = std::min(lo, x);
+    return std::clamp(lo, vmax * 1e-8f, vmax * 1e-4f);
+}
+
 HeatRequest HeatmapView::request(const AppState& s) const {
     HeatRequest r;
     r.head = s.view.head;
@@ -49,23 +57,30 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         const bool old_params = !ctx.current(a.gen);
         const StaleScope dim(old_params);
         ImGui::SameLine();
+        // Next to a baseline: keys drawn at random with the same density keep that share of the mass.
+        // (Causal: dense attention spreads over j <= i only, about half the pairs.)
+        const bool causal = ctx.model && !ctx.model->heads.empty() && ctx.model->heads[0].pattern().causal;
+        const double density = ctx.model ? std::min(1.0, ctx.model->stats.density * (causal ? 2.0 : 1.0)) : 0.0;
         if (a.kept_mass)
-            ImGui::Text("  kept mass %.1f%%%s", 100.0 * *a.kept_mass, a.sampled ? "*" : "");
+            ImGui::Text("  kept mass %.1f%%%s (random keys: %.1f%%)", 100.0 * *a.kept_mass, a.sampled ? "*" : "", 100.0 * density);
         else
             ImGui::TextDisabled("  kept mass ...");
         if (a.sampled && ImGui::IsItemHovered())
             ImGui::SetTooltip("Mean over %lld sampled rows of the dense weight on the pairs the pattern keeps.", (long long)a.rows_used);
         else
             tip("Share of the dense attention mass that the pattern keeps: mean over rows of the dense softmax "
-                "weights on kept pairs. 100% = the sparse layer loses nothing.");
+                "weights on kept pairs. 100% = the sparse layer loses nothing; keys picked at random with the same "
+                "density keep about the density (the baseline in brackets), so a pattern is only as good as its margin "
+                "over it.");
         ImGui::SameLine();
         if (a.rel_error)
-            ImGui::Text("  output error %.2e", *a.rel_error);
+            ImGui::Text("  output error %.2g (zeros: 1)", *a.rel_error);
         else if (!a.rel_error_missing.empty())
             ImGui::TextDisabled("  output error n/a (%s)", a.rel_error_missing.c_str());
         else
             ImGui::TextDisabled("  output error ...");
-        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
+        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|. "
+            "An output of all zeros scores 1, so values near 1 mean the pattern misses where this data's attention goes.");
         if (old_params) {
             ImGui::SameLine();
             updating_mark(true);
@@ -104,7 +119,8 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         }
         vmax_ = vmax > 0 ? vmax : 1.0f;
         diff_max_ = dmax > 0 ? dmax : 1.0f;
-        const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
+        vfloor_ = log_floor(hr->dense, hr->sparse, vmax_);
+        const float vmin = s.view.heat_scale == ColorScale::log ? vfloor_ : 0.0f;
         dense_ = colorize_values(hr->dense, hr->w, hr->h, s.view.heat_scale, vmin, vmax_);
         sparse_ = colorize_values(hr->sparse, hr->w, hr->h, s.view.heat_scale, vmin, vmax_);
         diff_ = colorize_diff(diff, hr->w, hr->h, diff_max_);
@@ -164,7 +180,7 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     if (stale) draw_updating_badge({top.x + float(panels) * (side + gap) - gap, top.y + ImGui::GetTextLineHeightWithSpacing()}, ctx.activity);
     ImGui::SetCursorScreenPos({top.x, top.y + ImGui::GetTextLineHeightWithSpacing() + side + 4});
     ImGui::BeginGroup();
-    const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
+    const float vmin = s.view.heat_scale == ColorScale::log ? vfloor_ : 0.0f;
     draw_legend("P(i, j)", s.view.heat_scale, vmin, vmax_, std::min(side * 0.8f, 180.0f));
     ImGui::EndGroup();
     if (s.view.heat_show_diff) {
