@@ -20,12 +20,17 @@ std::vector<Legend> mask_legends(const ViewSettings& v, const HeadPattern& head,
         // The map's darkest stop is kept for "one pair in this pixel" (mask_density_shade).
         out.push_back({"kept pairs per pixel", {{"none", kEmptyRgb}, {"one", sequential_rgb(mask_density_shade(1e-6f))},
                                                  {"half", sequential_rgb(mask_density_shade(0.5f))}, {"all", sequential_rgb(1.0f)}},
-                       true});
+                       true, "Share of the token pairs under a pixel that the pattern keeps (zoomed out, a pixel covers many)."});
     }
     if (v.show_blocks)
-        out.push_back({"kernel blocks", {{"full", kBlockFullRgb}, {"partial", kBlockPartialRgb}, {"skipped", kBlockSkippedRgb}}, false});
+        out.push_back({"kernel blocks", {{"full", kBlockFullRgb}, {"partial", kBlockPartialRgb}, {"skipped", kBlockSkippedRgb}}, false,
+                       "The kernel's 64 x 64 blocks: full (no per-element test), partial (a bitmask per element), skipped "
+                       "(never visited)."});
     if (v.show_hop_overlay) {
-        Legend l{v.hop_to ? "hops to token" : "hops from token", {}, false};
+        Legend l{v.hop_to ? "hops to token" : "hops from token", {}, false,
+                 "The selected token's hop counts: the strip just above its row holds hops(j -> token) for each key "
+                 "j, the strip left of its column hops(token -> i) for each query i (the worst of a pixel's tokens). "
+                 "The row and column themselves stay uncovered."};
         const int m = std::max(1, max_hops);
         l.items.push_back({"0", overlay_hop_rgb(0, m)});
         l.items.push_back({"1", overlay_hop_rgb(1, m)});
@@ -88,6 +93,13 @@ void draw_legends(const std::vector<Legend>& legends, float width) {
             if (k + 1 < l.items.size()) ImGui::SameLine();
         }
         ImGui::EndGroup();
+        if (!l.help.empty() && ImGui::IsItemHovered()) {
+            ImGui::BeginTooltip();
+            ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28.0f);
+            ImGui::TextUnformatted(l.help.c_str());
+            ImGui::PopTextWrapPos();
+            ImGui::EndTooltip();
+        }
     }
 }
 

@@ -24,6 +24,7 @@ struct Legend {
     std::string title;
     std::vector<LegendItem> items;
     bool gradient = false;  // items are the ends (and middle) of a continuous scale
+    std::string help;       // tooltip of the legend ("" none)
 };
 
 // Every colour the mask view draws with these settings, with what it means. `max_hops`: the
