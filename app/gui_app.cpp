@@ -13,11 +13,13 @@
 #include "compare_view.h"
 #include "heatmap_view.h"
 #include "help_view.h"
+#include "input.h"
 #include "hop_view.h"
 #include "mask_view.h"
 #include "pattern_panel.h"
 #include "presets.h"
 #include "session.h"
+#include "stack_view.h"
 #include "timing_view.h"
 #include "tour_view.h"
 #include "vk_context.h"
@@ -86,6 +88,14 @@ void on_cursor(GLFWwindow*, double, double) { g_input = true; }
 void on_button(GLFWwindow*, int, int, int) { g_input = true; }
 void on_scroll(GLFWwindow*, double, double) { g_input = true; }
 void on_key(GLFWwindow*, int, int, int, int) { g_input = true; }
+// Keys go through a queue instead of the backend's callback (which writes io.KeysDown directly
+// and so loses a press released within the same frame): see ui/input.h.
+ui::KeyEventQueue g_keys({{GLFW_KEY_LEFT_CONTROL, GLFW_KEY_RIGHT_CONTROL}, {GLFW_KEY_LEFT_SHIFT, GLFW_KEY_RIGHT_SHIFT},
+                          {GLFW_KEY_LEFT_ALT, GLFW_KEY_RIGHT_ALT}, {GLFW_KEY_LEFT_SUPER, GLFW_KEY_RIGHT_SUPER}});
+void on_key_queued(GLFWwindow*, int key, int, int action, int) {
+    g_input = true;
+    g_keys.push(key, action != GLFW_RELEASE);
+}
 void on_char(GLFWwindow*, unsigned int) { g_input = true; }
 void on_size(GLFWwindow*, int, int) { g_input = true; }
 void on_focus(GLFWwindow*, int) { g_input = true; }
@@ -210,12 +220,15 @@ private:
     ui::TimingView timing_view_;
     ui::HopView hop_view_;
     ui::QueryView query_view_;
+    ui::StackView stack_view_;
+    bool stack_shown_ = false;
     ui::AdvisorView advisor_view_;
     AdvisorJob advisor_job_;
     bool show_advisor_ = false;
     bool advisor_started_ = false;
     ui::TourView tour_view_;
 
+    int64_t token_n_ = 0, token_at_ = 0;  // n and hop token of the last frame (ui::carry_token)
     ImVec2 last_display_{0, 0};
     bool layout_dirty_ = true;
     bool tour_shown_ = false;
@@ -255,6 +268,7 @@ void App::load_initial() {
     if (!opt_.session_path.empty()) {
         try {
             state_ = ui::load_session(opt_.session_path);
+            state_.preset_path = ui::preset_key(state_.preset_path);
             if (opt_.device >= 0) state_.params.device = opt_.device;
             if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
             return;
@@ -268,7 +282,7 @@ void App::load_initial() {
         try {
             state_.params.pattern = load_pattern(opt_.pattern_path);
             if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
-            state_.preset_path = std::filesystem::weakly_canonical(opt_.pattern_path).string();
+            state_.preset_path = ui::preset_key(opt_.pattern_path);
         } catch (const InputError& e) {
             startup_error = e.what();
         }
@@ -298,7 +312,7 @@ void App::load_preset(const std::string& path) {
         p.pattern = load_pattern(path);
         p.layer = 0;
         state_.params = p;
-        state_.preset_path = path;
+        state_.preset_path = ui::preset_key(path);
         state_.view.head = 0;
         // A token whose hops are interesting: the last one hears everything in a causal pattern.
         state_.view.hop_token = int(head_pattern(p, 0).causal ? p.pattern.n - 1 : p.pattern.n / 2);
@@ -359,6 +373,7 @@ void App::post_if_changed() {
     v.mask = mask_view_.request(state_);
     v.heat = heat_view_.request(state_);
     v.hop_token = state_.view.hop_token;
+    v.row = {state_.view.head, state_.view.hop_token};  // the query inspector's row
     const bool params_changed = !posted_ || !(state_.params == last_params_);
     if (params_changed) {
         ++gen_;
@@ -438,6 +453,7 @@ void App::carry_out(ui::ViewActions& a) {
         }
         if (a.load_session) {
             ui::AppState s = ui::load_session(a.session_path);
+            s.preset_path = ui::preset_key(s.preset_path);
             state_ = s;
             status_ = "loaded " + a.session_path;
         }
@@ -477,6 +493,7 @@ void App::draw_windows() {
     ctx.model = shown_.model ? &*shown_.model : nullptr;
     ctx.mask = shown_.mask ? &*shown_.mask : nullptr;
     ctx.heat = shown_.heat ? &*shown_.heat : nullptr;
+    ctx.row = shown_.row ? &*shown_.row : nullptr;
     ctx.accuracy = shown_.accuracy ? &*shown_.accuracy : nullptr;
     ctx.timings = &timings_;
     ctx.hops = shown_.hops ? &*shown_.hops : nullptr;
@@ -505,13 +522,17 @@ void App::draw_windows() {
         ImGui::SameLine();
         if (ImGui::Button("advisor")) show_advisor_ = !show_advisor_;
         ImGui::SameLine();
-        ImGui::TextDisabled("%.0f fps", double(ImGui::GetIO().Framerate));
+        // Idle, frames are drawn on input only (twice a second otherwise): an fps figure then says nothing.
+        if (ImGui::GetIO().DeltaTime > 0.1f) ImGui::TextDisabled("idle");
+        else ImGui::TextDisabled("%.0f fps", double(ImGui::GetIO().Framerate));
         compare_view_.draw_pin_button(state_);
     }
     ImGui::End();
 
     place(L, 0, M, top_h);
+    const ui::PresetMatch match = ui::match_preset(presets_, state_.preset_path, state_.params.pattern);
     const std::string mask_title = "Mask: " + (state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name) +
+                                   (match.edited ? " (edited)" : "") +
                                    (layer_heads(state_.params) > 1 ? ", head " + std::to_string(state_.view.head) : "") + "###Mask";
     if (ImGui::Begin(mask_title.c_str(), nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
         rect(ui::DashWindow::mask);
@@ -520,10 +541,28 @@ void App::draw_windows() {
     ImGui::End();
 
     place(L, top_h, M, ds.y - top_h);
-    if (ImGui::Begin("Stats", nullptr, flags)) {
+    if (ImGui::Begin("Query and stats###Stats", nullptr, flags)) {
         rect(ui::DashWindow::stats);
-        ui::draw_stats(state_, ctx);
-        query_view_.draw(state_, ctx);
+        // The inspector first: it answers "what does this query see"; the mask's numbers are a tab away.
+        if (ImGui::BeginTabBar("stats_tabs")) {
+            if (ImGui::BeginTabItem("query inspector")) {
+                query_view_.draw(state_, ctx);
+                ImGui::EndTabItem();
+            }
+            if (ImGui::BeginTabItem("mask stats")) {
+                ui::draw_stats(state_, ctx);
+                ImGui::EndTabItem();
+            }
+            // A stack newly opened shows its overview first.
+            const bool stack = !state_.params.pattern.is_flat();
+            const bool fresh_stack = stack && !stack_shown_;
+            stack_shown_ = stack;
+            if (stack && ImGui::BeginTabItem("layers x heads", nullptr, fresh_stack ? ImGuiTabItemFlags_SetSelected : 0)) {
+                stack_view_.draw(state_, ctx);
+                ImGui::EndTabItem();
+            }
+            ImGui::EndTabBar();
+        }
     }
     ImGui::End();
 
@@ -531,6 +570,7 @@ void App::draw_windows() {
     place(L + M, 0, R, heat_h);
     if (ImGui::Begin("Attention weights", nullptr, flags | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
         rect(ui::DashWindow::heatmap);
+        heat_view_.follow(mask_view_.visible(state_.params.pattern.n), mask_view_.selected_query());
         heat_view_.draw(state_, ctx);
     }
     ImGui::End();
@@ -660,6 +700,7 @@ int App::run() {
         else glfwWaitEventsTimeout(0.5);
         if (std::exchange(g_input, false)) frames_left = 3;
         if (take_results()) frames_left = std::max(frames_left, 2);
+        if (g_keys.apply(ImGui::GetIO())) frames_left = std::max(frames_left, 2);  // events left for the next frame
         frames_left = std::max(0, frames_left - 1);
         ImGui_ImplVulkan_NewFrame();
         ImGui_ImplGlfw_NewFrame();
@@ -672,6 +713,11 @@ int App::run() {
         if (opt_.bench_changes > 0) script_step();
         const auto ui_t0 = Clock::now();
         draw_windows();
+        // One rule for the hop token whichever way n changed (slider, keys, tour, session,
+        // advisor): it keeps its relative place, unless it was set for the new n in this frame.
+        state_.view.hop_token = int(ui::carry_token(token_n_, token_at_, state_.params.pattern.n, state_.view.hop_token));
+        token_n_ = state_.params.pattern.n, token_at_ = state_.view.hop_token;
+        if (mask_view_.click_pending()) frames_left = std::max(frames_left, 1);  // a click waiting out the double-click time
         post_if_changed();
         ImGui::Render();
         const auto render_t0 = Clock::now();
@@ -821,6 +867,7 @@ int run_app(const AppOptions& options) {
         glfwSetWindowFocusCallback(win.window, on_focus);
         glfwSetCursorEnterCallback(win.window, on_enter);
         imgui.glfw = ImGui_ImplGlfw_InitForVulkan(win.window, true);
+        glfwSetKeyCallback(win.window, on_key_queued);  // (the backend restores on_key at shutdown)
         try {
             renderer->init_imgui();
             renderer->upload_fonts();

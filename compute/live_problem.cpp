@@ -8,7 +8,10 @@
 #include "vk_context.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <chrono>
+#include <functional>
 #include <utility>
 
 namespace salab {
@@ -27,8 +30,14 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// Timed repeats that keep one live update under ~a second on slow devices.
+// Timed repeats that keep one live update under ~a second on slow devices (the sweep's rule).
 int repeats_for(double pairs, int64_t d) { return 4.0 * double(d) * pairs > 2e9 ? 1 : 3; }
+
+// Time of the live view's timed repeats of one kernel, and the calibration run's target.
+constexpr double kRepeatBudgetMs = 1500;
+constexpr double kCalibrationTargetMs = 400;
+// Warm-up by time (GPU clocks ramp up): for kernels shorter than this, run them this long first.
+constexpr double kWarmupMs = 200;
 
 // Query rows the mask view's GPU density counts per pixel on a CPU device: 16 (twice the CPU
 // path's 8) keeps a 558 x 558 image of n = 65,536 near 0.2 s on lavapipe; a GPU counts up to
@@ -51,6 +60,22 @@ struct DenseKey {
 DenseKey dense_key(const LiveParams& p, int heads) {
     return {p.pattern.n, p.d, heads, is_causal(p), p.source, p.data_seed, p.q_path, p.k_path, p.v_path};
 }
+
+// A measured dense run at a smaller n, for estimates of dense runs the live view does not make.
+struct DenseCalibrationKey {
+    int64_t d = 0;
+    int heads = 0;
+    bool causal = false;
+    bool operator==(const DenseCalibrationKey&) const = default;
+};
+struct DenseCalibration {
+    DenseCalibrationKey key;
+    int64_t n_lo = 0;  // the smaller measured n and its median
+    double ms_lo = 0;
+    int64_t n = 0;     // the larger one, and its timed runs
+    double ms = 0;
+    int runs = 0;
+};
 
 struct DenseRun {
     DenseKey key;
@@ -91,6 +116,7 @@ void LiveUpdate::merge(LiveUpdate&& later) {
     take(mask, later.mask);
     take(timing, later.timing);
     take(heat, later.heat);
+    take(row, later.row);
     take(accuracy, later.accuracy);
     take(hops, later.hops);
     take(token_hops, later.token_hops);
@@ -106,6 +132,7 @@ std::string_view stage_name(LiveStage s) {
         case LiveStage::upload: return "generating and uploading Q/K/V";
         case LiveStage::sparse_timing: return "timing the sparse kernel";
         case LiveStage::heatmap: return "computing attention weights";
+        case LiveStage::row_weights: return "weights of the inspected query";
         case LiveStage::kept_mass: return "measuring kept attention mass";
         case LiveStage::hops: return "analysing hops";
         case LiveStage::token_hops: return "hops of one token";
@@ -114,6 +141,29 @@ std::string_view stage_name(LiveStage s) {
         case LiveStage::idle: return "";
     }
     return "";
+}
+
+int repeats_within(double one_run_ms, double budget_ms) {
+    if (!(one_run_ms > 0)) return 3;
+    const double fit = budget_ms / one_run_ms;
+    // Two runs whenever one fits: a spread, however small, says more than none.
+    return fit >= 3 ? int(std::min(fit, 15.0)) : fit >= 1 ? 2 : 1;
+}
+
+int64_t calibration_n(int64_t n, double estimate_ms, double target_ms) {
+    if (!(estimate_ms > 0)) return std::min<int64_t>(n, 256);
+    const double scaled = double(n) * std::sqrt(target_ms / estimate_ms);
+    const int64_t c = int64_t(scaled) / 64 * 64;
+    return std::clamp<int64_t>(c, std::min<int64_t>(n, 256), std::max<int64_t>(std::min<int64_t>(n, 256), n / 2));
+}
+
+double extrapolate_dense_ms(int64_t n_lo, double ms_lo, int64_t n_hi, double ms_hi, int64_t n) {
+    const double a2 = double(n_lo) * double(n_lo), b2 = double(n_hi) * double(n_hi), x2 = double(n) * double(n);
+    if (n_hi <= 0) return 0;
+    const double slope = b2 > a2 ? (ms_hi - ms_lo) / (b2 - a2) : 0.0;
+    // A non-increasing pair is noise: fall back to pure n^2 scaling of the larger run.
+    if (!(slope > 0)) return ms_hi * x2 / b2;
+    return std::max(ms_hi, ms_hi + slope * (x2 - b2));
 }
 
 double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs) {
@@ -182,11 +232,13 @@ struct LiveProblem::State {
     // dense attention, not with attention to the future); null: every pair.
     std::shared_ptr<const BlockMask> dense_ref;
     std::shared_ptr<const DenseRun> dense_cache;  // kept across generations
+    std::optional<DenseCalibration> dense_calibration;  // kept across generations
     ModelResult model;  // as published
 
     // What is done for `gen`.
     std::optional<MaskImageRequest> mask_done;
     std::optional<HeatRequest> heat_done;
+    std::optional<RowRequest> row_done;
     std::optional<int64_t> token_hops_done;
     bool uploaded = false, sparse_done = false, accuracy_done = false, hops_done = false, dense_done = false,
          sparse_refined = false;
@@ -203,6 +255,7 @@ struct LiveProblem::State {
         fresh.ctx = ctx;
         fresh.engine = std::move(engine);
         fresh.dense_cache = std::move(dense_cache);
+        fresh.dense_calibration = dense_calibration;
         *this = std::move(fresh);
         gen = g;
         started = true;
@@ -215,10 +268,12 @@ struct LiveProblem::State {
     void stage_sparse_timing(const LiveRequest& r, LiveUpdate& out);
     void stage_heatmap(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out);
     void stage_kept_mass(const std::function<bool()>& stale, LiveUpdate& out);
+    void stage_row_weights(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out);
     void stage_hops(const LiveRequest& r, const std::function<bool()>& stale, std::stop_token stop, LiveUpdate& out);
     void stage_token_hops(const LiveRequest& r, const std::function<bool()>& stale, std::stop_token stop,
                           LiveUpdate& out);
     void stage_dense_timing(const LiveRequest& r, LiveUpdate& out);
+    const DenseCalibration& calibrate_dense(const LiveParams& p, int heads, bool causal, double first_guess_ms);
     void stage_sparse_refine(const LiveRequest& r, const std::function<bool()>& stale, LiveUpdate& out);
 
     DensityImage gpu_mask_image(const MaskImageRequest& v, const TokenRect& region, int h);
@@ -353,6 +408,7 @@ void LiveProblem::State::stage_upload(const LiveRequest& req, const std::functio
     uploaded = true;
     timing.gen = gen;
     timing.pattern = p.pattern.name;
+    timing.pattern_key = std::hash<std::string>{}(to_json(p.pattern, -1));
     timing.n = n();
     timing.d = p.d;
     timing.heads = h;
@@ -401,6 +457,25 @@ void LiveProblem::State::stage_heatmap(const LiveRequest& req, const std::functi
     r.ms = ms_since(t0);
     heat_done = v;
     out.heat = std::move(r);
+}
+
+void LiveProblem::State::stage_row_weights(const LiveRequest& req, const std::function<bool()>& stale,
+                                           LiveUpdate& out) {
+    const RowRequest& v = req.view.row;
+    Viewport vp;
+    vp.head = std::clamp(v.head, 0, int(heads.size()) - 1);
+    vp.row0 = std::clamp<int64_t>(v.query, 0, n() - 1);
+    vp.rows = 1;
+    vp.cols = n();
+    RowWeights r;
+    r.gen = gen;
+    r.id = next_version();
+    r.request = v;
+    r.sparse = engine->probabilities(blocks.get(), vp);
+    if (stale()) return;
+    r.dense = engine->probabilities(dense_ref.get(), vp);
+    row_done = v;
+    out.row = std::move(r);
 }
 
 void LiveProblem::State::stage_kept_mass(const std::function<bool()>& stale, LiveUpdate& out) {
@@ -509,21 +584,36 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
     // pattern changed (dragging a pattern slider then costs no dense run).
     const DenseKey key = dense_key(p, h);
     if (!dense_cache || !(dense_cache->key == key)) {
-        // When the dense kernel would take more than a few seconds (large n on a CPU device) the
-        // live view skips it: a kernel cannot be interrupted, and it would hold up the next change.
-        const double estimate = estimate_dense_ms(timing.sparse_ms, pairs, double(model.stats.visited_pairs));
-        if (estimate > kLiveDenseBudgetMs) {
-            dense_done = true;
-            timing.dense_skipped_estimate_ms = estimate;
-            accuracy.rel_error_missing = "dense run skipped (~" + std::to_string(int64_t(estimate / 1000)) + " s)";
-            out.timing = timing;
-            out.accuracy = accuracy;
-            return;
+        // A kernel cannot be interrupted, so a dense run over the live budget (large n on a CPU
+        // device) would hold up the next change. Whether it is over is decided from a measured
+        // dense run at a smaller n scaled by the pairs (never from one noisy sparse sample); when
+        // it is, that scaled measurement is shown, labelled as an estimate.
+        const double guess = estimate_dense_ms(timing.sparse_ms, pairs, double(model.stats.visited_pairs));
+        double expect = guess;
+        if (guess > kLiveDenseBudgetMs / 20) {
+            const DenseCalibration& cal = calibrate_dense(p, h, causal, guess);
+            expect = extrapolate_dense_ms(cal.n_lo, cal.ms_lo, cal.n, cal.ms, n());
+            if (expect > kLiveDenseBudgetMs) {
+                dense_done = true;
+                timing.dense_skipped_estimate_ms = expect;
+                timing.dense_calibration_n = cal.n;
+                timing.dense_calibration_ms = cal.ms;
+                timing.dense_calibration_runs = cal.runs;
+                timing.dense_calibration_n_lo = cal.n_lo;
+                timing.dense_calibration_ms_lo = cal.ms_lo;
+                char why[160];
+                std::snprintf(why, sizeof why, "dense not run: ~%.0f s, fitted to measured runs at n = %lld and %lld",
+                              expect / 1000.0, (long long)cal.n_lo, (long long)cal.n);
+                accuracy.rel_error_missing = why;
+                out.timing = timing;
+                out.accuracy = accuracy;
+                return;
+            }
         }
         RunOptions ro;
         ro.read_back = true;
-        ro.repeats = repeats_for(pairs, p.d);
-        ro.warmup = ro.repeats > 1 ? 1 : 0;
+        ro.repeats = repeats_within(expect, kRepeatBudgetMs * 2);
+        ro.warmup_ms = expect < kWarmupMs ? kWarmupMs : 0;
         RunResult r = engine->run(plan_dense(h, causal), ro);
         dense_cache = std::make_shared<const DenseRun>(DenseRun{key, r.gpu_ms, r.min_ms, r.max_ms, r.runs, std::move(r.out)});
     }
@@ -538,14 +628,47 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
     out.accuracy = accuracy;
 }
 
+const DenseCalibration& LiveProblem::State::calibrate_dense(const LiveParams& p, int h, bool causal, double guess_ms) {
+    const DenseCalibrationKey key{p.d, h, causal};
+    if (dense_calibration && dense_calibration->key == key) return *dense_calibration;
+    const auto measure = [&](int64_t cn) {
+        const QKV q = make_qkv(h, cn, p.d, 1, QkvSource::gaussian);
+        engine->upload(q.q, q.k, q.v, {h, cn, p.d});
+        RunOptions ro;
+        ro.repeats = 3;
+        ro.warmup = 1;
+        return engine->run(plan_dense(h, causal), ro);
+    };
+    // Small runs are mostly fixed cost (launch, a software rasteriser's threads): two sizes give
+    // the overhead and the per-pair cost apart (t = a + b n^2), and that fit picks the n of a
+    // third, calibrating run of ~0.4 s, which is fitted with the larger of the first two.
+    DenseCalibration cal{key, std::min<int64_t>(n(), 128), 0, std::min<int64_t>(n(), 256), 0, 0};
+    const RunResult ra = measure(cal.n_lo);
+    const RunResult rb = cal.n > cal.n_lo ? measure(cal.n) : ra;
+    cal.ms_lo = ra.gpu_ms, cal.ms = rb.gpu_ms, cal.runs = rb.runs;
+    const int64_t n1 = calibration_n(n(), extrapolate_dense_ms(cal.n_lo, cal.ms_lo, cal.n, cal.ms, n()), kCalibrationTargetMs);
+    if (n1 > cal.n) {
+        const RunResult rc = measure(n1);
+        cal.n_lo = cal.n, cal.ms_lo = cal.ms;
+        cal.n = n1, cal.ms = rc.gpu_ms, cal.runs = rc.runs;
+    }
+    // The live problem's own Q/K/V back on the device (the heatmap and the next runs read them).
+    engine->upload(qkv.q, qkv.k, qkv.v, {h, n(), p.d});
+    (void)guess_ms;
+    dense_calibration = cal;
+    return *dense_calibration;
+}
+
 void LiveProblem::State::stage_sparse_refine(const LiveRequest& req, const std::function<bool()>& stale,
                                              LiveUpdate& out) {
-    // The median of repeated runs (after a warm-up) replaces the first single run.
-    const int repeats = repeats_for(double(blocks->kept_pairs), req.params.d);
+    // The median of repeated runs replaces the first single run: as many as fit in ~1.5 s (3..15),
+    // after a warm-up by time for short kernels (the first run warmed up the long ones).
+    const double first = timing.sparse_ms;
+    const int repeats = repeats_within(first, kRepeatBudgetMs);
     if (repeats > 1) {
         RunOptions ro;
         ro.repeats = repeats;
-        ro.warmup = 1;
+        ro.warmup_ms = first < kWarmupMs ? kWarmupMs : 0;
         const RunResult r = engine->run(*plan, ro);
         if (stale()) return;
         record_sparse(r, req.params.d);
@@ -584,6 +707,7 @@ LiveStage LiveProblem::next_stage(const LiveRequest& req) const {
     if (!s.uploaded) return LiveStage::upload;
     if (!s.sparse_done) return LiveStage::sparse_timing;
     if (s.heat_done != v.heat && !v.heat.region.empty()) return LiveStage::heatmap;
+    if (s.row_done != v.row && v.row.query >= 0 && v.row.query < s.n()) return LiveStage::row_weights;
     if (!s.accuracy_done) return LiveStage::kept_mass;
     if (!s.hops_done) return LiveStage::hops;
     if (s.hops_graph && s.token_hops_done != v.hop_token) return LiveStage::token_hops;
@@ -603,6 +727,7 @@ void LiveProblem::run_stage(LiveStage stage, const LiveRequest& req, const std::
             case LiveStage::upload: s.stage_upload(req, stale); break;
             case LiveStage::sparse_timing: s.stage_sparse_timing(req, out); break;
             case LiveStage::heatmap: s.stage_heatmap(req, stale, out); break;
+            case LiveStage::row_weights: s.stage_row_weights(req, stale, out); break;
             case LiveStage::kept_mass: s.stage_kept_mass(stale, out); break;
             case LiveStage::hops: s.stage_hops(req, stale, hop_stop, out); break;
             case LiveStage::token_hops: s.stage_token_hops(req, stale, hop_stop, out); break;

@@ -35,6 +35,7 @@ enum class LiveStage {
     upload,         // generate Q/K/V, upload to the device
     sparse_timing,  // one timed run of the plan (quick first number)
     heatmap,        // softmax weights on the heatmap's viewport, sparse and dense
+    row_weights,    // the inspected query's whole row of weights, sparse and dense
     kept_mass,      // dense weight on kept pairs (exact or sampled stripes of rows)
     hops,           // hop analysis of every layer
     token_hops,     // hops of the selected token
@@ -57,6 +58,18 @@ inline constexpr double kLiveDenseBudgetMs = 12000;
 // The dense kernel's time estimated from a sparse run: the kernels' cost follows the token pairs
 // of the blocks they visit, so dense costs ~dense pairs / visited pairs as much.
 double estimate_dense_ms(double sparse_ms, double dense_pairs, double visited_pairs);
+
+// Timed repeats of a kernel whose one run takes one_run_ms, within budget_ms: 3..15, else 2 while
+// one run fits the budget (a spread), 1 when one run is over it.
+int repeats_within(double one_run_ms, double budget_ms);
+// The n of a calibrating dense run: what takes ~target_ms when n takes estimate_ms (pairs scale
+// as n^2), a multiple of 64 in [min(n, 256), n / 2].
+int64_t calibration_n(int64_t n, double estimate_ms, double target_ms);
+
+// Dense time at n from two measured runs (n_lo, ms_lo) < (n_hi, ms_hi), fitted as a fixed cost
+// plus a cost per pair, t = a + b n^2; pure n^2 scaling of the larger run when the two disagree
+// (the smaller slower: noise).
+double extrapolate_dense_ms(int64_t n_lo, double ms_lo, int64_t n_hi, double ms_hi, int64_t n);
 
 // The heads' masks of the selected layer (one per head), as the live view and the sweep build them.
 std::vector<HeadMask> build_head_masks(const LiveParams& p, const QKV& qkv);

@@ -115,6 +115,7 @@ struct MaskImageResult {
 struct TimingSample {
     uint64_t gen = 0;
     std::string pattern;  // its name
+    uint64_t pattern_key = 0;  // hash of the whole pattern: an edited pattern is another row
     int64_t n = 0, d = 0;
     int heads = 0;
     double density = 0;
@@ -124,9 +125,15 @@ struct TimingSample {
     std::optional<double> dense_ms;       // measured dense time (median)
     double dense_min_ms = 0, dense_max_ms = 0;
     int dense_runs = 0;
-    // Set when the dense run was skipped: the estimate that was over the live budget, from the
-    // sparse median scaled by the token pairs each kernel visits (dense / listed blocks).
+    // Set when the dense run was not made: the estimate that was over the live budget, a measured
+    // dense run at a smaller n scaled by the pairs.
     std::optional<double> dense_skipped_estimate_ms;
+    // The measured dense runs that estimate is fitted to (extrapolate_dense_ms).
+    int64_t dense_calibration_n = 0;
+    double dense_calibration_ms = 0;
+    int dense_calibration_runs = 0;
+    int64_t dense_calibration_n_lo = 0;  // the smaller run of the fit t = a + b n^2
+    double dense_calibration_ms_lo = 0;
     double visited_share = 0;  // token pairs in the blocks the sparse kernel visits / n^2 per head
     double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
     double mask_build_ms = 0;
@@ -178,10 +185,25 @@ struct TokenHopResult {
     std::shared_ptr<const TokenHops> hops;
 };
 
+// The query inspector's row: every key's weight for one query, dense and sparse.
+struct RowRequest {
+    int head = 0;
+    int64_t query = -1;  // -1: none
+    bool operator==(const RowRequest&) const = default;
+};
+
+struct RowWeights {
+    uint64_t gen = 0;
+    uint64_t id = 0;
+    RowRequest request;
+    std::vector<float> dense, sparse;  // n each: P(query, j)
+};
+
 // What the views currently show; cheap to recompute parts of the model for.
 struct LiveView {
     MaskImageRequest mask;
     HeatRequest heat;
+    RowRequest row;
     int64_t hop_token = 0;
     bool operator==(const LiveView&) const = default;
 };
@@ -192,13 +214,14 @@ struct LiveUpdate {
     std::optional<MaskImageResult> mask;
     std::optional<TimingSample> timing;
     std::optional<HeatResult> heat;
+    std::optional<RowWeights> row;
     std::optional<AccuracyResult> accuracy;
     std::optional<HopResult> hops;
     std::optional<TokenHopResult> token_hops;
     std::optional<std::string> compute_error;  // device or run failure ("" clears)
     std::optional<std::string> device_name;
     bool empty() const {
-        return !model && !mask && !timing && !heat && !accuracy && !hops && !token_hops && !compute_error &&
+        return !model && !mask && !timing && !heat && !row && !accuracy && !hops && !token_hops && !compute_error &&
                !device_name;
     }
     // Moves every field `later` has into this one.

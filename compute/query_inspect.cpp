@@ -39,6 +39,27 @@ void split_block_component(const Component& comp, int c, int64_t i, int64_t n, b
 
 }  // namespace
 
+const char* block_rule(const Component& c, int64_t i, int64_t j, int64_t n, bool causal) {
+    if (c.type != ComponentType::block || c.block <= 0) return "not kept";
+    const int64_t I = i / c.block, J = j / c.block;
+    if (std::abs(I - J) <= c.window_blocks) return "window";
+    if (I < c.global_blocks || J < c.global_blocks) return "global";
+    const std::vector<int64_t> drawn = block_component_random_blocks(c, I, n, causal);
+    return std::binary_search(drawn.begin(), drawn.end(), J) ? "random" : "not kept";
+}
+
+const char* kernel_block_kind(const BlockMask& blocks, int head, int64_t i, int64_t j) {
+    if (blocks.block <= 0 || i < 0 || j < 0 || i >= blocks.n || j >= blocks.n) return "skipped";
+    const int h = blocks.heads == 1 ? 0 : std::clamp(head, 0, blocks.heads - 1);
+    const int64_t I = i / blocks.block, J = j / blocks.block;
+    const size_t row = size_t(int64_t(h) * blocks.num_blocks + I);
+    for (uint32_t e = blocks.row_ptr[row]; e < blocks.row_ptr[row + 1]; ++e) {
+        const BlockEntry entry = decode_entry(blocks.entries[2 * size_t(e)]);
+        if (!entry.gathered && int64_t(entry.index) == J) return entry.partial ? "partial" : "full";
+    }
+    return "skipped";
+}
+
 QueryInspection inspect_query(const HeadMask& mask, int64_t i, const BlockMask* blocks, int head) {
     if (i < 0 || i >= mask.n()) throw std::out_of_range("query outside [0, n)");
     QueryInspection q;

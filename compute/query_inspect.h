@@ -44,6 +44,13 @@ struct QueryInspection {
 // heads than `head`.
 QueryInspection inspect_query(const HeadMask& mask, int64_t i, const BlockMask* blocks = nullptr, int head = 0);
 
+// Which rule of a BigBird block component keeps (i, j): "window", "global", "random", or
+// "not kept" (the component's own rules; causal applies to the union).
+const char* block_rule(const Component& c, int64_t i, int64_t j, int64_t n, bool causal);
+// The kernel's block that holds (i, j) for `head`: "full", "partial" or "skipped" (a pair the
+// plan reaches through a gathered block only reads as skipped here).
+const char* kernel_block_kind(const BlockMask& blocks, int head, int64_t i, int64_t j);
+
 // Sorted unique keys as inclusive ranges.
 std::vector<KeyRange> key_ranges(const std::vector<int32_t>& keys);
 

@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <vector>
 
@@ -73,7 +75,8 @@ TEST_SUITE("gpu") {
         CHECK(all.mask->image.w == 48);
         REQUIRE(all.timing);
         CHECK(all.timing->sparse_ms > 0);
-        CHECK(all.timing->sparse_runs == 3);  // the refined median
+        CHECK(all.timing->sparse_runs >= 3);  // the refined median: 3..15 repeats, as many as fit ~1.5 s
+        CHECK(all.timing->sparse_runs <= 15);
         CHECK(all.timing->sparse_min_ms <= all.timing->sparse_ms);
         CHECK(all.timing->sparse_ms <= all.timing->sparse_max_ms);
         CHECK(all.timing->visited_share > all.timing->density);  // blocks hold unkept pairs too
@@ -187,4 +190,59 @@ TEST_CASE("the scaling sweep and the live panel time the same kernel plan for ev
         ++presets;
     }
     CHECK(presets >= 8);
+}
+
+TEST_CASE("live timing: repeats fit a time budget, the dense calibration n is safe and cheap") {
+    CHECK(repeats_within(10, 1500) == 15);   // short kernels: many repeats, capped
+    CHECK(repeats_within(400, 1500) == 3);   // at least three for a median and a spread
+    CHECK(repeats_within(700, 1500) == 2);
+    CHECK(repeats_within(1400, 1500) == 2);  // a spread whenever one run fits
+    CHECK(repeats_within(4000, 1500) == 1);  // one run over the budget: the spread is unknown
+    CHECK(repeats_within(0, 1500) == 3);
+    // A dense run estimated at 36 s at n = 65,536: the calibration run is ~400 ms of it.
+    const int64_t c = calibration_n(65536, 36000, 400);
+    CHECK(c % 64 == 0);
+    CHECK(c == 6848);  // 65536 * sqrt(400 / 36000) = 6908 -> a multiple of 64
+    CHECK(calibration_n(65536, 1e9, 400) == 256);   // never below 256
+    CHECK(calibration_n(4096, 401, 400) == 2048);   // never above n / 2
+    CHECK(calibration_n(100, 1e6, 400) == 100);     // n below 256: n itself
+    // Overhead apart from the per-pair cost: 1.0 s at 128 and 1.06 s at 256 (mostly fixed cost, as
+    // on a loaded lavapipe) extrapolate to ~2.2 s at 1000, not 1.06 * (1000/256)^2 = 16 s.
+    const double t = extrapolate_dense_ms(128, 1000, 256, 1060, 1000);
+    CHECK(t == doctest::Approx(1060 + 60.0 / (256.0 * 256 - 128.0 * 128) * (1e6 - 256.0 * 256)));
+    CHECK(t < 2500);
+    CHECK(extrapolate_dense_ms(128, 10, 256, 40, 512) == doctest::Approx(160));  // pure n^2: no overhead
+    CHECK(extrapolate_dense_ms(128, 50, 256, 40, 512) == doctest::Approx(160));  // noise: n^2 of the larger
+    CHECK(extrapolate_dense_ms(256, 40, 256, 40, 256) == doctest::Approx(40));
+}
+
+TEST_SUITE("gpu") {
+    TEST_CASE("live pipeline: the inspected query's row of weights, dense and sparse") {
+        const char* json = R"({"name":"w","n":150,"components":[{"type":"window","radius":3},{"type":"global","first":1}]})";
+        LiveRequest req = request_for(json, 16, 2);
+        req.view.row = {1, 70};
+        LiveProblem live;
+        live.set_device(&gpu_context());
+        LiveUpdate all;
+        const std::vector<LiveStage> ran = run_all(live, req, all);
+        CHECK(std::count(ran.begin(), ran.end(), LiveStage::row_weights) == 1);
+        REQUIRE(all.row);
+        CHECK(all.row->request == req.view.row);
+        REQUIRE(all.row->dense.size() == 150);
+        REQUIRE(all.row->sparse.size() == 150);
+        double dense_sum = 0, sparse_sum = 0;
+        for (int64_t j = 0; j < 150; ++j) {
+            dense_sum += all.row->dense[size_t(j)];
+            sparse_sum += all.row->sparse[size_t(j)];
+            const bool kept = std::abs(j - 70) <= 3 || j == 0;
+            if (!kept) CHECK(all.row->sparse[size_t(j)] == 0.0f);
+            else CHECK(all.row->sparse[size_t(j)] > 0.0f);
+        }
+        CHECK(dense_sum == doctest::Approx(1.0).epsilon(1e-4));
+        CHECK(sparse_sum == doctest::Approx(1.0).epsilon(1e-4));
+        // Another query reruns that stage only.
+        req.view.row.query = 3;
+        CHECK(live.next_stage(req) == LiveStage::row_weights);
+        check_no_validation_messages();
+    }
 }

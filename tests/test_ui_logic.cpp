@@ -289,6 +289,8 @@ TEST_CASE("number formats: times, spreads, rates, counts, ordinals") {
     CHECK(format_rate(0) == "n/a");  // never "0.0 GFLOP/s" for a skipped run
     CHECK(format_rate(45.61) == "45.6 GFLOP/s");
     CHECK(format_rate(1234) == "1.23 TFLOP/s");
+    CHECK(format_rate(0.0012) == "1.20 MFLOP/s");  // a tiny run on lavapipe: not "0.00 GFLOP/s"
+    CHECK(format_rate(2e-7) == "0.20 kFLOP/s");
     CHECK(format_count(16384) == "16,384");
     CHECK(format_count(-1234567) == "-1,234,567");
     CHECK(format_value(16384.0) == "16,384");  // not "1.638e+04"

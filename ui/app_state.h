@@ -28,6 +28,7 @@ struct ViewSettings {
     bool show_hop_overlay = false;
     ColorScale heat_scale = ColorScale::log;
     bool heat_show_diff = true;
+    bool heat_follow_mask = true;  // the heatmap shows the mask view's region and selected query
     int hop_token = 0;            // token whose hop map / neighbourhood is shown
     bool hop_to = true;           // hops from every token *to* hop_token (else from it)
     int hop_depth = 2;            // neighbourhood depth in the arc diagram (1..3)
@@ -44,11 +45,8 @@ struct AppState {
     bool operator==(const AppState&) const = default;
 };
 
-// Changes n; the hop token keeps its place (the middle stays the middle, the last the last)
-// instead of clamping to the old n.
-inline void set_tokens(AppState& s, int64_t n) {
-    s.view.hop_token = int(rescale_token(s.view.hop_token, s.params.pattern.n, n));
-    s.params.pattern.n = n;
-}
+// Changes n. The hop token keeps its place (the middle stays the middle, the last the last):
+// the frame loop applies carry_token (ui/format.h) to every change of n, however it came.
+inline void set_tokens(AppState& s, int64_t n) { s.params.pattern.n = n; }
 
 }  // namespace salab::ui

@@ -17,6 +17,14 @@ ImU32 component_color(int c) { return to_imu32(component_rgb(c)); }
 
 ImU32 hop_color(int h, int max_h) { return to_imu32(hop_rgb(h, max_h)); }
 
+Rgb8 overlay_hop_rgb(int h, int max_h) {
+    if (h < 0) return {110, 24, 24};
+    if (h == 0) return {255, 255, 255};
+    const float t = max_h > 1 ? float(h - 1) / float(max_h - 1) : 0.0f;
+    const auto v = uint8_t(std::lround(150.0f - 85.0f * std::clamp(t, 0.0f, 1.0f)));
+    return {v, v, uint8_t(v + 12)};
+}
+
 float scale_to_unit(ColorScale scale, float v, float vmin, float vmax) {
     if (scale == ColorScale::log) {
         const float lo = std::log10(std::max(vmin, 1e-12f));

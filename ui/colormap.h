@@ -24,6 +24,10 @@ ImU32 component_color(int c);
 // Hop counts: 0 white, 1 brightest .. max_h darkest of the sequential map, -1 (never) dark red.
 ImU32 hop_color(int h, int max_h);
 
+// The mask view's hop overlay: 0 white, 1 .. max_h light to dark grey, -1 (never) dark red. Not
+// hop_color: its bright "1 hop" is the density map's "kept" yellow, and both are on one view.
+Rgb8 overlay_hop_rgb(int h, int max_h);
+
 // Maps v in [vmin, vmax] to [0, 1]. Log scale uses log10 with vmin clamped to > 0; values at
 // or below vmin give 0.
 float scale_to_unit(ColorScale scale, float v, float vmin, float vmax);

@@ -37,7 +37,10 @@ std::string format_timing(double median_ms, double min_ms, double max_ms, int ru
 
 std::string format_rate(double gflops) {
     if (!(gflops > 0) || !std::isfinite(gflops)) return "n/a";
-    return gflops >= 1000.0 ? sig3(gflops / 1000.0, "TFLOP/s") : sig3(gflops, "GFLOP/s");
+    if (gflops >= 1000.0) return sig3(gflops / 1000.0, "TFLOP/s");
+    if (gflops >= 1.0) return sig3(gflops, "GFLOP/s");
+    // Small runs on a CPU device: "1.20 MFLOP/s", never "0.00 GFLOP/s".
+    return gflops >= 1e-3 ? sig3(gflops * 1e3, "MFLOP/s") : sig3(gflops * 1e6, "kFLOP/s");
 }
 
 std::string format_count(int64_t v) {
@@ -67,6 +70,12 @@ int64_t rescale_token(int64_t token, int64_t old_n, int64_t new_n) {
     if (token >= old_n - 1) return new_n - 1;
     const double at = double(std::clamp<int64_t>(token, 0, old_n - 1)) / double(old_n - 1);
     return std::clamp<int64_t>(std::llround(at * double(new_n - 1)), 0, new_n - 1);
+}
+
+int64_t carry_token(int64_t prev_n, int64_t prev_token, int64_t n, int64_t token) {
+    if (n <= 0) return 0;
+    if (prev_n > 0 && n != prev_n && token == prev_token) return rescale_token(token, prev_n, n);
+    return std::clamp<int64_t>(token, 0, n - 1);
 }
 
 }  // namespace salab::ui

@@ -17,6 +17,14 @@ int64_t heat_stride(const TokenRect& r, int max_cells) {
     return std::max<int64_t>(1, (side + max_cells - 1) / max_cells);
 }
 
+float log_floor(std::span<const float> dense, std::span<const float> sparse, float vmax) {
+    float lo = vmax;
+    for (auto v : {dense, sparse})
+        for (float x : v)
+            if (x > 0.0f) lo = std::min(lo, x);
+    return std::clamp(lo, vmax * 1e-8f, vmax * 1e-4f);
+}
+
 HeatRequest HeatmapView::request(const AppState& s) const {
     HeatRequest r;
     r.head = s.view.head;
@@ -37,30 +45,46 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     ImGui::Checkbox("difference", &s.view.heat_show_diff);
     tip("Third panel: sparse minus dense weights (red: the sparse layer puts more weight there, blue: less).");
     ImGui::SameLine();
-    if (ImGui::SmallButton("fit")) fitted_n_ = -1;
+    if (ImGui::Checkbox("follow mask", &s.view.heat_follow_mask)) followed_ = {};
+    tip("Show the mask view's region and mark its selected query (zooming or panning here turns this off).");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("fit")) fitted_n_ = -1, s.view.heat_follow_mask = false;
     tip("Show the whole matrix (sampled) again.");
 
     // Readouts.
     if (ctx.accuracy && ctx.model && ctx.accuracy->gen == ctx.model->gen) {
         const AccuracyResult& a = *ctx.accuracy;
+        const bool old_params = !ctx.current(a.gen);
+        const StaleScope dim(old_params);
         ImGui::SameLine();
+        // Next to a baseline: keys drawn at random with the same density keep that share of the mass.
+        // (Causal: dense attention spreads over j <= i only, about half the pairs.)
+        const bool causal = ctx.model && !ctx.model->heads.empty() && ctx.model->heads[0].pattern().causal;
+        const double density = ctx.model ? std::min(1.0, ctx.model->stats.density * (causal ? 2.0 : 1.0)) : 0.0;
         if (a.kept_mass)
-            ImGui::Text("  kept mass %.1f%%%s", 100.0 * *a.kept_mass, a.sampled ? "*" : "");
+            ImGui::Text("  kept mass %.1f%%%s (random keys: %.1f%%)", 100.0 * *a.kept_mass, a.sampled ? "*" : "", 100.0 * density);
         else
             ImGui::TextDisabled("  kept mass ...");
         if (a.sampled && ImGui::IsItemHovered())
             ImGui::SetTooltip("Mean over %lld sampled rows of the dense weight on the pairs the pattern keeps.", (long long)a.rows_used);
         else
             tip("Share of the dense attention mass that the pattern keeps: mean over rows of the dense softmax "
-                "weights on kept pairs. 100% = the sparse layer loses nothing.");
+                "weights on kept pairs. 100% = the sparse layer loses nothing; keys picked at random with the same "
+                "density keep about the density (the baseline in brackets), so a pattern is only as good as its margin "
+                "over it.");
         ImGui::SameLine();
         if (a.rel_error)
-            ImGui::Text("  output error %.2e", *a.rel_error);
+            ImGui::Text("  output error %.2g (zeros: 1)", *a.rel_error);
         else if (!a.rel_error_missing.empty())
             ImGui::TextDisabled("  output error n/a (%s)", a.rel_error_missing.c_str());
         else
             ImGui::TextDisabled("  output error ...");
-        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
+        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|. "
+            "An output of all zeros scores 1, so values near 1 mean the pattern misses where this data's attention goes.");
+        if (old_params) {
+            ImGui::SameLine();
+            updating_mark(true);
+        }
     }
 
     const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -69,11 +93,18 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     const float legend_h = ImGui::GetTextLineHeightWithSpacing() * 3.2f;
     const float side = std::max(24.0f, std::min((avail.x - gap * float(panels - 1)) / float(panels),
                                                 avail.y - ImGui::GetTextLineHeightWithSpacing() - legend_h));
-    if (fitted_n_ != n || std::fabs(side - panel_) > 0.5f) {
+    const bool resized = std::fabs(side - panel_) > 0.5f;
+    if (fitted_n_ != n || resized) {
         if (fitted_n_ != n) zoom_ = ZoomTransform::fit(n, side, side);
         else zoom_.tokens_per_px *= double(panel_ / side);
         fitted_n_ = n;
         panel_ = side;
+        followed_ = {};
+    }
+    // Following the mask: its region, centred in the square panels (refitted when it moves).
+    if (s.view.heat_follow_mask && !mask_region_.empty() && (!(mask_region_ == followed_))) {
+        zoom_ = ZoomTransform::fit_region(mask_region_, side, side);
+        followed_ = mask_region_;
     }
 
     // Colourise on a new result or scale change.
@@ -88,7 +119,8 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         }
         vmax_ = vmax > 0 ? vmax : 1.0f;
         diff_max_ = dmax > 0 ? dmax : 1.0f;
-        const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
+        vfloor_ = log_floor(hr->dense, hr->sparse, vmax_);
+        const float vmin = s.view.heat_scale == ColorScale::log ? vfloor_ : 0.0f;
         dense_ = colorize_values(hr->dense, hr->w, hr->h, s.view.heat_scale, vmin, vmax_);
         sparse_ = colorize_values(hr->sparse, hr->w, hr->h, s.view.heat_scale, vmin, vmax_);
         diff_ = colorize_diff(diff, hr->w, hr->h, diff_max_);
@@ -113,12 +145,16 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         ImGui::InvisibleButton("heat", {side, side}, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
         const bool hov = ImGui::IsItemHovered();
         if (hov) any_hover = true, hover_m = {io.MousePos.x - p0.x, io.MousePos.y - p0.y}, hover_panel = k;
-        if (hov && io.MouseWheel != 0) zoom_.zoom_at(hover_m.x, hover_m.y, std::pow(1.25, double(io.MouseWheel)), n, side, side);
+        if (hov && io.MouseWheel != 0) {
+            zoom_.zoom_at(hover_m.x, hover_m.y, std::pow(1.25, double(io.MouseWheel)), n, side, side);
+            s.view.heat_follow_mask = false;
+        }
         if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) {
             zoom_.pan(io.MouseDelta.x, io.MouseDelta.y);
             zoom_.clamp(n, side, side);
+            s.view.heat_follow_mask = false;
         }
-        if (hov && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
+        if (hov && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1, s.view.heat_follow_mask = false;
         ImGui::PopID();
         dl->PushClipRect(p0, {p0.x + side, p0.y + side}, true);
         if (!hr || imgs[k]->empty()) dl->AddRectFilled(p0, {p0.x + side, p0.y + side}, IM_COL32(10, 10, 12, 255));
@@ -130,6 +166,13 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
             draw_image(*ctx.textures, slots[k], *imgs[k], dl, {p0.x + px(double(g.col0)), p0.y + py(double(g.row0))},
                        {p0.x + px(double(g.col0 + int64_t(hr->w) * st)), p0.y + py(double(g.row0 + int64_t(hr->h) * st))});
         }
+        if (hr && !ctx.current(hr->gen)) dim_rect(dl, p0, {p0.x + side, p0.y + side});  // weights of older parameters
+        // The mask view's selected query, on every panel.
+        if (s.view.heat_follow_mask && selected_ >= 0 && selected_ < n) {
+            const float y = p0.y + float(zoom_.to_px_y(double(selected_) + 0.5));
+            dl->AddLine({p0.x, y}, {p0.x + side, y}, IM_COL32(255, 255, 255, 150), 1.0f);
+            dl->AddTriangleFilled({p0.x, y - 4}, {p0.x, y + 4}, {p0.x + 6, y}, IM_COL32(255, 255, 255, 230));
+        }
         dl->AddRect(p0, {p0.x + side, p0.y + side}, IM_COL32(90, 90, 100, 255));
         dl->PopClipRect();
     }
@@ -137,7 +180,7 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
     if (stale) draw_updating_badge({top.x + float(panels) * (side + gap) - gap, top.y + ImGui::GetTextLineHeightWithSpacing()}, ctx.activity);
     ImGui::SetCursorScreenPos({top.x, top.y + ImGui::GetTextLineHeightWithSpacing() + side + 4});
     ImGui::BeginGroup();
-    const float vmin = s.view.heat_scale == ColorScale::log ? vmax_ * 1e-4f : 0.0f;
+    const float vmin = s.view.heat_scale == ColorScale::log ? vfloor_ : 0.0f;
     draw_legend("P(i, j)", s.view.heat_scale, vmin, vmax_, std::min(side * 0.8f, 180.0f));
     ImGui::EndGroup();
     if (s.view.heat_show_diff) {

@@ -71,6 +71,31 @@ ReachTheory reach_theory(const Pattern& p, int layers) {
     return t;
 }
 
+ReachPlot reach_plot(const HopsReport* rep, bool current, const Pattern& p) {
+    ReachPlot out;
+    if (rep) {
+        PlotSeries r{"reached", {}, {}, IM_COL32(90, 200, 255, 255)};
+        for (size_t k = 0; k < rep->reach_after_layers.size(); ++k) {
+            r.x.push_back(double(k + 1));
+            r.y.push_back(rep->reach_after_layers[k]);
+        }
+        out.layers = std::max<int>(4, int(rep->reach_after_layers.size()) + 1);
+        out.series.push_back(std::move(r));
+    }
+    if (!current) return out;
+    const ReachTheory th = reach_theory(p, out.layers);
+    if (!th.reach.empty()) {
+        PlotSeries t{"theory", {}, th.reach, IM_COL32(200, 200, 200, 220), false, true};
+        for (size_t k = 0; k < th.reach.size(); ++k) t.x.push_back(double(k + 1));
+        out.series.push_back(std::move(t));
+    } else if (th.full_at) {
+        const double x = *th.full_at;
+        out.series.push_back({"theory", {x, x}, {0.0, 1.0}, IM_COL32(200, 200, 200, 220), false, true});
+    }
+    if (!out.series.empty() && out.series.back().label == "theory") out.theory_label = th.label;
+    return out;
+}
+
 std::string hop_headline(const ViewContext& ctx) {
     if (!ctx.hops) return "hops: ...";
     const HopResult& h = *ctx.hops;
@@ -117,27 +142,10 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
     const float left_w = std::floor(w * 0.40f);
     ImGui::BeginChild("reach", {left_w, h_avail}, false);
     {
-        std::vector<PlotSeries> series;
-        int L = 1;
-        if (rep) {
-            PlotSeries r{"reached", {}, {}, IM_COL32(90, 200, 255, 255)};
-            for (size_t k = 0; k < rep->reach_after_layers.size(); ++k) {
-                r.x.push_back(double(k + 1));
-                r.y.push_back(rep->reach_after_layers[k]);
-            }
-            L = std::max<int>(4, int(rep->reach_after_layers.size()) + 1);
-            series.push_back(std::move(r));
-        }
-        // The theory of the current pattern goes with a current curve only: never one plot of two patterns.
-        const ReachTheory th = current ? reach_theory(s.params.pattern, L) : ReachTheory{};
-        if (!th.reach.empty()) {
-            PlotSeries t{"theory", {}, th.reach, IM_COL32(200, 200, 200, 220), false, true};
-            for (size_t k = 0; k < th.reach.size(); ++k) t.x.push_back(double(k + 1));
-            series.push_back(std::move(t));
-        } else if (th.full_at) {
-            const double x = *th.full_at;
-            series.push_back({"theory", {x, x}, {0.0, 1.0}, IM_COL32(200, 200, 200, 220), false, true});
-        }
+        const ReachPlot rp = reach_plot(rep, current, s.params.pattern);
+        const std::vector<PlotSeries>& series = rp.series;
+        const int L = rp.layers;
+        const std::string& theory = rp.theory_label;
         PlotSpec spec;
         spec.x_label = "layers";
         spec.y_label = "pairs reached";
@@ -145,9 +153,10 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         spec.y_hi = 1.05;
         spec.x_lo = 0.5;
         spec.x_hi = double(L) + 0.5;
-        const float th_h = th.label.empty() ? 0.0f : ImGui::GetTextLineHeightWithSpacing();
+        const float th_h = theory.empty() ? 0.0f : ImGui::GetTextLineHeightWithSpacing();
         draw_plot("reach", spec, series, {left_w - 4, std::max(60.0f, h_avail - 4 - th_h)});
-        if (!th.label.empty()) ImGui::TextDisabled("theory: %s", th.label.c_str());
+        if (!current && rep) dim_rect(ImGui::GetWindowDrawList(), ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+        if (!theory.empty()) ImGui::TextDisabled("theory: %s", theory.c_str());
         tip("Theory line for this pattern: window w reaches L*w tokens after L layers; a global token connects "
             "every pair in 2; the Sparse Transformer's factorised heads in 2; random links in about log n / log k.");
     }
@@ -157,9 +166,9 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
     {
         int tok = std::clamp(s.view.hop_token, 0, int(std::max<int64_t>(0, n - 1)));
         ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
-        ImGui::SliderInt("token", &tok, 0, int(std::max<int64_t>(0, n - 1)));
+        // (Written back only when moved: a clamp to a passing n must not stick.)
+        if (ImGui::SliderInt("token", &tok, 0, int(std::max<int64_t>(0, n - 1)))) s.view.hop_token = tok;
         tip("Token whose hop map and neighbourhood are shown (also: click a query in the mask view).");
-        s.view.hop_token = tok;
         ImGui::SameLine();
         ImGui::Checkbox("to it", &s.view.hop_to);
         tip("On: hops from every token to this one (what it hears). Off: from this token to every other (who hears it).");
@@ -194,6 +203,7 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
                 }
                 dl->AddRectFilled({p0.x + float(c), p0.y}, {p0.x + float(c + 1), p0.y + strip_h}, hop_color(never ? -1 : worst, maxh));
             }
+            if (!th_ok) dim_rect(dl, p0, {p0.x + sw, p0.y + strip_h});  // another token's or older params' map
             const float tx = p0.x + float(double(th->token) / double(vn) * sw);
             dl->AddTriangleFilled({tx - 5, p0.y - 1}, {tx + 5, p0.y - 1}, {tx, p0.y + 6}, IM_COL32(80, 200, 255, 255));
             if (strip_hover) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "app_state.h"
+#include "plot.h"
 #include "view_context.h"
 
 #include <optional>
@@ -20,6 +21,15 @@ struct ReachTheory {
     std::optional<double> full_at;  // layers to full reach
 };
 ReachTheory reach_theory(const Pattern& p, int layers);
+
+// The reach chart: the measured curve and, only when that curve is of the current params, the
+// theory line of `p` (a stale curve never shares a plot with the new pattern's theory).
+struct ReachPlot {
+    std::vector<PlotSeries> series;
+    int layers = 4;             // x range 1..layers
+    std::string theory_label;   // "" when no theory line is drawn
+};
+ReachPlot reach_plot(const HopsReport* report, bool current, const Pattern& p);
 
 // One line of headline numbers for the timing panel ("diameter 3 · mean 2.1 hops · ...").
 std::string hop_headline(const ViewContext& ctx);

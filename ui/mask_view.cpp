@@ -2,6 +2,8 @@
 
 #include "colormap.h"
 #include "hops.h"
+#include "legend.h"
+#include "query_inspect.h"
 #include "widgets.h"
 
 #include <imgui.h>
@@ -83,9 +85,21 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         if (ImGui::SmallButton("clear selection")) selected_ = -1;
     }
 
-    const ImVec2 size{std::max(avail.x, 32.0f), std::max(avail.y - line, 32.0f)};
+    // Legends of what is drawn, under the canvas (their rows reserved first).
+    const ModelResult* lm = ctx.model && !ctx.model->heads.empty() ? ctx.model : nullptr;
+    const HeadPattern& legend_head =
+        lm ? lm->heads[size_t(std::clamp(s.view.head, 0, int(lm->heads.size()) - 1))].pattern() : head_pattern(s.params, 0);
+    int max_hops = 0;
+    if (ctx.token_hops && ctx.token_hops->hops)
+        for (const auto* v : {&ctx.token_hops->hops->to, &ctx.token_hops->hops->from})
+            for (int h : *v) max_hops = std::max(max_hops, h);
+    const std::vector<Legend> legends = mask_legends(s.view, legend_head, max_hops, selected_ >= 0 && selected_ < n);
+    const int lrows = legend_rows(legends, avail.x);
+    // (avail was taken above the toolbar: one more line for it.)
+    const ImVec2 size{std::max(avail.x, 32.0f), std::max(avail.y - line * float(lrows + 1) - 2.0f, 32.0f)};
     if (fitted_n_ != n || size.x != canvas_.x || size.y != canvas_.y) {
-        if (fitted_n_ != n) zoom_ = ZoomTransform::fit(n, size.x, size.y);
+        // A fitted view stays fitted when the canvas changes (legend rows come and go).
+        if (fitted_n_ != n || zoom_ == ZoomTransform::fit(n, canvas_.x, canvas_.y)) zoom_ = ZoomTransform::fit(n, size.x, size.y);
         else zoom_.clamp(n, size.x, size.y);
         fitted_n_ = n;
     }
@@ -102,14 +116,19 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         zoom_.pan(io.MouseDelta.x, io.MouseDelta.y);
         zoom_.clamp(n, size.x, size.y);
     }
-    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fitted_n_ = -1;
-    else if (ImGui::IsItemDeactivated() && ImGui::IsMouseReleased(ImGuiMouseButton_Left) &&
-             ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).x == 0 && ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).y == 0) {
+    // A click selects the query under it once the double-click time has passed without a second
+    // click: the first click of a double-click (fit) must not re-select.
+    if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
+        fitted_n_ = -1;
+        click_.double_click();
+    } else if (ImGui::IsItemDeactivated() && ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseClickedLastCount[0] < 2 &&
+               ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).x == 0 && ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).y == 0) {
         const int64_t q = int64_t(std::floor(zoom_.to_token_y(m.y)));
-        if (q >= 0 && q < n) {
-            selected_ = q;
-            s.view.hop_token = int(q);
-        }
+        if (q >= 0 && q < n) click_.click(ImGui::GetTime(), q);
+    }
+    if (const auto q = click_.take(ImGui::GetTime(), double(io.MouseDoubleClickTime)); q && *q < n) {
+        selected_ = *q;
+        s.view.hop_token = int(*q);
     }
 
     ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -189,9 +208,11 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     const TokenHopResult* th = ctx.token_hops;
     if (s.view.show_hop_overlay && th && th->hops && th->token < n && ctx.current(th->gen)) {
         const int64_t t = th->token;
-        const float band = std::max(6.0f, float(1.0 / zoom_.tokens_per_px));
-        const float ry = sy(double(t)) + float(0.5 / zoom_.tokens_per_px) - band * 0.5f;
-        const float cx = sx(double(t)) + float(0.5 / zoom_.tokens_per_px) - band * 0.5f;
+        // The bands run just above the token's row and left of its column, never over them: the
+        // row itself (a global token's, say) stays visible.
+        const float band = 6.0f, gap = 2.0f;
+        const float ry = sy(double(t)) - gap - band;
+        const float cx = sx(double(t)) - gap - band;
         const TokenRect vis = zoom_.visible(n, size.x, size.y);
         int maxh = 1;
         for (int v : th->hops->to) maxh = std::max(maxh, v);
@@ -207,12 +228,12 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         };
         for (int c = 0; c < cols; ++c) {
             const int64_t a = vis.col0 + int64_t(c) * vis.cols / cols, b = std::max(a + 1, vis.col0 + int64_t(c + 1) * vis.cols / cols);
-            dl->AddRectFilled({sx(double(a)), ry}, {sx(double(b)), ry + band}, hop_color(worst(th->hops->to, a, b), maxh));
+            dl->AddRectFilled({sx(double(a)), ry}, {sx(double(b)), ry + band}, to_imu32(overlay_hop_rgb(worst(th->hops->to, a, b), maxh)));
         }
         const int rows = std::max(1, int(std::ceil(double(vis.rows) / std::max(1.0, zoom_.tokens_per_px))));
         for (int r = 0; r < rows; ++r) {
             const int64_t a = vis.row0 + int64_t(r) * vis.rows / rows, b = std::max(a + 1, vis.row0 + int64_t(r + 1) * vis.rows / rows);
-            dl->AddRectFilled({cx, sy(double(a))}, {cx + band, sy(double(b))}, hop_color(worst(th->hops->from, a, b), maxh));
+            dl->AddRectFilled({cx, sy(double(a))}, {cx + band, sy(double(b))}, to_imu32(overlay_hop_rgb(worst(th->hops->from, a, b), maxh)));
         }
         dl->AddRect({sx(0), ry - 1}, {sx(double(n)), ry + band + 1}, IM_COL32(0, 0, 0, 200));
         dl->AddRect({cx - 1, sy(0)}, {cx + band + 1, sy(double(n))}, IM_COL32(0, 0, 0, 200));
@@ -222,9 +243,9 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     if (selected_ >= 0 && selected_ < n) {
         const float t = std::max(1.0f, float(1.0 / zoom_.tokens_per_px));
         const float ry = sy(double(selected_)), cx = sx(double(selected_));
-        dl->AddRectFilled({sx(0), ry}, {sx(double(n)), ry + t}, IM_COL32(80, 200, 255, 70));
-        dl->AddRectFilled({cx, sy(0)}, {cx + t, sy(double(n))}, IM_COL32(80, 200, 255, 45));
-        dl->AddRect({sx(0), ry - 1}, {sx(double(n)), ry + t + 1}, IM_COL32(80, 200, 255, 200));
+        dl->AddRectFilled({sx(0), ry}, {sx(double(n)), ry + t}, to_imu32(kSelectionRgb, 60));
+        dl->AddRectFilled({cx, sy(0)}, {cx + t, sy(double(n))}, to_imu32(kSelectionRgb, 35));
+        dl->AddRect({sx(0), ry - 1}, {sx(double(n)), ry + t + 1}, to_imu32(kSelectionRgb, 170));
     }
     dl->AddRect({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, IM_COL32(90, 90, 100, 255));
 
@@ -258,6 +279,12 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     dl->PopClipRect();
 
     const bool stale = !ctx.mask || !image_current_ || !ctx.model || !ctx.current(ctx.model->gen);
+    // Computed for older parameters (not just another zoom): veiled until the new one lands.
+    if (ctx.mask && (!ctx.current(ctx.mask->gen) || !ctx.model || !ctx.current(ctx.model->gen))) {
+        dl->PushClipRect(p0, {p0.x + size.x, p0.y + size.y}, true);
+        dim_rect(dl, {sx(0), sy(0)}, {sx(double(n)), sy(double(n))});
+        dl->PopClipRect();
+    }
     if (stale) draw_updating_badge({p0.x + size.x, p0.y}, ctx.activity);
     // The GPU density call failed: the CPU drew this image; say why (never silently).
     if (ctx.mask && !ctx.mask->gpu_error.empty()) {
@@ -268,6 +295,8 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         dl->AddText({p0.x + 6, p0.y + 6}, IM_COL32(255, 170, 90, 255), msg.c_str());
         dl->PopClipRect();
     }
+
+    draw_legends(legends, size.x);
 
     // Hover tooltip.
     if (hovered && !ImGui::IsMouseDragging(ImGuiMouseButton_Left)) {
@@ -324,8 +353,17 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
                     for (size_t c = 0; c < comps.size() && c < 32; ++c)
                         if (bits & (1u << c)) {
                             ImGui::SameLine();
-                            ImGui::TextColored(ImColor(component_color(int(c))), "%s", std::string(to_string(comps[c].type)).c_str());
+                            std::string what(to_string(comps[c].type));
+                            // BigBird's block component: which of its three rules.
+                            if (comps[c].type == ComponentType::block)
+                                what += std::string(" (") + block_rule(comps[c], i, j, n, hm.pattern().causal) + ")";
+                            ImGui::TextColored(ImColor(component_color(int(c))), "%s", what.c_str());
                         }
+                }
+                if (model->blocks && model->blocks->n == n) {
+                    const BlockMask& b = *model->blocks;
+                    ImGui::TextDisabled("kernel block (%lld, %lld): %s", (long long)(i / b.block), (long long)(j / b.block),
+                                        kernel_block_kind(b, head, i, j));
                 }
                 if (hm.pattern().causal && j > i) ImGui::TextDisabled("(causal: j > i is never kept)");
             }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "app_state.h"
+#include "input.h"
 #include "view_context.h"
 #include "zoom.h"
 
@@ -21,12 +22,17 @@ public:
     MaskImageRequest request(const AppState& s) const;
     void fit() { fitted_n_ = -1; }
     int64_t selected_query() const { return selected_; }
+    // The tokens on the canvas at the last draw (empty before the first).
+    TokenRect visible(int64_t n) const { return canvas_.x < 8 ? TokenRect{} : zoom_.visible(n, canvas_.x, canvas_.y); }
+    // A click is held for the double-click time: the app draws a frame when it is due.
+    bool click_pending() const { return click_.pending(); }
 
 private:
     ZoomTransform zoom_;
     ImVec2 canvas_{0, 0};
     int64_t fitted_n_ = -1;
     int64_t selected_ = -1;
+    DeferredClick click_;
     // Colourised images, cached by the result they came from.
     uint64_t colored_from_ = 0;  // MaskImageResult::id
     bool colored_by_component_ = false;

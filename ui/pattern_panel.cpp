@@ -91,14 +91,12 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     const int64_t n = p.pattern.n;
 
     // --- presets ---------------------------------------------------------------------------
+    const PresetMatch match = data.presets ? match_preset(*data.presets, s.preset_path, p.pattern) : PresetMatch{};
     if (data.presets && !data.presets->empty()) {
-        std::string current = "(edited)";
-        for (const auto& pr : *data.presets)
-            if (pr.path == s.preset_path) current = pr.name;
-        if (ImGui::BeginCombo("preset", current.c_str())) {
+        if (ImGui::BeginCombo("preset", match.label.c_str())) {
             for (const auto& pr : *data.presets) {
                 ImGui::BeginDisabled(!pr.error.empty());
-                if (ImGui::Selectable(pr.name.c_str(), pr.path == s.preset_path)) actions.load_preset = pr.path;
+                if (ImGui::Selectable(pr.name.c_str(), &pr == match.preset)) actions.load_preset = pr.path;
                 ImGui::EndDisabled();
                 if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
                     ImGui::BeginTooltip();
@@ -110,21 +108,32 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
             }
             ImGui::EndCombo();
         }
-        tip("Built-in patterns (assets/presets). Keys 1-9 pick the first nine.");
+        tip("Built-in patterns (assets/presets). Keys 1-9 pick the first nine. \"(edited)\": changed since it was "
+            "loaded (n aside); pick it again to reset.");
     } else {
         ImGui::TextDisabled("no presets found (assets/presets)");
     }
-    if (!p.pattern.description.empty()) {
-        ImGui::PushTextWrapPos(0.0f);
-        ImGui::TextDisabled("%s", p.pattern.description.c_str());
-        ImGui::PopTextWrapPos();
-    }
+    // The preset's description only while it is still true; the summary always is.
+    ImGui::PushTextWrapPos(0.0f);
+    if (!p.pattern.description.empty() && !match.edited) ImGui::TextDisabled("%s", p.pattern.description.c_str());
+    else if (match.edited) ImGui::TextDisabled("edited from %s; its description no longer applies", match.preset->name.c_str());
+    ImGui::TextDisabled("now: %s", pattern_summary(p.pattern, p.layer, s.view.head).c_str());
+    ImGui::PopTextWrapPos();
 
     // --- problem size ----------------------------------------------------------------------
     section("problem");
-    int64_t nn = n;
-    if (slider64("n (tokens)", nn, 16, 65536, "Sequence length. Ctrl+click to type any value up to 2^20.", true))
-        set_tokens(s, std::clamp<int64_t>(nn, 1, int64_t(1) << 20));
+    // n takes effect when the slider is released or the typed value is done (Enter, click away):
+    // every n rebuilds everything, and a typed "65536" must not pass through n = 6, 65, 655, ...
+    int64_t nn = pending_n_ > 0 ? pending_n_ : n;
+    if (slider64("n (tokens)", nn, 16, 65536,
+                 "Sequence length; applied on release. Ctrl+click to type any value up to 2^20 (Enter applies).", true))
+        pending_n_ = nn;
+    if (ImGui::IsItemDeactivated()) {
+        if (pending_n_ > 0) set_tokens(s, std::clamp<int64_t>(pending_n_, 1, int64_t(1) << 20));
+        pending_n_ = -1;
+    } else if (!ImGui::IsItemActive()) {
+        pending_n_ = -1;
+    }
     slider64("d (head dim)", p.d, 8, 256, "Head dimension of Q, K and V.", true);
     if (p.pattern.is_flat()) {
         ImGui::SliderInt("heads", &p.heads, 1, 16);
@@ -162,7 +171,7 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     // --- components ------------------------------------------------------------------------
     HeadPattern& head = edited_head(p, s.view.head);
     section(p.pattern.is_flat() ? "components" : "components of the selected head");
-    if (ImGui::Checkbox("causal", &head.causal)) s.preset_path.clear();
+    ImGui::Checkbox("causal", &head.causal);
     tip("Keep only keys j <= i (decoder attention). C toggles.");
     int remove = -1, move_up = -1;
     for (size_t ci = 0; ci < head.components.size(); ++ci) {
@@ -186,7 +195,6 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
         if (ImGui::Button("x", {bw, bw})) remove = int(ci);
         tip("Remove this component");
         if (open) {
-            const Component before = c;
             switch (c.type) {
             case ComponentType::window:
                 slider64("radius", c.radius, 0, std::max<int64_t>(1, std::min<int64_t>(n, 1024)), "Keys up to radius*dilation away.", true);
@@ -232,13 +240,12 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
                 break;
             case ComponentType::dense: ImGui::TextDisabled("every pair"); break;
             }
-            if (!(c == before)) s.preset_path.clear();
             ImGui::TreePop();
         }
         ImGui::PopID();
     }
-    if (remove >= 0) head.components.erase(head.components.begin() + remove), s.preset_path.clear();
-    if (move_up > 0) std::swap(head.components[size_t(move_up)], head.components[size_t(move_up - 1)]), s.preset_path.clear();
+    if (remove >= 0) head.components.erase(head.components.begin() + remove);
+    if (move_up > 0) std::swap(head.components[size_t(move_up)], head.components[size_t(move_up - 1)]);
 
     const char* types[] = {"window", "global", "random", "strided", "fixed", "block", "lsh", "topk", "dense"};
     ImGui::SetNextItemWidth(ImGui::CalcItemWidth() * 0.6f);
@@ -257,7 +264,6 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
         if (c.type == ComponentType::lsh) c.buckets = 8, c.rounds = 2;
         if (c.type == ComponentType::topk) c.k = 16;
         head.components.push_back(c);
-        s.preset_path.clear();
     }
     ImGui::EndDisabled();
     tip("Add a component to the union of the selected head.");

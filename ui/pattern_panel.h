@@ -29,6 +29,7 @@ private:
     int tokens_for_ = -1;
     int add_type_ = 0;
     int export_choice_ = 0;  // 0: whole window, k: ExportView(k - 1)
+    int64_t pending_n_ = -1;  // n while its slider is dragged or typed into (-1: none)
 };
 
 // The HeadPattern the panel edits: head `head` of layer params.layer (a flat pattern's one head).

@@ -1,5 +1,7 @@
 #include "plot.h"
 
+#include "format.h"
+
 #include "colormap.h"
 
 #include <algorithm>
@@ -144,7 +146,7 @@ bool draw_plot(const char* id, const PlotSpec& spec, const std::vector<PlotSerie
                 continue;
             }
             const ImVec2 p{sx(s.x[i]), sy(s.y[i])};
-            if (have_prev) {
+            if (have_prev && s.lines) {
                 if (s.dashed) {
                     // Dashes of ~6 px along the segment.
                     const float dx = p.x - prev.x, dy = p.y - prev.y, len = std::sqrt(dx * dx + dy * dy);
@@ -192,8 +194,12 @@ bool draw_plot(const char* id, const PlotSpec& spec, const std::vector<PlotSerie
             dl->AddCircle({sx(bs->x[bi]), sy(bs->y[bi])}, 6.0f, IM_COL32(255, 255, 255, 255), 12, 1.5f);
             ImGui::BeginTooltip();
             ImGui::TextColored(ImColor(bs->color), "%s", bs->label.c_str());
-            ImGui::Text("%s = %.4g", spec.x_label.c_str(), bs->x[bi]);
-            ImGui::Text("%s = %.4g", spec.y_label.c_str(), bs->y[bi]);
+            if (bi < bs->point_labels.size()) ImGui::TextUnformatted(bs->point_labels[bi].c_str());
+            using Format = std::function<std::string(double)>;
+            const Format fx = spec.x_format ? spec.x_format : Format(format_value);
+            const Format fy = spec.y_format ? spec.y_format : Format(format_value);
+            ImGui::Text("%s = %s", spec.x_label.c_str(), fx(bs->x[bi]).c_str());
+            ImGui::Text("%s = %s", spec.y_label.c_str(), fy(bs->y[bi]).c_str());
             ImGui::EndTooltip();
         }
     }

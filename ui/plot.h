@@ -5,6 +5,7 @@
 
 #include <imgui.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,10 @@ struct PlotSeries {
     std::vector<double> x, y;
     ImU32 color = IM_COL32(255, 255, 255, 255);
     bool markers = true;
+    bool lines = true;    // false: markers only (points of unrelated problems)
     bool dashed = false;  // reference lines (theory, slopes)
     float thickness = 2.0f;
+    std::vector<std::string> point_labels;  // per point, first line of its tooltip (e.g. "BigBird, n = 4,096")
 };
 
 struct PlotSpec {
@@ -25,6 +28,8 @@ struct PlotSpec {
     // Fixed ranges when lo < hi; otherwise fitted to the data (with 5% margins).
     double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
     bool y_from_zero = false;  // linear y: include 0
+    // Tooltip formats of the coordinates (default: format_value, "16,384" or "0.123").
+    std::function<std::string(double)> x_format, y_format;
 };
 
 struct Tick {

@@ -9,14 +9,23 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace salab::ui {
+
+// A row of weights reduced to `bins` points (max per bin; x = the bin's middle key), for a plot
+// of a row longer than the plot is wide.
+struct RowBins {
+    std::vector<double> x, y;
+};
+RowBins bin_row(const std::vector<float>& w, int bins);
 
 class QueryView {
 public:
     void draw(const AppState& s, const ViewContext& ctx);
 
 private:
+    void draw_row_weights(const ViewContext& ctx, int head, int64_t q, int64_t n);
     struct Key {
         uint64_t gen = 0;
         int head = 0;

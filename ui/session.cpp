@@ -113,6 +113,7 @@ std::string session_to_json(const AppState& s) {
                  {"show_hop_overlay", v.show_hop_overlay},
                  {"heat_scale", v.heat_scale == ColorScale::log ? "log" : "linear"},
                  {"heat_show_diff", v.heat_show_diff},
+                 {"heat_follow_mask", v.heat_follow_mask},
                  {"hop_token", v.hop_token},
                  {"hop_to", v.hop_to},
                  {"hop_depth", v.hop_depth},
@@ -168,6 +169,7 @@ AppState session_from_json(std::string_view text) {
             s.view.heat_scale = *it == "linear" ? ColorScale::linear : ColorScale::log;
         }
         get_bool(*v, "view", "heat_show_diff", s.view.heat_show_diff);
+        get_bool(*v, "view", "heat_follow_mask", s.view.heat_follow_mask);
         get_int(*v, "view", "hop_token", 0, max_tokens - 1, s.view.hop_token);
         get_bool(*v, "view", "hop_to", s.view.hop_to);
         get_int(*v, "view", "hop_depth", 1, 3, s.view.hop_depth);

@@ -33,11 +33,22 @@ std::vector<const TimingSample*> latest_per_problem(const std::deque<TimingSampl
     std::vector<const TimingSample*> rows;
     for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
         const bool seen = std::any_of(rows.begin(), rows.end(), [&](const TimingSample* r) {
-            return r->pattern == it->pattern && r->n == it->n && r->d == it->d && r->heads == it->heads;
+            return r->pattern == it->pattern && r->pattern_key == it->pattern_key && r->n == it->n && r->d == it->d &&
+                   r->heads == it->heads;
         });
         if (!seen) rows.push_back(&*it);
     }
     return rows;
+}
+
+std::vector<SpeedupPoint> speedup_points(const std::deque<TimingSample>& samples, uint64_t current_gen) {
+    std::vector<SpeedupPoint> pts;
+    for (const TimingSample* t : latest_per_problem(samples))
+        if (t->dense_ms && t->sparse_ms > 0 && t->density > 0)
+            pts.push_back({1.0 / t->density, *t->dense_ms / t->sparse_ms, t->pattern + ", n = " + format_count(t->n),
+                           t->gen == current_gen});
+    std::stable_sort(pts.begin(), pts.end(), [](const SpeedupPoint& a, const SpeedupPoint& b) { return a.inv_density < b.inv_density; });
+    return pts;
 }
 
 std::vector<double> slope_line(const std::vector<double>& xs, double x0, double y0, double slope) {
@@ -71,20 +82,28 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
                                format_timing(*last->dense_ms, last->dense_min_ms, last->dense_max_ms, last->dense_runs).c_str());
             tip("GPU time of the dense kernel on the same Q/K/V (same kernel family, every block).");
         } else if (last->dense_skipped_estimate_ms) {
-            ImGui::TextDisabled("dense  not run here: ~%s estimated", format_ms(*last->dense_skipped_estimate_ms).c_str());
-            tip("Estimated, not measured: the sparse median times the token pairs dense attention visits over the pairs "
-                "in the sparse kernel's blocks. Longer than the live budget, so the live view does not run it (a kernel "
-                "cannot be interrupted); the scaling sweep measures it.");
+            ImGui::TextColored(ImColor(dense_col), "dense  ~%s", format_ms(*last->dense_skipped_estimate_ms).c_str());
+            ImGui::SameLine();
+            ImGui::TextDisabled("ESTIMATE from dense at n = %s (%s) and %s (%s)", format_count(last->dense_calibration_n_lo).c_str(),
+                                format_ms(last->dense_calibration_ms_lo).c_str(), format_count(last->dense_calibration_n).c_str(),
+                                format_ms(last->dense_calibration_ms).c_str());
+            tip("Not measured at this n: dense runs at two smaller n were measured (medians of 3) and fitted as a fixed "
+                "cost plus a cost per token pair, t = a + b n^2. Longer than the live budget, so the live view does not "
+                "run it (a kernel cannot be interrupted); the scaling sweep measures it.");
         } else {
             ImGui::TextDisabled("dense  ...");
         }
         const double ideal = last->density > 0 ? 1.0 / last->density : 0.0;
         const double block_ideal = last->visited_share > 0 ? 1.0 / last->visited_share : 0.0;
         if (last->dense_ms && last->sparse_ms > 0)
-            ImGui::Text("speedup %.1fx   1/density %.1fx   blocks visited %.1f%% -> %.1fx", *last->dense_ms / last->sparse_ms,
-                        ideal, 100.0 * last->visited_share, block_ideal);
+            ImGui::Text("speedup %.1fx (%.1f-%.1fx)   1/density %.1fx   blocks visited %.1f%% -> ideal %.1fx",
+                        *last->dense_ms / last->sparse_ms, last->dense_min_ms / std::max(1e-9, last->sparse_max_ms),
+                        last->dense_max_ms / std::max(1e-9, last->sparse_min_ms), ideal, 100.0 * last->visited_share, block_ideal);
+        else if (last->dense_skipped_estimate_ms && last->sparse_ms > 0)
+            ImGui::Text("speedup ~%.1fx (estimate)   1/density %.1fx   blocks visited %.1f%% -> ideal %.1fx",
+                        *last->dense_skipped_estimate_ms / last->sparse_ms, ideal, 100.0 * last->visited_share, block_ideal);
         else
-            ImGui::Text("1/density %.1fx   blocks visited %.1f%% -> %.1fx", ideal, 100.0 * last->visited_share, block_ideal);
+            ImGui::Text("1/density %.1fx   blocks visited %.1f%% -> ideal %.1fx", ideal, 100.0 * last->visited_share, block_ideal);
         tip("Measured dense/sparse time, against two ideals: 1/density (a kernel that touches only kept pairs) and the "
             "block-level one (the kernel computes whole 64 x 64 blocks, so it costs the visited share of dense). Above "
             "the block ideal: the spread of the runs, or the dense kernel losing more to memory than the sparse one.");
@@ -121,7 +140,9 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
                     ImGui::TableNextColumn();
                     ImGui::TextUnformatted(format_ms(t->sparse_ms).c_str());
                     ImGui::TableNextColumn();
-                    ImGui::TextUnformatted(t->dense_ms ? format_ms(*t->dense_ms).c_str() : "-");
+                    if (t->dense_ms) ImGui::TextUnformatted(format_ms(*t->dense_ms).c_str());
+                    else if (t->dense_skipped_estimate_ms) ImGui::TextDisabled("~%s est.", format_ms(*t->dense_skipped_estimate_ms).c_str());
+                    else ImGui::TextDisabled("-");
                     ImGui::TableNextColumn();
                     if (t->dense_ms && t->sparse_ms > 0) ImGui::Text("%.1fx", *t->dense_ms / t->sparse_ms);
                     ImGui::TableNextColumn();
@@ -132,21 +153,28 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
             ImGui::EndTabItem();
         }
         if (ImGui::BeginTabItem("speedup")) {
-            PlotSeries pts{"measured", {}, {}, sparse_col};
+            // One point per (pattern, n), sorted by 1/density: markers only, no line through runs
+            // of different patterns.
+            PlotSeries pts{"measured (latest per pattern, n)", {}, {}, sparse_col};
+            pts.thickness = 2.5f;
+            pts.lines = false;
             double lo = 1, hi = 2;
             if (ts)
-                for (const TimingSample* t : latest_per_problem(*ts))
-                    if (t->dense_ms && t->sparse_ms > 0 && t->density > 0) {
-                        pts.x.push_back(1.0 / t->density);
-                        pts.y.push_back(*t->dense_ms / t->sparse_ms);
-                        lo = std::min(lo, 1.0 / t->density);
-                        hi = std::max(hi, 1.0 / t->density);
-                    }
+                for (const SpeedupPoint& sp : speedup_points(*ts, ctx.gen)) {
+                    pts.x.push_back(sp.inv_density);
+                    pts.y.push_back(sp.speedup);
+                    pts.point_labels.push_back(sp.label + (sp.current ? " (current)" : ""));
+                    lo = std::min(lo, sp.inv_density);
+                    hi = std::max(hi, sp.inv_density);
+                }
             PlotSeries ideal{"ideal: speedup = 1/density", {lo, hi}, {lo, hi}, ref_col, false, true};
             PlotSpec spec;
             spec.x_label = "1 / density";
             spec.y_label = "speedup";
             spec.log_x = spec.log_y = true;
+            const auto times = [](double v) { return format_value(std::round(v * 10) / 10) + "x"; };
+            spec.x_format = times;
+            spec.y_format = times;
             draw_plot("speedup", spec, {pts, ideal}, {tw, h});
             ImGui::EndTabItem();
         }
@@ -186,8 +214,10 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
             }
             PlotSpec spec;
             spec.x_label = "n";
-            spec.y_label = "ms";
+            spec.y_label = "time";
             spec.log_x = spec.log_y = true;
+            spec.x_format = [](double v) { return format_count(int64_t(std::llround(v))); };
+            spec.y_format = format_ms;
             draw_plot("sweep", spec, series, {tw, std::max(60.0f, ImGui::GetContentRegionAvail().y - 4)});
             ImGui::EndTabItem();
         }
@@ -204,6 +234,7 @@ void draw_stats(const AppState& s, const ViewContext& ctx) {
     }
     const MaskStats& st = m->stats;
     if (!ctx.current(m->gen)) ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating... (showing the previous pattern)");
+    const StaleScope dim(!ctx.current(m->gen));
     if (!m->blocks) {
         ImGui::Text("%lld x %lld, %d head%s", (long long)st.n, (long long)st.n, st.heads, st.heads == 1 ? "" : "s");
         ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "compiling the block mask...");

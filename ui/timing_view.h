@@ -7,6 +7,7 @@
 #include "view_context.h"
 
 #include <deque>
+#include <string>
 #include <vector>
 
 namespace salab::ui {
@@ -14,6 +15,16 @@ namespace salab::ui {
 // The latest sample of each (pattern, n, d, heads), newest first: what the recent-runs table and
 // the speedup plot show (never a history that mixes presets in run order).
 std::vector<const TimingSample*> latest_per_problem(const std::deque<TimingSample>& samples);
+
+// The speedup plot's points: one per (pattern, n, d, heads) with a measured dense time, at
+// x = 1/density, y = dense/sparse, sorted by x (a line through them never zigzags in run order),
+// each labelled "pattern, n = 4,096".
+struct SpeedupPoint {
+    double inv_density = 0, speedup = 0;
+    std::string label;
+    bool current = false;  // of the current params
+};
+std::vector<SpeedupPoint> speedup_points(const std::deque<TimingSample>& samples, uint64_t current_gen);
 
 // Reference line y = y0 * (x / x0)^slope through the first point, sampled at xs.
 std::vector<double> slope_line(const std::vector<double>& xs, double x0, double y0, double slope);

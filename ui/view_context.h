@@ -24,6 +24,7 @@ struct ViewContext {
     const ModelResult* model = nullptr;
     const MaskImageResult* mask = nullptr;
     const HeatResult* heat = nullptr;
+    const RowWeights* row = nullptr;  // the inspected query's weights
     const AccuracyResult* accuracy = nullptr;
     const std::deque<TimingSample>* timings = nullptr;
     const HopResult* hops = nullptr;

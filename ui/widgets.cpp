@@ -47,6 +47,8 @@ StaleScope::~StaleScope() {
     if (pushed_) ImGui::PopStyleVar();
 }
 
+void dim_rect(ImDrawList* dl, ImVec2 a, ImVec2 b) { dl->AddRectFilled(a, b, IM_COL32(12, 12, 16, 150)); }
+
 void updating_mark(bool stale) {
     if (stale) ImGui::TextColored(ImVec4(1, 0.7f, 0.2f, 1), "updating...");
 }

@@ -25,6 +25,8 @@ public:
 private:
     bool pushed_;
 };
+// The same rule for pictures drawn on a draw list (images, plots): a veil over [a, b).
+void dim_rect(ImDrawList* dl, ImVec2 a, ImVec2 b);
 // The "updating..." mark (nothing when not stale).
 void updating_mark(bool stale);
 // One-line "label: value" readout with the value right after the label.

@@ -14,6 +14,15 @@ ZoomTransform ZoomTransform::fit(int64_t n, double w, double h) {
     return t;
 }
 
+ZoomTransform ZoomTransform::fit_region(const TokenRect& r, double w, double h) {
+    ZoomTransform t;
+    w = std::max(1.0, w), h = std::max(1.0, h);
+    t.tokens_per_px = std::max({double(std::max<int64_t>(r.cols, 1)) / w, double(std::max<int64_t>(r.rows, 1)) / h, 1.0 / 64.0});
+    t.x0 = double(r.col0) - (w * t.tokens_per_px - double(r.cols)) * 0.5;
+    t.y0 = double(r.row0) - (h * t.tokens_per_px - double(r.rows)) * 0.5;
+    return t;
+}
+
 void ZoomTransform::zoom_at(double px, double py, double factor, int64_t n, double w, double h) {
     if (!(factor > 0.0)) return;
     const double tx = to_token_x(px), ty = to_token_y(py);

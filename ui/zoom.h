@@ -25,6 +25,8 @@ struct ZoomTransform {
     // is clamped between 1/64 token per pixel and twice the fit of n into the canvas.
     void zoom_at(double px, double py, double factor, int64_t n, double w, double h);
     void pan(double dx_px, double dy_px) { x0 -= dx_px * tokens_per_px; y0 -= dy_px * tokens_per_px; }
+    // Fits the token rectangle r into a w x h canvas, centred (the heatmap following the mask).
+    static ZoomTransform fit_region(const TokenRect& r, double w, double h);
     // Keeps at least part of the matrix on the canvas.
     void clamp(int64_t n, double w, double h);
 
