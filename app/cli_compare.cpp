@@ -71,10 +71,7 @@ int cmd_compare(const CliArgs& a) {
         }
     }
     if (!a.out.empty()) {
-        FigureSpec spec;
-        spec.plot_size = a.size_given ? a.size : 512;
-        spec.panels.push_back(overlap_panel(pa.name, pb.name, A.mask(0), B.mask(0), spec.plot_size));
-        write_figure(a.out, make_figure(spec));
+        write_figure(a.out, make_figure(compare_figure(pa.name, pb.name, A.mask(0), B.mask(0), a.size_given ? a.size : 384)));
     }
     if (a.json)
         std::puts(to_json(r).c_str());

@@ -1,6 +1,7 @@
 #include "gui_app.h"
 
 #include "file_io.h"
+#include "live_figure.h"
 
 #include "gui_advisor.h"
 #include "gui_vulkan.h"
@@ -181,6 +182,7 @@ private:
     bool results_complete() const;
     void script_step();
     bool write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const;
+    bool export_figure(const std::string& path, int view);
 
     AppOptions opt_;
     GLFWwindow* window_;
@@ -450,7 +452,7 @@ void App::carry_out(ui::ViewActions& a) {
     if (!a.load_preset.empty()) load_preset(a.load_preset);
     if (a.start_sweep) worker_.start_sweep(state_.params, a.sweep_max_n);
     if (a.cancel_sweep) worker_.cancel_sweep();
-    if (a.export_png) {
+    if (a.export_png && !export_figure(a.export_path, a.export_view)) {
         want_capture_ = true;
         capture_path_ = a.export_path;
         capture_rect_ = a.export_view;
@@ -588,6 +590,38 @@ void App::draw_windows() {
     ui::draw_help(&state_.view.show_help);
     layout_dirty_ = false;
     carry_out(actions);
+}
+
+// The export of the mask, weights and hops views: a figure (compute/live_figure.h) of what the
+// view shows, with title, token axes, legend and caption, never the pointer's tooltip (.svg
+// writes SVG). False for the other views and the whole window, which are exported as pixels.
+bool App::export_figure(const std::string& path, int view) {
+    const bool mask = view == int(ui::DashWindow::mask), heat = view == int(ui::DashWindow::heatmap),
+               hops = view == int(ui::DashWindow::hops);
+    if (!mask && !heat && !hops) return false;
+    try {
+        LiveFigureContext c;
+        c.name = state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name;
+        c.n = state_.params.pattern.n;
+        c.head = state_.view.head;
+        const bool current = shown_.model && shown_.model->gen == gen_ && shown_.model->error.empty();
+        if (current && c.head < int(shown_.model->heads.size())) c.mask = &shown_.model->heads[size_t(c.head)];
+        FigureSpec spec;
+        if (mask) {
+            if (!shown_.mask || shown_.mask->gen != gen_) throw InputError("the mask view is still updating: export once it shows");
+            spec = mask_view_figure(c, shown_.mask->image);
+        } else if (heat) {
+            if (!shown_.heat || shown_.heat->gen != gen_) throw InputError("the weights view is still updating: export once it shows");
+            spec = heat_view_figure(c, *shown_.heat, state_.view.heat_scale == ui::ColorScale::log);
+        } else {
+            spec = hops_view_figure(state_.params.pattern);
+        }
+        write_figure(path, make_figure(spec));
+        status_ = "wrote " + path + " (figure: title, axes, legend, caption)";
+    } catch (const std::exception& e) {
+        status_ = "could not export: " + std::string(e.what());
+    }
+    return true;
 }
 
 bool App::write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const {

@@ -166,8 +166,8 @@ int main(int argc, char** argv) {
     compare->add_option("--d", a.d, "Head dimension of the synthetic Q/K/V (default 64)")->check(d_range);
     compare->add_option("--seed", a.seed, "Seed of the synthetic Q/K/V")->check(seed_check);
     compare->add_flag("--no-time", a.no_time, "Skip the GPU timing (statistics only)");
-    compare->add_option("--out", a.out, "Also write the overlap figure (A only / B only / both): .svg or .png");
-    auto* compare_size = compare->add_option("--size", a.size, "Plot side of --out in pixels (default 512)")
+    compare->add_option("--out", a.out, "Also write the figure of A, B and their overlap (A only / B only / both): .svg or .png");
+    auto* compare_size = compare->add_option("--size", a.size, "Plot side of each --out panel in pixels (default 384)")
                              ->check(range("size", 16, 8192));
     add_device(compare);
     compare->add_flag("--json", a.json, "One JSON object on stdout");

@@ -1,5 +1,5 @@
 // A/B compare in the GUI: "Pin as A" keeps the current pattern; whatever is edited afterwards is
-// B. The window shows both masks' difference (A only / B only / both, with a legend) and the
+// B. The window shows A's mask, B's mask and their difference (A only / B only / both, with a legend) and the
 // statistics of compute/compare.h as two columns with the ratio B/A. The comparison runs on its
 // own thread (never the frame loop) and restarts when A or B changes.
 #pragma once
@@ -35,7 +35,7 @@ public:
 private:
     std::optional<LiveParams> a_;
     bool open_ = false;
-    Rgba8Image image_;
+    Rgba8Image image_, image_a_, image_b_;  // the difference, A alone, B alone
     uint64_t shown_id_ = 0;
     std::unique_ptr<Worker> w_;
 };

@@ -321,13 +321,13 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     if (ImGui::Button("copy pattern JSON")) actions.copy_pattern = true;
     tip("Copy the pattern as JSON to the clipboard (Ctrl+C); usable with salab-cli --pattern.");
     ImGui::InputText("png", png_path_, sizeof png_path_);
-    tip("Where 'export PNG' writes the window's pixels (every view at its current zoom).");
+    tip("Where 'export PNG' writes (.svg: vector). Mask, attention weights and hops export as figures with title, axes, legend and caption; the other choices as the window's pixels.");
     if (ImGui::Button("export PNG")) {
         actions.export_png = true;
         actions.export_path = png_path_;
         actions.export_view = export_choice_ - 1;
     }
-    tip("Write the chosen view, at its current zoom, as PNG (P: the whole window)");
+    tip("Write the chosen view at its current zoom: mask, weights and hops as a figure, the rest as pixels (P: the whole window)");
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-FLT_MIN);
     ImGui::Combo(
