@@ -145,7 +145,7 @@ int cmd_render(const CliArgs& a) {
     ProblemOptions po;
     po.d = a.d;
     po.layer = a.layer;
-    po.source = QkvSource::structured;
+    po.source = synthetic_source(a.source);
     if (a.view == "hops") {
         spec.panels.push_back(hops_panel(p.name, csr_stack(p, a.d, a.seed), cells));
         write_figure(a.out, make_figure(spec));

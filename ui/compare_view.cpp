@@ -31,15 +31,15 @@ struct Result {
     std::string error;
 };
 
-Problem problem_of(const LiveParams& p, int64_t n) {
+Problem problem_of(const LiveParams& p, int64_t n, QkvSource source) {
     Pattern pat = with_n(p.pattern, n);
     ProblemOptions po;
     po.d = p.d;
     po.heads = p.pattern.num_layers() == 1 ? p.heads : 0;
     po.layer = std::min(p.layer, pat.num_layers() - 1);
     po.seed = p.data_seed;
-    // The structured synthetic source whatever the live view reads: both sides see the same Q/K/V.
-    po.source = QkvSource::structured;
+    // B's generated source (the structured one when B reads .npy files): both sides see the same Q/K/V.
+    po.source = source;
     return prepare_problem(pat, po);
 }
 
@@ -51,7 +51,8 @@ Result run(const Request& r) {
         if (n > kGuiCompareMaxN)
             throw InputError("the GUI compares up to n = " + format_count(kGuiCompareMaxN) +
                              ": use salab-cli compare --n " + std::to_string(n));
-        const Problem a = problem_of(r.a, n), b = problem_of(r.b, n);
+        const QkvSource src = r.b.source == QkvSource::npy ? QkvSource::structured : r.b.source;
+        const Problem a = problem_of(r.a, n, src), b = problem_of(r.b, n, src);
         CompareOptions o;
         o.exact_rows_up_to = 1024;
         o.sample_rows = 128;
@@ -261,7 +262,8 @@ void CompareView::draw_window(const AppState& s, Textures* textures) {
                 ratio(r.a.hops->mean_hops, r.b.hops->mean_hops));
         ImGui::EndTable();
     }
-    ImGui::TextDisabled("Quality of head 0 on the structured synthetic source; GPU time: salab-cli compare.");
+    ImGui::TextDisabled("Quality of head 0 on the %s source; GPU time: salab-cli compare.",
+                        s.params.source == QkvSource::npy ? "structured synthetic" : to_string(s.params.source));
     ImGui::End();
 }
 

@@ -142,12 +142,16 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     }
     s.view.head = std::clamp(s.view.head, 0, std::max(0, layer_heads(p) - 1));
 
-    constexpr QkSource kSources[] = {QkSource::structured, QkSource::gaussian, QkSource::npy};
-    const char* sources[] = {"structured synthetic", "Gaussian", ".npy files"};
+    constexpr QkSource kSources[] = {QkSource::structured,       QkSource::structured_local, QkSource::structured_sink,
+                                     QkSource::structured_broad, QkSource::gaussian,         QkSource::npy};
+    const char* sources[] = {"synthetic: mixed heads", "synthetic: local heads", "synthetic: sink-heavy heads",
+                             "synthetic: broad heads", "Gaussian", ".npy files"};
     int src = int(std::find(std::begin(kSources), std::end(kSources), p.source) - std::begin(kSources));
-    if (ImGui::Combo("Q/K/V", &src, sources, 3)) p.source = kSources[src];
-    tip("Where Q, K and V come from. Structured: local bands, an attention sink and content clusters, so weights look "
-        "like a trained model's. Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
+    if (ImGui::Combo("Q/K/V", &src, sources, IM_ARRAYSIZE(sources))) p.source = kSources[src];
+    tip("Where Q, K and V come from. Synthetic: calibrated to trained heads (attention sinks on the first tokens, "
+        "power-law locality, content clusters); mixed cycles sink-heavy, local, sink-heavy, broad over the heads. "
+        "Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
+    source_stats_.draw(s);
     if (p.source == QkSource::npy) {
         for (auto [label, path] : {std::pair{"Q.npy", &p.q_path}, std::pair{"K.npy", &p.k_path}, std::pair{"V.npy", &p.v_path}}) {
             char buf[256];

@@ -5,6 +5,7 @@
 
 #include "app_state.h"
 #include "presets.h"
+#include "source_view.h"
 #include "view_context.h"
 
 #include <string>
@@ -29,6 +30,7 @@ private:
     int tokens_for_ = -1;
     int add_type_ = 0;
     int export_choice_ = 0;  // 0: whole window, k: ExportView(k - 1)
+    SourceStatsView source_stats_;
 };
 
 // The HeadPattern the panel edits: head `head` of layer params.layer (a flat pattern's one head).
