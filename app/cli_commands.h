@@ -50,6 +50,8 @@ struct CliArgs {
     int64_t sample_rows = 1024;
     bool size_given = false;  // render: --size was on the command line
     std::string a_pattern, b_pattern;  // compare --a / --b
+    std::string model_dir;             // render --model: a Q/K/V stack (compute/model_qkv.h)
+    int model_layer = 0;
     bool no_time = false;               // compare: statistics only
 };
 

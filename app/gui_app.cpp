@@ -2,6 +2,7 @@
 
 #include "file_io.h"
 #include "live_figure.h"
+#include "model_qkv.h"
 
 #include "gui_advisor.h"
 #include "gui_vulkan.h"
@@ -288,6 +289,14 @@ void App::load_initial() {
                 break;
             }
         if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
+    }
+    if (!opt_.model_dir.empty()) {
+        try {
+            ui::apply_model(state_, opt_.model_dir, 0);
+        } catch (const InputError& e) {
+            std::fprintf(stderr, "salab: %s\n", e.what());
+            status_ = e.what();
+        }
     }
     const auto& pp = state_.params;
     state_.view.hop_token = int(head_pattern(pp, 0).causal ? pp.pattern.n - 1 : pp.pattern.n / 2);
@@ -604,6 +613,8 @@ bool App::export_figure(const std::string& path, int view) {
         c.name = state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name;
         c.n = state_.params.pattern.n;
         c.head = state_.view.head;
+        if (int64_t(state_.model.tokens.size()) == c.n)
+            for (const std::string& t : state_.model.tokens) c.tokens.push_back(token_label_text(t));
         const bool current = shown_.model && shown_.model->gen == gen_ && shown_.model->error.empty();
         if (current && c.head < int(shown_.model->heads.size())) c.mask = &shown_.model->heads[size_t(c.head)];
         FigureSpec spec;

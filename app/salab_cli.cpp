@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
     render->add_option("--d", a.d, "Head dimension for the heatmap (default 64)")->check(d_range);
     render->add_option("--head", a.head, "Head of the layer (default 0)")->check(range("head", 0, 4095));
     render->add_option("--layer", a.layer, "Layer of a stack (default 0)")->check(range("layer", 0, 1 << 20));
+    render->add_option("--model", a.model_dir, "Q/K/V of a real model (directory from scripts/qkv_from_hf.py): its n, d, heads and tokens");
+    render->add_option("--model-layer", a.model_layer, "Layer of --model (default 0)")->check(range("model layer", 0, 4095));
     render->add_option("--source", a.source, "Synthetic Q/K/V of the heatmap: synthetic (mixed heads, default), local, sink, broad or gaussian");
 
     auto* advise = app.add_subcommand("advise", "Cheapest patterns of a family that keep the attention mass (docs/advisor.md)");

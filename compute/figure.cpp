@@ -292,6 +292,26 @@ int plot_height(const PanelData& p, int P) {
     return int(std::lround(std::clamp(h, P / 4.0, 2.0 * P)));
 }
 
+// Token tick labels: used when the panel has the tokens of both axes' ranges and each spans few.
+bool token_ticks(const PanelData& p) {
+    const int64_t nt = int64_t(p.tokens.size());
+    return nt > 0 && p.extent <= kMaxTokenTicks && rows_of(p) <= kMaxTokenTicks && p.x0 + p.extent <= nt &&
+           p.y0 + rows_of(p) <= nt;
+}
+std::string tick_token(const PanelData& p, int64_t t) {
+    std::string s = p.tokens[size_t(t)];
+    for (char& c : s) if (c == '\n' || c == '\t' || c == ' ') c = '_';
+    if (s.size() > 12) s = s.substr(0, 11) + "~";
+    return s;
+}
+// Extra height under the plot for vertical token labels.
+double token_label_depth(const PanelData& p) {
+    if (!token_ticks(p)) return 0;
+    double w = 0;
+    for (int64_t t = p.x0; t < p.x0 + p.extent; ++t) w = std::max(w, text_width(tick_token(p, t), kTickPx));
+    return std::max(0.0, w - kTickPx);
+}
+
 struct PanelGeom {
     double left = 0, legend_w = 0, width = 0, height = 0;
 };
@@ -310,6 +330,9 @@ PanelGeom panel_geom(const PanelData& p, int P) {
     const int H = plot_height(p, P);
     for (double v : nice_ticks(double(p.y0), double(p.y0 + rows_of(p)), std::max(2, H / 70)))
         tick_w = std::max(tick_w, text_width(token_label(v), kTickPx));
+    if (token_ticks(p))
+        for (int64_t t = p.y0; t < p.y0 + rows_of(p); ++t) tick_w = std::max(tick_w, text_width(tick_token(p, t), kTickPx));
+    const double below = kAxisBelow + token_label_depth(p);
     g.left = 8 + kLabelPx * 1.3 + 6 + tick_w + 6;
     double lw = text_width(p.legend.title, kLegendPx);
     for (const Swatch& s : p.legend.swatches) lw = std::max(lw, 18 + text_width(s.label, kLegendPx));
@@ -318,7 +341,7 @@ PanelGeom panel_geom(const PanelData& p, int P) {
     g.legend_w = lw;
     g.width = std::max({g.left + P + 18 + lw + 12, g.left + text_width(p.title, kTitlePx) + 12,
                         g.left + text_width(p.caption, kCaptionPx) + 12});
-    g.height = kTop + std::max<double>(H + kAxisBelow, legend_height(p.legend, H)) + kCaptionRow + 6;
+    g.height = kTop + std::max<double>(H + below, legend_height(p.legend, H)) + kCaptionRow + 6;
     return g;
 }
 
@@ -332,19 +355,33 @@ void draw_panel(Builder& b, const PanelData& p, int P, double ox, double oy, con
     b.rect({px - 0.5, py - 0.5, P + 1.0, H + 1.0}, kFrame, 1, "axis");
     // Ticks: keys [x0, x0 + extent) across the plot's width, queries [y0, y0 + rows) down its height.
     const double rows = double(rows_of(p));
-    for (double v : nice_ticks(double(p.x0), double(p.x0 + p.extent), std::max(2, P / 70))) {
+    const double below = kAxisBelow + token_label_depth(p);
+    if (token_ticks(p)) {
+        // One tick per token, at the middle of its cell, labelled with the token's text.
+        for (int64_t t = 0; t < p.extent; ++t) {
+            const double x = std::round(px + (double(t) + 0.5) / double(p.extent) * P);
+            b.line(x, py + H, x, py + H + 4, kFrame, 1, "axis");
+            b.text(tick_token(p, p.x0 + t), kTickPx, x + kTickPx * 0.35, py + H + 6, Anchor::end, kGrey, "axis", true);
+        }
+        for (int64_t t = 0; t < int64_t(rows); ++t) {
+            const double y = std::round(py + (double(t) + 0.5) / rows * H);
+            b.line(px - 4, y, px, y, kFrame, 1, "axis");
+            b.text(tick_token(p, p.y0 + t), kTickPx, px - 6, y + kTickPx * 0.35, Anchor::end, kGrey, "axis");
+        }
+    }
+    for (double v : token_ticks(p) ? std::vector<double>{} : nice_ticks(double(p.x0), double(p.x0 + p.extent), std::max(2, P / 70))) {
         const double t = std::round(px + (v - double(p.x0)) / double(p.extent) * P);
         b.line(t, py + H, t, py + H + 4, kFrame, 1, "axis");
         b.text(token_label(v), kTickPx, t, py + H + 4 + kTickPx + 1, Anchor::middle, kGrey, "axis");
     }
-    for (double v : nice_ticks(double(p.y0), double(p.y0) + rows, std::max(2, H / 70))) {
+    for (double v : token_ticks(p) ? std::vector<double>{} : nice_ticks(double(p.y0), double(p.y0) + rows, std::max(2, H / 70))) {
         const double s = std::round(py + (v - double(p.y0)) / rows * H);
         b.line(px - 4, s, px, s, kFrame, 1, "axis");
         b.text(token_label(v), kTickPx, px - 6, s + kTickPx * 0.35, Anchor::end, kGrey, "axis");
     }
-    b.text(p.x_label + " \u2192", kLabelPx, px + P / 2.0, py + H + 4 + 16 + kLabelPx + 2, Anchor::middle, kInk, "axis");
+    b.text(p.x_label + " \u2192", kLabelPx, px + P / 2.0, py + H + below - 18 + kLabelPx + 2, Anchor::middle, kInk, "axis");
     b.text(p.y_label + " \u2192", kLabelPx, ox + 8 + kLabelPx, py + H / 2.0, Anchor::middle, kInk, "axis", true);
-    b.text(p.caption, kCaptionPx, px, py + std::max<double>(H + kAxisBelow, legend_height(p.legend, H)) + kCaptionPx + 4,
+    b.text(p.caption, kCaptionPx, px, py + std::max<double>(H + below, legend_height(p.legend, H)) + kCaptionPx + 4,
            Anchor::start, kInk, "caption");
     // Legend right of the plot.
     double lx = px + P + 18, ly = py;

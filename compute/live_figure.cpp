@@ -40,7 +40,8 @@ std::string region_text(const TokenRect& r, int64_t n) {
            grouped(r.col0 + r.cols - 1);
 }
 
-void set_region(PanelData& p, const TokenRect& r) {
+void set_region(PanelData& p, const TokenRect& r, const LiveFigureContext& c) {
+    if (int64_t(c.tokens.size()) == c.n) p.tokens = c.tokens;
     p.x0 = r.col0;
     p.y0 = r.row0;
     p.extent = std::max<int64_t>(1, r.cols);
@@ -55,7 +56,7 @@ FigureSpec mask_view_figure(const LiveFigureContext& c, const DensityImage& img)
     if (img.w <= 0 || img.h <= 0 || img.density.size() != size_t(img.w) * size_t(img.h) || img.region.empty())
         throw InputError("the mask view has no image yet: wait for it to appear, then export");
     PanelData p;
-    set_region(p, img.region);
+    set_region(p, img.region, c);
     p.title = c.name + ": mask, n = " + grouped(c.n) + head_text(c.head);
     p.grid = CellGrid8{img.w, img.h, {}};
     p.grid.colors.reserve(img.density.size());
@@ -132,7 +133,7 @@ FigureSpec heat_view_figure(const LiveFigureContext& c, const HeatResult& h, boo
     };
     auto weight_panel = [&](const std::string& what, const std::vector<float>& v) {
         PanelData p;
-        set_region(p, h.request.region);
+        set_region(p, h.request.region, c);
         p.title = c.name + ": " + what + ", n = " + grouped(c.n) + head_text(c.head);
         p.grid = CellGrid8{h.w, h.h, {}};
         for (float x : v) {
@@ -158,7 +159,7 @@ FigureSpec heat_view_figure(const LiveFigureContext& c, const HeatResult& h, boo
     spec.panels.push_back(weight_panel("dense softmax", h.dense));
     spec.panels.push_back(weight_panel("sparse softmax", h.sparse));
     PanelData d;
-    set_region(d, h.request.region);
+    set_region(d, h.request.region, c);
     d.title = "sparse - dense";
     d.grid = CellGrid8{h.w, h.h, {}};
     for (size_t e = 0; e < cells; ++e)

@@ -21,6 +21,7 @@ struct LiveFigureContext {
     int head = 0;
     const HeadMask* mask = nullptr;  // the head shown: exact kept-pair counts in the caption (may be null)
     int plot_size = 512;
+    std::vector<std::string> tokens;  // a real model's tokens (all n): tick labels when zoomed to a few
 };
 
 // The mask view's image over its region: kept share per cell on the sequential scale (or, when

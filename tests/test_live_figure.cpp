@@ -96,3 +96,24 @@ TEST_SUITE("figure") {
         CHECK_THROWS_AS(hops_view_figure(with_n(p, max_hops_figure_n + 1)), InputError);
     }
 }
+
+TEST_SUITE("figure") {
+    TEST_CASE("export figure with a model's tokens: each token labels its tick when n is small") {
+        const Pattern p = parse_pattern(R"({"name":"w","n":6,"causal":true,"components":[{"type":"window","radius":1}]})");
+        const HeadMask m(p.layers[0].heads[0], 6);
+        const DensityImage img = aggregate_mask(m, TokenRect{0, 0, 6, 6}, 6, 6);
+        LiveFigureContext c{"w", 6, 0, &m, 240, {"<s>", "The", "quick", "brown", "fox", "jumps"}};
+        const Figure f = make_figure(mask_view_figure(c, img));
+        const auto axis = texts(f, "axis");
+        for (const char* t : {"<s>", "quick", "jumps"}) CHECK(has(axis, t));
+        CHECK_FALSE(has(axis, "5"));  // token text replaces the numbers
+        // Vertical labels under the plot stay inside the figure and clear of the caption.
+        for (const FigItem& it : f.items) {
+            CHECK(it.box.x >= -1);
+            CHECK(it.box.y + it.box.h <= f.height + 1);
+        }
+        // Without tokens (or with too many tokens per axis), numeric ticks.
+        c.tokens.clear();
+        CHECK(has(texts(make_figure(mask_view_figure(c, img)), "axis"), "5"));
+    }
+}

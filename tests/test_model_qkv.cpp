@@ -8,7 +8,9 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <sys/wait.h>
 
 #include <unistd.h>
 
@@ -116,6 +118,33 @@ TEST_SUITE("model") {
         CHECK(one_line_error(dir.string()).find("layers") != std::string::npos);
         rewrite(R"({"format":"salab-qkv-1","layers":1,"heads":1,"n":6,"d":4,"files":[{"q":"layer00_q.npy","k":"layer00_k.npy"}]})");
         CHECK(one_line_error(dir.string()).find("\"v\"") != std::string::npos);
+        fs::remove_all(dir);
+    }
+}
+
+TEST_SUITE("cli") {
+    TEST_CASE("render --model: a layer's real attention with the tokens on the axes, bad layer fails with one line") {
+        const fs::path dir = fresh_dir("cli");
+        write_model_qkv(dir.string(), meta(2, 2, 10, 16), stack(2, 2, 10, 16));
+        const std::string pattern = std::string(SALAB_SOURCE_DIR) + "/assets/presets/illustrated_hybrid.json";
+        auto run = [&](const std::string& args) {
+            const std::string cmd = std::string(SALAB_CLI) + " render --pattern " + pattern + " --model " + dir.string() + " " + args +
+                                    " 2>" + (dir / "err.txt").string();
+            const int st = std::system(cmd.c_str());
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        };
+        const fs::path png = dir / "mask.png";
+        CHECK(run("--view mask --model-layer 1 --out " + png.string()) == 0);
+        CHECK(fs::file_size(png) > 1000);
+        const int heat = run("--view heatmap --out " + (dir / "heat.png").string());
+        CHECK((heat == 0 || heat == 3));  // 3: no Vulkan device here
+        CHECK(run("--view mask --model-layer 2 --out " + png.string()) == 2);
+        std::ifstream err(dir / "err.txt");
+        std::string line, rest;
+        std::getline(err, line);
+        CHECK(line.find("--model-layer 2") != std::string::npos);
+        CHECK_FALSE(std::getline(err, rest));
+        CHECK(run("--view mask --n 11 --out " + png.string()) == 2);
         fs::remove_all(dir);
     }
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace salab::ui {
 
@@ -37,9 +38,19 @@ struct ViewSettings {
     bool operator==(const ViewSettings&) const = default;
 };
 
+// A real model's Q/K/V stack (compute/model_qkv.h) the .npy source reads: its directory, the
+// layer whose files are params' q/k/v paths, and the tokens (axis and tooltip labels).
+struct ModelRef {
+    std::string dir;
+    int layer = 0, layers = 0;
+    std::vector<std::string> tokens;
+    bool operator==(const ModelRef&) const = default;
+};
+
 struct AppState {
     Params params;
     ViewSettings view;
+    ModelRef model;           // empty dir: no model loaded
     std::string preset_path;  // where params.pattern came from, "" when edited or built in
     bool operator==(const AppState&) const = default;
 };
@@ -50,5 +61,9 @@ inline void set_tokens(AppState& s, int64_t n) {
     s.view.hop_token = int(rescale_token(s.view.hop_token, s.params.pattern.n, n));
     s.params.pattern.n = n;
 }
+
+// Reads the stack at `dir` (throws InputError) and points params at layer `layer` of it: .npy
+// source, the model's heads, n and d (the pattern's n follows; a stack pattern keeps its heads).
+void apply_model(AppState& s, const std::string& dir, int layer);
 
 }  // namespace salab::ui

@@ -3,6 +3,7 @@
 #include "format.h"
 
 #include "colormap.h"
+#include "model_qkv.h"
 #include "widgets.h"
 
 #include <imgui.h>
@@ -162,7 +163,11 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         if (i >= 0 && j >= 0 && i < n && j < n && cy >= 0 && cx >= 0 && cy < hr->h && cx < hr->w) {
             const size_t c = size_t(cy) * size_t(hr->w) + size_t(cx);
             ImGui::BeginTooltip();
-            ImGui::Text("P(%lld, %lld)", (long long)(g.row0 + cy * st), (long long)(g.col0 + cx * st));
+            const int64_t qi = g.row0 + cy * st, kj = g.col0 + cx * st;
+            ImGui::Text("P(%lld, %lld)", (long long)qi, (long long)kj);
+            if (int64_t(s.model.tokens.size()) == n)
+                ImGui::Text("query \"%s\" -> key \"%s\"", token_label_text(s.model.tokens[size_t(qi)], 24).c_str(),
+                            token_label_text(s.model.tokens[size_t(kj)], 24).c_str());
             ImGui::Text("dense  %.3e", double(hr->dense[c]));
             ImGui::Text("sparse %.3e", double(hr->sparse[c]));
             ImGui::Text("diff   %+.3e", double(hr->sparse[c] - hr->dense[c]));

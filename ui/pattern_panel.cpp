@@ -153,6 +153,35 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
         "Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
     source_stats_.draw(s);
     if (p.source == QkSource::npy) {
+        // A model's stack (scripts/qkv_from_hf.py): pick the directory once, then the layer.
+        ImGui::InputText("model dir", model_dir_, sizeof model_dir_);
+        tip("Directory written by scripts/qkv_from_hf.py (model.json + one [heads, n, d] file per layer and tensor). "
+            "Loading sets n, d and heads to the model's.");
+        ImGui::SameLine();
+        if (ImGui::SmallButton("load")) {
+            try {
+                apply_model(s, model_dir_, 0);
+                model_error_.clear();
+            } catch (const std::exception& e) {
+                model_error_ = e.what();
+            }
+        }
+        if (!model_error_.empty()) {
+            ImGui::PushTextWrapPos(0.0f);
+            ImGui::TextColored({1.0f, 0.5f, 0.4f, 1.0f}, "%s", model_error_.c_str());
+            ImGui::PopTextWrapPos();
+        }
+        if (!s.model.dir.empty() && s.model.layers > 0) {
+            int layer = s.model.layer;
+            if (ImGui::SliderInt("model layer", &layer, 0, s.model.layers - 1) && layer != s.model.layer) {
+                try {
+                    apply_model(s, s.model.dir, layer);
+                } catch (const std::exception& e) {
+                    model_error_ = e.what();
+                }
+            }
+            tip("Layer of the model whose Q/K/V the views use: the weights view shows its real attention (dense) next to the pattern's.");
+        }
         for (auto [label, path] : {std::pair{"Q.npy", &p.q_path}, std::pair{"K.npy", &p.k_path}, std::pair{"V.npy", &p.v_path}}) {
             char buf[256];
             std::snprintf(buf, sizeof buf, "%s", path->c_str());

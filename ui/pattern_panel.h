@@ -31,6 +31,8 @@ private:
     int add_type_ = 0;
     int export_choice_ = 0;  // 0: whole window, k: ExportView(k - 1)
     SourceStatsView source_stats_;
+    char model_dir_[256] = "qkv";
+    std::string model_error_;
 };
 
 // The HeadPattern the panel edits: head `head` of layer params.layer (a flat pattern's one head).
