@@ -3,6 +3,7 @@
 #include "file_io.h"
 #include "live_figure.h"
 #include "model_qkv.h"
+#include "threads.h"
 
 #include "gui_advisor.h"
 #include "gui_vulkan.h"
@@ -293,6 +294,16 @@ void App::load_initial() {
     if (!opt_.model_dir.empty()) {
         try {
             ui::apply_model(state_, opt_.model_dir, 0);
+        } catch (const InputError& e) {
+            std::fprintf(stderr, "salab: %s\n", e.what());
+            status_ = e.what();
+        }
+    }
+    if (!opt_.compare_a.empty()) {
+        try {
+            ui::Params a = state_.params;
+            a.pattern = with_n(load_pattern(opt_.compare_a), state_.params.pattern.n);
+            compare_view_.pin(a);
         } catch (const InputError& e) {
             std::fprintf(stderr, "salab: %s\n", e.what());
             status_ = e.what();
@@ -808,6 +819,8 @@ int App::run() {
 }  // namespace
 
 int run_app(const AppOptions& options) {
+    // Compute pools leave the frame loop a core (their threads also run at lower priority).
+    reserve_cpus(1);
     GlfwWindow win;
     glfwSetErrorCallback(glfw_error);
     if (!glfwInit()) {

@@ -14,6 +14,7 @@ struct AppOptions {
     int device = -1;             // --device
     std::string session_path;    // --session
     std::string model_dir;       // --model DIR: a Q/K/V stack from scripts/qkv_from_hf.py
+    std::string compare_a;       // --compare A.json: pin A.json as A, open the A/B window
     std::string screenshot;      // --screenshot F.png
     std::string screenshot_view; // --screenshot-view: crop to one view ("" = whole window)
     double screenshot_scale = 1; // --screenshot-scale: downscale the PNG (docs)

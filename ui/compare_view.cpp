@@ -4,6 +4,7 @@
 #include "format.h"
 #include "figure.h"
 #include "problem.h"
+#include "threads.h"
 #include "render.h"
 #include "widgets.h"
 
@@ -84,6 +85,7 @@ struct CompareView::Worker {
     std::jthread thread{[this](std::stop_token st) { loop(st); }};
 
     void loop(std::stop_token st) {
+        lower_thread_priority();
         for (;;) {
             Request r;
             {

@@ -25,6 +25,11 @@ public:
     CompareView& operator=(const CompareView&) = delete;
 
     bool pinned() const { return a_.has_value(); }
+    // Pins `a` as A and opens the window (salab --compare A.json; the button does the same).
+    void pin(const LiveParams& a) {
+        a_ = a;
+        open_ = true;
+    }
     // The "Pin as A" / "Unpin" button row (drawn inside the caller's window).
     void draw_pin_button(const AppState& s);
     // The "A/B compare" window, when open (opened by pinning).

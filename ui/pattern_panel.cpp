@@ -87,6 +87,17 @@ HeadPattern& edited_head(Params& p, int head) {
 }
 
 void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions) {
+    // Widgets leave room for the widest label on their right, so no label is cut in a narrow
+    // panel (1280 x 800: "window blocks" was "window blo").
+    float label_w = 0;
+    for (const char* l : {"window blocks", "global blocks", "random blocks", "d (head dim)", "n (tokens)", "model layer"})
+        label_w = std::max(label_w, ImGui::CalcTextSize(l).x);
+    ImGui::PushItemWidth(-(label_w + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::GetStyle().IndentSpacing));
+    draw_panel(s, data, ctx, actions);
+    ImGui::PopItemWidth();
+}
+
+void PatternPanel::draw_panel(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions) {
     Params& p = s.params;
     const int64_t n = p.pattern.n;
 

@@ -24,6 +24,7 @@ public:
     void draw(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions);
 
 private:
+    void draw_panel(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions);
     char session_path_[256] = "salab_session.json";
     char png_path_[256] = "salab_view.png";
     char tokens_buf_[256] = "";

@@ -2,6 +2,7 @@
 
 #include "errors.h"
 #include "source_stats.h"
+#include "threads.h"
 #include "widgets.h"
 
 #include <imgui.h>
@@ -71,6 +72,7 @@ struct SourceStatsView::Worker {
     std::jthread thread{[this](std::stop_token st) { loop(st); }};
 
     void loop(std::stop_token st) {
+        lower_thread_priority();
         for (;;) {
             std::pair<Key, LiveParams> job;
             {
@@ -118,8 +120,12 @@ void SourceStatsView::draw(const AppState& s) {
     }
     const HeadStats& h = *res->second.stats;
     const ImVec4 col = current ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled);
-    ImGui::TextColored(col, "sink %.2f  within 16: %.2f  entropy %.2f (%.0f%% of uniform)%s", h.sink_mass, h.local_mass,
-                       h.entropy, 100.0 * h.entropy_norm, current ? "" : "  (updating)");
+    ImGui::PushStyleColor(ImGuiCol_Text, col);
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::Text("sink %.2f, within 16: %.2f, entropy %.2f nats (%.0f%% of uniform)%s", h.sink_mass, h.local_mass, h.entropy,
+                100.0 * h.entropy_norm, current ? "" : " (updating)");
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
     if (ImGui::IsItemHovered()) {
         ImGui::BeginTooltip();
         ImGui::Text("Dense causal attention of head %d on %lld query rows in [n/4, n):", s.view.head, (long long)res->second.rows);
