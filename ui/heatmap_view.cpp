@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace salab::ui {
 
@@ -54,14 +55,18 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         else
             tip("Share of the dense attention mass that the pattern keeps: mean over rows of the dense softmax "
                 "weights on kept pairs. 100% = the sparse layer loses nothing.");
-        ImGui::SameLine();
-        if (a.rel_error)
-            ImGui::Text("  output error %.2e", *a.rel_error);
-        else if (!a.rel_error_missing.empty())
-            ImGui::TextDisabled("  output error n/a (%s)", a.rel_error_missing.c_str());
+        // On the same line when it fits, else under it (a narrow window cut it at the right edge).
+        char err[64];
+        if (a.rel_error) std::snprintf(err, sizeof err, "  output error %.2e", *a.rel_error);
+        else std::snprintf(err, sizeof err, "  output error %s", a.rel_error_missing.empty() ? "..." : "n/a");
+        const float line_end = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + ImGui::CalcTextSize(err).x;
+        if (line_end <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+        if (a.rel_error) ImGui::TextUnformatted(err);
+        else ImGui::TextDisabled("%s", err);
+        if (!a.rel_error && !a.rel_error_missing.empty())
+            tip(("Not measured: " + a.rel_error_missing).c_str());
         else
-            ImGui::TextDisabled("  output error ...");
-        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
+            tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|.");
     }
 
     const ImVec2 avail = ImGui::GetContentRegionAvail();

@@ -155,11 +155,10 @@ void PatternPanel::draw_panel(AppState& s, const PatternPanelData& data, const V
 
     constexpr QkSource kSources[] = {QkSource::structured,       QkSource::structured_local, QkSource::structured_sink,
                                      QkSource::structured_broad, QkSource::gaussian,         QkSource::npy};
-    const char* sources[] = {"synthetic: mixed heads", "synthetic: local heads", "synthetic: sink-heavy heads",
-                             "synthetic: broad heads", "Gaussian", ".npy files"};
+    const char* sources[] = {"mixed heads", "local heads", "sink-heavy heads", "broad heads", "Gaussian", ".npy files"};
     int src = int(std::find(std::begin(kSources), std::end(kSources), p.source) - std::begin(kSources));
     if (ImGui::Combo("Q/K/V", &src, sources, IM_ARRAYSIZE(sources))) p.source = kSources[src];
-    tip("Where Q, K and V come from. Synthetic: calibrated to trained heads (attention sinks on the first tokens, "
+    tip("Where Q, K and V come from. The four synthetic kinds of heads are calibrated to trained heads (attention sinks on the first tokens, "
         "power-law locality, content clusters); mixed cycles sink-heavy, local, sink-heavy, broad over the heads. "
         "Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
     source_stats_.draw(s);
