@@ -744,6 +744,14 @@ int App::run() {
                 std::fprintf(stderr, "salab: cannot write %s\n", opt_.screenshot.c_str());
                 exit_code = 1;
             } else {
+                if (!opt_.export_figure.empty()) {
+                    int view = -1;
+                    for (int k = 0; k < int(ui::DashWindow::count); ++k)
+                        if (opt_.screenshot_view == ui::kDashWindows[k].key) view = k;
+                    if (!export_figure(opt_.export_figure, view)) status_ = "--export-figure needs --screenshot-view mask, heatmap or hops";
+                    std::printf("salab: %s\n", status_.c_str());
+                    if (status_.rfind("wrote ", 0) != 0) exit_code = 2;
+                }
                 const ImageStats st = image_stats(shot);
                 std::printf("salab: screenshot %s %dx%d colours=%d stddev=%.1f%s\n", opt_.screenshot.c_str(), shot.w, shot.h,
                             st.colours, st.stddev, results_complete() ? "" : " (results incomplete: timed out)");
