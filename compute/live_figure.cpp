@@ -35,7 +35,8 @@ std::string sci(double v) {
 
 // "keys 0 .. 4,095, queries 0 .. 4,095" or "the whole n x n".
 std::string region_text(const TokenRect& r, int64_t n) {
-    if (r.row0 == 0 && r.col0 == 0 && r.rows >= n && r.cols >= n) return "all " + grouped(n) + " x " + grouped(n) + " pairs";
+    if (r.row0 == 0 && r.col0 == 0 && r.rows >= n && r.cols >= n)
+        return "all " + grouped(n) + " x " + grouped(n) + " pairs";
     return "queries " + grouped(r.row0) + "-" + grouped(r.row0 + r.rows - 1) + ", keys " + grouped(r.col0) + "-" +
            grouped(r.col0 + r.cols - 1);
 }
@@ -60,7 +61,8 @@ FigureSpec mask_view_figure(const LiveFigureContext& c, const DensityImage& img)
     p.title = c.name + ": mask, n = " + grouped(c.n) + head_text(c.head);
     p.grid = CellGrid8{img.w, img.h, {}};
     p.grid.colors.reserve(img.density.size());
-    const bool by_component = !img.components.empty() && c.mask && img.components.size() == c.mask->pattern().components.size();
+    const bool by_component =
+        !img.components.empty() && c.mask && img.components.size() == c.mask->pattern().components.size();
     for (size_t e = 0; e < img.density.size(); ++e) {
         const float d = img.density[e];
         if (!(d > 0)) {
@@ -79,20 +81,24 @@ FigureSpec mask_view_figure(const LiveFigureContext& c, const DensityImage& img)
         p.legend.title = "component keeping most of the cell";
         const auto& comps = c.mask->pattern().components;
         for (size_t k = 0; k < comps.size(); ++k)
-            p.legend.swatches.push_back({component_rgb(int(k)), std::to_string(k + 1) + ". " + std::string(to_string(comps[k].type))});
+            p.legend.swatches.push_back(
+                {component_rgb(int(k)), std::to_string(k + 1) + ". " + std::string(to_string(comps[k].type))});
         p.legend.swatches.push_back({kEmptyRgb, "not kept"});
     } else if (tokens <= 1.0) {
         p.legend.title = "query i reads key j?";
         p.legend.swatches = {{sequential_rgb(mask_density_shade(1.0f)), "kept"}, {kEmptyRgb, "not kept"}};
     } else {
         char buf[64];
-        std::snprintf(buf, sizeof buf, "kept share of the ~%.0fx%.0f pairs per cell", std::ceil(tokens), std::ceil(tokens));
+        std::snprintf(buf, sizeof buf, "kept share of the ~%.0fx%.0f pairs per cell", std::ceil(tokens),
+                      std::ceil(tokens));
         p.legend.title = buf;
         p.legend.bar.push_back(kEmptyRgb);
         for (int k = 1; k <= 63; ++k) p.legend.bar.push_back(sequential_rgb(mask_density_shade(float(k) / 63.0f)));
         p.legend.bar_ticks = {{0.0, "0 (none)"}, {0.25, "25%"}, {0.5, "50%"}, {0.75, "75%"}, {1.0, "100%"}};
     }
-    if (img.sampled) p.legend.notes.push_back("rows sampled: " + grouped(img.rows_visited) + " of " + grouped(img.rows_per_pixel) + " per cell");
+    if (img.sampled)
+        p.legend.notes.push_back("rows sampled: " + grouped(img.rows_visited) + " of " + grouped(img.rows_per_pixel) +
+                                 " per cell");
     // Exact counts of the region when the head is at hand and the row walk is short.
     const TokenRect& r = img.region;
     double kept_share = 0;
@@ -144,12 +150,16 @@ FigureSpec heat_view_figure(const LiveFigureContext& c, const HeatResult& h, boo
         p.legend.bar.push_back(kEmptyRgb);
         for (int k = 1; k <= 63; ++k) p.legend.bar.push_back(sequential_rgb(float(std::max(0.02, double(k) / 63.0))));
         if (log_scale)
-            p.legend.bar_ticks = {{1.0, sci(vmax)}, {0.75, sci(vmax * 1e-1)}, {0.5, sci(vmax * 1e-2)}, {0.25, sci(vmax * 1e-3)},
+            p.legend.bar_ticks = {{1.0, sci(vmax)},
+                                  {0.75, sci(vmax * 1e-1)},
+                                  {0.5, sci(vmax * 1e-2)},
+                                  {0.25, sci(vmax * 1e-3)},
                                   {0.0, "<= " + sci(vmin) + " / none"}};
         else
             p.legend.bar_ticks = {{1.0, sci(vmax)}, {0.5, sci(vmax * 0.5)}, {0.0, "0 / none"}};
-        p.caption = std::string(h.request.stride > 1 ? "every " + std::to_string(h.request.stride) + "th row and key, " : "") +
-                    region_text(h.request.region, c.n);
+        p.caption =
+            std::string(h.request.stride > 1 ? "every " + std::to_string(h.request.stride) + "th row and key, " : "") +
+            region_text(h.request.region, c.n);
         return p;
     };
     FigureSpec spec;

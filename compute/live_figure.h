@@ -16,7 +16,7 @@
 namespace salab {
 
 struct LiveFigureContext {
-    std::string name;                // the pattern's name, for titles
+    std::string name;  // the pattern's name, for titles
     int64_t n = 0;
     int head = 0;
     const HeadMask* mask = nullptr;  // the head shown: exact kept-pair counts in the caption (may be null)

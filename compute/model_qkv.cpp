@@ -15,9 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-[[noreturn]] void bad(const std::string& where, const std::string& what) {
-    throw InputError(where + ": " + what);
-}
+[[noreturn]] void bad(const std::string& where, const std::string& what) { throw InputError(where + ": " + what); }
 
 std::string shape_text(const std::vector<int64_t>& s) {
     std::string out = "[";
@@ -32,7 +30,8 @@ ModelQkv load_model_qkv(const std::string& path) {
     const fs::path p(path);
     const fs::path manifest = fs::is_directory(p, ec) ? p / "model.json" : p;
     const std::string where = manifest.string();
-    if (!fs::exists(manifest, ec)) bad(where, "not found (give the directory scripts/qkv_from_hf.py wrote, or its model.json)");
+    if (!fs::exists(manifest, ec))
+        bad(where, "not found (give the directory scripts/qkv_from_hf.py wrote, or its model.json)");
     json j;
     try {
         j = json::parse(read_file_limited(where, 64u << 20, "model.json"));
@@ -44,11 +43,12 @@ ModelQkv load_model_qkv(const std::string& path) {
     ModelQkv m;
     m.dir = manifest.parent_path().string();
     auto num = [&](const char* key, int64_t lo, int64_t hi) {
-        if (!j.contains(key) || !j[key].is_number_integer()) bad(where, std::string("\"") + key + "\" must be an integer");
+        if (!j.contains(key) || !j[key].is_number_integer())
+            bad(where, std::string("\"") + key + "\" must be an integer");
         const int64_t v = j[key].get<int64_t>();
         if (v < lo || v > hi)
-            bad(where, std::string("\"") + key + "\" = " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
+            bad(where, std::string("\"") + key + "\" = " + std::to_string(v) + " is outside [" + std::to_string(lo) +
+                           ", " + std::to_string(hi) + "]");
         return v;
     };
     m.layers = int(num("layers", 1, kMaxModelLayers));
@@ -80,8 +80,8 @@ ModelQkv load_model_qkv(const std::string& path) {
             *dst = (fp.is_absolute() ? fp : manifest.parent_path() / fp).string();
             const NpyInfo info = read_npy_info(*dst);
             if (info.dtype != "<f4" || info.shape != want)
-                bad(*dst, "expected float32 " + shape_text(want) + " (layer " + std::to_string(l) + "), got " + info.dtype + " " +
-                              shape_text(info.shape));
+                bad(*dst, "expected float32 " + shape_text(want) + " (layer " + std::to_string(l) + "), got " +
+                              info.dtype + " " + shape_text(info.shape));
         }
         m.files.push_back(lf);
     }
@@ -90,7 +90,8 @@ ModelQkv load_model_qkv(const std::string& path) {
 
 QKV read_model_layer(const ModelQkv& m, int layer) {
     if (layer < 0 || layer >= m.layers)
-        throw InputError("layer " + std::to_string(layer) + " is out of range: the model has " + std::to_string(m.layers) + " layers");
+        throw InputError("layer " + std::to_string(layer) + " is out of range: the model has " +
+                         std::to_string(m.layers) + " layers");
     const ModelLayerFiles& f = m.files[size_t(layer)];
     QKV out;
     out.q = read_qkv(f.q, m.heads, m.n, m.d);
@@ -117,10 +118,9 @@ void write_model_qkv(const std::string& dir, const ModelQkv& meta, const std::ve
         }
         files.push_back(f);
     }
-    json j = {{"format", "salab-qkv-1"}, {"model", meta.model},   {"text", meta.text},
-              {"tokens", meta.tokens},   {"layers", qkv.size()},  {"heads", meta.heads},
-              {"n", meta.n},             {"d", meta.d},           {"position", meta.position},
-              {"files", files}};
+    json j = {{"format", "salab-qkv-1"},   {"model", meta.model}, {"text", meta.text}, {"tokens", meta.tokens},
+              {"layers", qkv.size()},      {"heads", meta.heads}, {"n", meta.n},       {"d", meta.d},
+              {"position", meta.position}, {"files", files}};
     write_file_atomic((fs::path(dir) / "model.json").string(), j.dump(1), "model.json");
 }
 

@@ -26,7 +26,7 @@ struct ModelLayerFiles {
 };
 
 struct ModelQkv {
-    std::string dir;                  // where model.json is
+    std::string dir;  // where model.json is
     std::string model, text, position;
     std::vector<std::string> tokens;  // n of them, or empty
     int layers = 0, heads = 0;

@@ -14,8 +14,8 @@ SourceStats measure_source(const QKV& qkv, int heads, int64_t n, int64_t d, cons
                          std::to_string(n) + ", " + std::to_string(d));
     const size_t want = size_t(heads) * size_t(n) * size_t(d);
     if (qkv.q.size() != want || qkv.k.size() != want)
-        throw InputError("source statistics: Q/K hold " + std::to_string(qkv.q.size()) + " values, expected heads x n x d = " +
-                         std::to_string(want));
+        throw InputError("source statistics: Q/K hold " + std::to_string(qkv.q.size()) +
+                         " values, expected heads x n x d = " + std::to_string(want));
     SourceStats out;
     out.options = o;
     const int64_t lo = n / 4;

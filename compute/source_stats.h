@@ -26,16 +26,16 @@ struct HeadStats {
 };
 
 struct SourceStatsOptions {
-    bool causal = true;      // keys j <= i, as in the decoder LMs the statistics come from
-    int64_t window = 16;     // "local" distance
-    int rows = 48;           // query rows measured per head, evenly spaced in [n/4, n)
+    bool causal = true;   // keys j <= i, as in the decoder LMs the statistics come from
+    int64_t window = 16;  // "local" distance
+    int rows = 48;        // query rows measured per head, evenly spaced in [n/4, n)
 };
 
 struct SourceStats {
     std::vector<HeadStats> heads;
-    HeadStats mean;          // over heads
+    HeadStats mean;  // over heads
     SourceStatsOptions options;
-    int64_t rows_used = 0;   // per head
+    int64_t rows_used = 0;  // per head
 };
 
 // qkv: [heads, n, d] (make_qkv's layout). Throws InputError when the sizes do not match or n < 1.

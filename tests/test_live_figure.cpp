@@ -26,7 +26,9 @@ std::string grouped(int64_t v) {
     return d;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 }  // namespace
 
@@ -42,7 +44,8 @@ TEST_SUITE("figure") {
         REQUIRE(spec.panels.size() == 1);
         const PairCount pc = count_pairs(m, 400, 600, 300, 700);
         CAPTURE(spec.panels[0].caption);
-        CHECK(spec.panels[0].caption.find(grouped(pc.kept) + " of " + grouped(pc.pairs) + " pairs kept") != std::string::npos);
+        CHECK(spec.panels[0].caption.find(grouped(pc.kept) + " of " + grouped(pc.pairs) + " pairs kept") !=
+              std::string::npos);
         const Figure f = make_figure(spec);
         REQUIRE(f.plots.size() == 1);
         // A token is square: 400 keys across the width, 200 rows down half of it.
@@ -99,7 +102,8 @@ TEST_SUITE("figure") {
 
 TEST_SUITE("figure") {
     TEST_CASE("export figure with a model's tokens: each token labels its tick when n is small") {
-        const Pattern p = parse_pattern(R"({"name":"w","n":6,"causal":true,"components":[{"type":"window","radius":1}]})");
+        const Pattern p =
+            parse_pattern(R"({"name":"w","n":6,"causal":true,"components":[{"type":"window","radius":1}]})");
         const HeadMask m(p.layers[0].heads[0], 6);
         const DensityImage img = aggregate_mask(m, TokenRect{0, 0, 6, 6}, 6, 6);
         LiveFigureContext c{"w", 6, 0, &m, 240, {"<s>", "The", "quick", "brown", "fox", "jumps"}};

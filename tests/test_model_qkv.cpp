@@ -7,10 +7,10 @@
 
 #include <doctest/doctest.h>
 
-#include <filesystem>
-#include <cstdlib>
-#include <fstream>
 #include <sys/wait.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include <unistd.h>
 
@@ -85,9 +85,7 @@ TEST_SUITE("model") {
     TEST_CASE("model Q/K/V stack: malformed manifests and files are one-line errors") {
         const fs::path dir = fresh_dir("bad");
         write_model_qkv(dir.string(), meta(2, 1, 6, 4), stack(2, 1, 6, 4));
-        auto rewrite = [&](const std::string& text) {
-            std::ofstream(dir / "model.json") << text;
-        };
+        auto rewrite = [&](const std::string& text) { std::ofstream(dir / "model.json") << text; };
         auto one_line_error = [&](const std::string& path) {
             try {
                 load_model_qkv(path);
@@ -110,13 +108,16 @@ TEST_SUITE("model") {
         CHECK(one_line_error(dir.string()).find("JSON") != std::string::npos);
         rewrite(R"({"layers": 1})");
         CHECK(one_line_error(dir.string()).find("salab-qkv-1") != std::string::npos);
-        rewrite(R"({"format":"salab-qkv-1","layers":1,"heads":1,"n":6,"d":4,"tokens":["a"],"files":[{"q":"layer00_q.npy","k":"layer00_k.npy","v":"layer00_v.npy"}]})");
+        rewrite(
+            R"({"format":"salab-qkv-1","layers":1,"heads":1,"n":6,"d":4,"tokens":["a"],"files":[{"q":"layer00_q.npy","k":"layer00_k.npy","v":"layer00_v.npy"}]})");
         CHECK(one_line_error(dir.string()).find("tokens") != std::string::npos);
-        rewrite(R"({"format":"salab-qkv-1","layers":2,"heads":1,"n":6,"d":4,"files":[{"q":"layer00_q.npy","k":"layer00_k.npy","v":"layer00_v.npy"}]})");
+        rewrite(
+            R"({"format":"salab-qkv-1","layers":2,"heads":1,"n":6,"d":4,"files":[{"q":"layer00_q.npy","k":"layer00_k.npy","v":"layer00_v.npy"}]})");
         CHECK(one_line_error(dir.string()).find("per layer") != std::string::npos);
         rewrite(R"({"format":"salab-qkv-1","layers":0,"heads":1,"n":6,"d":4,"files":[]})");
         CHECK(one_line_error(dir.string()).find("layers") != std::string::npos);
-        rewrite(R"({"format":"salab-qkv-1","layers":1,"heads":1,"n":6,"d":4,"files":[{"q":"layer00_q.npy","k":"layer00_k.npy"}]})");
+        rewrite(
+            R"({"format":"salab-qkv-1","layers":1,"heads":1,"n":6,"d":4,"files":[{"q":"layer00_q.npy","k":"layer00_k.npy"}]})");
         CHECK(one_line_error(dir.string()).find("\"v\"") != std::string::npos);
         fs::remove_all(dir);
     }
@@ -128,8 +129,8 @@ TEST_SUITE("cli") {
         write_model_qkv(dir.string(), meta(2, 2, 10, 16), stack(2, 2, 10, 16));
         const std::string pattern = std::string(SALAB_SOURCE_DIR) + "/assets/presets/illustrated_hybrid.json";
         auto run = [&](const std::string& args) {
-            const std::string cmd = std::string(SALAB_CLI) + " render --pattern " + pattern + " --model " + dir.string() + " " + args +
-                                    " 2>" + (dir / "err.txt").string();
+            const std::string cmd = std::string(SALAB_CLI) + " render --pattern " + pattern + " --model " +
+                                    dir.string() + " " + args + " 2>" + (dir / "err.txt").string();
             const int st = std::system(cmd.c_str());
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         };

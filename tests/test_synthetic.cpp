@@ -15,7 +15,7 @@ using namespace salab;
 TEST_SUITE("synthetic") {
     TEST_CASE("structured head types land in their calibrated ranges (causal, window 16)") {
         for (HeadType t : {HeadType::local, HeadType::sink, HeadType::broad}) {
-            const QkvSource src = t == HeadType::local ? QkvSource::structured_local
+            const QkvSource src = t == HeadType::local  ? QkvSource::structured_local
                                   : t == HeadType::sink ? QkvSource::structured_sink
                                                         : QkvSource::structured_broad;
             const TypeTargets want = type_targets(t);
@@ -60,7 +60,8 @@ TEST_SUITE("synthetic") {
         CHECK(parse_qkv_source("synthetic", x));
         CHECK(x == QkvSource::structured);
         CHECK_FALSE(parse_qkv_source("sinks", x));
-        const QKV a = make_qkv(4, 300, 64, 9, QkvSource::structured), b = make_qkv(4, 300, 64, 9, QkvSource::structured);
+        const QKV a = make_qkv(4, 300, 64, 9, QkvSource::structured),
+                  b = make_qkv(4, 300, 64, 9, QkvSource::structured);
         CHECK(a.q == b.q);
         CHECK(a.k == b.k);
         // Each head of the mixed source measures as its type does.
@@ -112,7 +113,8 @@ TEST_SUITE("synthetic") {
         }
         // The illustrated hybrid (window 4, globals every 250, 2 random) on the default mix keeps far
         // more than Gaussian Q/K would suggest, and more than a window of the same key count.
-        const std::string hybrid = R"({"type":"window","radius":4},{"type":"global","every":250},{"type":"random","per_query":2,"seed":1})";
+        const std::string hybrid =
+            R"({"type":"window","radius":4},{"type":"global","every":250},{"type":"random","per_query":2,"seed":1})";
         const double h = kept(hybrid, 1000, QkvSource::structured, false);
         CHECK(h > 0.5);
         CHECK(h > kept(R"({"type":"window","radius":7})", 1000, QkvSource::structured, false));

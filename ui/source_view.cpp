@@ -108,8 +108,7 @@ void SourceStatsView::draw(const AppState& s) {
     const bool current = res && res->first == k;
     const bool structured = is_structured(p.source);
     const HeadType type = head_type(p.source, s.view.head);
-    if (structured)
-        ImGui::TextDisabled("head %d: %s head", s.view.head, to_string(type));
+    if (structured) ImGui::TextDisabled("head %d: %s head", s.view.head, to_string(type));
     if (!res) {
         ImGui::TextDisabled("measuring the source ...");
         return;
@@ -119,25 +118,28 @@ void SourceStatsView::draw(const AppState& s) {
         return;
     }
     const HeadStats& h = *res->second.stats;
-    const ImVec4 col = current ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled);
+    const ImVec4 col =
+        current ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled);
     ImGui::PushStyleColor(ImGuiCol_Text, col);
     ImGui::PushTextWrapPos(0.0f);
-    ImGui::Text("sink %.2f, within 16: %.2f, entropy %.2f nats (%.0f%% of uniform)%s", h.sink_mass, h.local_mass, h.entropy,
-                100.0 * h.entropy_norm, current ? "" : " (updating)");
+    ImGui::Text("sink %.2f, within 16: %.2f, entropy %.2f nats (%.0f%% of uniform)%s", h.sink_mass, h.local_mass,
+                h.entropy, 100.0 * h.entropy_norm, current ? "" : " (updating)");
     ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
     if (ImGui::IsItemHovered()) {
         ImGui::BeginTooltip();
-        ImGui::Text("Dense causal attention of head %d on %lld query rows in [n/4, n):", s.view.head, (long long)res->second.rows);
+        ImGui::Text("Dense causal attention of head %d on %lld query rows in [n/4, n):", s.view.head,
+                    (long long)res->second.rows);
         ImGui::BulletText("sink: weight on keys 0..3 (attention sinks)");
         ImGui::BulletText("within 16: weight on keys at most 16 tokens away");
         ImGui::BulletText("entropy: of each row, nats (and / ln(keys))");
         if (structured) {
             const TypeTargets t = type_targets(type);
             ImGui::Separator();
-            ImGui::Text("%s heads are calibrated to sink %.2f-%.2f, within 16 %.2f-%.2f, entropy %.0f-%.0f%% of uniform",
-                        to_string(type), t.sink_mass.lo, t.sink_mass.hi, t.local_mass.lo, t.local_mass.hi,
-                        100 * t.entropy_norm.lo, 100 * t.entropy_norm.hi);
+            ImGui::Text(
+                "%s heads are calibrated to sink %.2f-%.2f, within 16 %.2f-%.2f, entropy %.0f-%.0f%% of uniform",
+                to_string(type), t.sink_mass.lo, t.sink_mass.hi, t.local_mass.lo, t.local_mass.hi,
+                100 * t.entropy_norm.lo, 100 * t.entropy_norm.hi);
             ImGui::TextDisabled("(trained LLMs: docs/synthetic-attention.md)");
         }
         ImGui::EndTooltip();
