@@ -31,10 +31,8 @@ int cmd_advise(const CliArgs& a) {
         lp.v_path = a.v;
         id = "npy:" + a.q + "," + a.k + "," + a.v;
     } else {
-        if (a.source != "synthetic" && a.source != "structured" && a.source != "gaussian")
-            throw InputError("--source " + a.source + " is not a source: use synthetic (structured), gaussian, or --q/--k/--v");
-        lp.source = a.source == "gaussian" ? QkvSource::gaussian : QkvSource::structured;
-        id = (a.source == "gaussian" ? "gaussian:seed" : "structured:seed") + std::to_string(a.seed);
+        lp.source = synthetic_source(a.source);
+        id = std::string(lp.source == QkvSource::structured ? "structured" : to_string(lp.source)) + ":seed" + std::to_string(a.seed);
     }
     AdvisorSource src = make_advisor_source(make_qkv(lp, 1), n, a.d, id, a.exact_threshold, a.sample_rows);
 

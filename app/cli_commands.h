@@ -1,6 +1,8 @@
 // The salab-cli commands, one function each; flags arrive parsed in CliArgs.
 #pragma once
 
+#include "synthetic.h"
+
 #include "attention.h"
 #include "kernel_plan.h"
 
@@ -42,12 +44,14 @@ struct CliArgs {
     // advise
     std::string family;
     double budget_mass = 0.95;
-    std::string source = "synthetic";
+    std::string source = "synthetic";  // advise, compare, render: synthetic_source(source)
     std::string cost = "measured";
     bool exhaustive = false;
     int64_t sample_rows = 1024;
     bool size_given = false;  // render: --size was on the command line
     std::string a_pattern, b_pattern;  // compare --a / --b
+    std::string model_dir;             // render --model: a Q/K/V stack (compute/model_qkv.h)
+    int model_layer = 0;
     bool no_time = false;               // compare: statistics only
 };
 
@@ -57,6 +61,8 @@ struct KernelChoice {
     RunOptions run;
 };
 KernelChoice kernel_choice(const CliArgs& a);
+// --source NAME of the generated Q/K/V (synthetic.h names; npy is refused: give --q/--k/--v).
+QkvSource synthetic_source(const std::string& name);
 
 int cmd_devices(const CliArgs& a);
 int cmd_export(const CliArgs& a);

@@ -6,11 +6,22 @@
 #include "kernel_plan.h"
 #include "problem.h"
 #include "size_limits.h"
+#include "source_stats.h"
 #include "vk_context.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 
 namespace salab {
+
+QkvSource synthetic_source(const std::string& name) {
+    QkvSource s{};
+    if (!parse_qkv_source(name, s) || s == QkvSource::npy)
+        throw InputError("--source " + name + " is not a generated source: use synthetic, local, sink, broad or gaussian"
+                         " (your own Q/K/V: --q/--k/--v where the command has them)");
+    return s;
+}
 
 int cmd_compare(const CliArgs& a) {
     Pattern pa = load_pattern(a.a_pattern), pb = load_pattern(a.b_pattern);
@@ -23,7 +34,7 @@ int cmd_compare(const CliArgs& a) {
     ProblemOptions po;
     po.d = a.d;
     po.seed = a.seed;
-    po.source = QkvSource::structured;
+    po.source = synthetic_source(a.source);
     // One row walk per pattern and a block mask each: refused up front when too large.
     for (const Pattern* p : {&pa, &pb}) {
         const ProblemShape shape = problem_shape(*p, po);
@@ -71,15 +82,26 @@ int cmd_compare(const CliArgs& a) {
         }
     }
     if (!a.out.empty()) {
-        FigureSpec spec;
-        spec.plot_size = a.size_given ? a.size : 512;
-        spec.panels.push_back(overlap_panel(pa.name, pb.name, A.mask(0), B.mask(0), spec.plot_size));
-        write_figure(a.out, make_figure(spec));
+        write_figure(a.out, make_figure(compare_figure(pa.name, pb.name, A.mask(0), B.mask(0), a.size_given ? a.size : 384)));
     }
-    if (a.json)
-        std::puts(to_json(r).c_str());
-    else
+    // What the quality numbers were measured on: head 0 of the source (source_stats.h).
+    QKV head0;
+    const size_t per = size_t(n) * size_t(A.d);
+    head0.q.assign(A.qkv.q.begin(), A.qkv.q.begin() + ptrdiff_t(per));
+    head0.k.assign(A.qkv.k.begin(), A.qkv.k.begin() + ptrdiff_t(per));
+    const SourceStats st = measure_source(head0, 1, n, A.d, {.causal = true, .window = 16, .rows = 32});
+    const HeadStats& h0 = st.heads[0];
+    const std::string kind = is_structured(po.source) ? std::string(to_string(head_type(po.source, 0))) + " head" : "Gaussian";
+    if (a.json) {
+        nlohmann::json j = nlohmann::json::parse(to_json(r));
+        j["source"] = {{"name", to_string(po.source)}, {"head0_type", kind},      {"sink_mass", h0.sink_mass},
+                       {"local_mass", h0.local_mass}, {"window", 16},          {"entropy_nats", h0.entropy},
+                       {"entropy_norm", h0.entropy_norm}};
+        std::puts(j.dump().c_str());
+    } else {
         std::fputs(to_text(r).c_str(), stdout);
+        std::printf("source: %s, head 0 (%s): %s\n", to_string(po.source), kind.c_str(), describe(h0, 16).c_str());
+    }
     return 0;
 }
 

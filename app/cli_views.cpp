@@ -12,6 +12,7 @@
 #include "file_io.h"
 #include "npy.h"
 #include "size_limits.h"
+#include "model_qkv.h"
 #include "synthetic.h"
 
 #include <algorithm>
@@ -145,7 +146,29 @@ int cmd_render(const CliArgs& a) {
     ProblemOptions po;
     po.d = a.d;
     po.layer = a.layer;
-    po.source = QkvSource::structured;
+    po.source = synthetic_source(a.source);
+    std::vector<std::string> tokens;
+    if (!a.model_dir.empty()) {
+        const ModelQkv m = load_model_qkv(a.model_dir);
+        if (a.model_layer >= m.layers)
+            throw InputError("--model-layer " + std::to_string(a.model_layer) + " is out of range: the model has " +
+                             std::to_string(m.layers) + " layers");
+        if (a.n != -1 && a.n != m.n)
+            throw InputError("--n " + std::to_string(a.n) + " differs from the model's n = " + std::to_string(m.n));
+        p = with_n(p, m.n);
+        po.source = QkvSource::npy;
+        po.q_path = m.files[size_t(a.model_layer)].q;
+        po.k_path = m.files[size_t(a.model_layer)].k;
+        po.v_path = m.files[size_t(a.model_layer)].v;
+        po.d = m.d;
+        if (p.is_flat()) po.heads = m.heads;
+        for (const std::string& t : m.tokens) tokens.push_back(token_label_text(t));
+    }
+    // A model's tokens label the axes (figure.h: up to kMaxTokenTicks tokens per axis).
+    auto labelled = [&](PanelData panel) {
+        if (int64_t(tokens.size()) == p.n) panel.tokens = tokens;
+        return panel;
+    };
     if (a.view == "hops") {
         spec.panels.push_back(hops_panel(p.name, csr_stack(p, a.d, a.seed), cells));
         write_figure(a.out, make_figure(spec));
@@ -164,8 +187,8 @@ int cmd_render(const CliArgs& a) {
     if (a.view == "mask" && !p.needs_qk()) {
         // No Q/K/V and no block mask: the head's rows, by runs.
         check_row_walk(costs[size_t(a.head) % costs.size()], at, "use a smaller --n");
-        spec.panels.push_back(
-            mask_panel(p.name, HeadMask(layer.heads[layer.heads.size() == 1 ? 0 : size_t(a.head)], p.n), cells, a.head));
+        spec.panels.push_back(labelled(
+            mask_panel(p.name, HeadMask(layer.heads[layer.heads.size() == 1 ? 0 : size_t(a.head)], p.n), cells, a.head)));
         write_figure(a.out, make_figure(spec));
         return 0;
     }
@@ -187,10 +210,15 @@ int cmd_render(const CliArgs& a) {
     auto heatmap = [&] {
         AttentionEngine engine(*ctx);
         engine.upload(prob.qkv.q, prob.qkv.k, prob.qkv.v, {prob.heads, prob.n, prob.d});
-        return heatmap_panel(p.name, engine, *prob.block_mask, a.head, cells);
+        PanelData hp = labelled(heatmap_panel(p.name, engine, *prob.block_mask, a.head, cells));
+        if (!a.model_dir.empty()) {
+            const size_t where = hp.caption.find("(synthetic Q/K)");
+            if (where != std::string::npos) hp.caption.replace(where, 15, "(the model's Q/K, layer " + std::to_string(a.model_layer) + ")");
+        }
+        return hp;
     };
     if (a.view == "mask") {
-        spec.panels.push_back(mask_panel(p.name, prob.mask(a.head), cells, a.head));
+        spec.panels.push_back(labelled(mask_panel(p.name, prob.mask(a.head), cells, a.head)));
     } else if (a.view == "blocks") {
         spec.panels.push_back(blocks_panel(p.name, *prob.block_mask, a.head, cells));
     } else if (a.view == "heatmap") {

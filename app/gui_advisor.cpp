@@ -1,5 +1,7 @@
 #include "gui_advisor.h"
 
+#include "threads.h"
+
 #include "attention.h"
 #include "vk_context.h"
 
@@ -13,6 +15,7 @@ void AdvisorJob::start(const LiveParams& p, const std::string& family_path) {
     done_ = 0;
     planned_ = 0;
     thread_ = std::thread([this, p, family_path] {
+        lower_thread_priority();
         try {
             const Family f = load_family(family_path);
             const int64_t n = p.pattern.n;

@@ -2,6 +2,9 @@
 
 #include "export.h"
 #include "file_io.h"
+#include "live_figure.h"
+#include "model_qkv.h"
+#include "threads.h"
 
 #include "gui_advisor.h"
 #include "gui_vulkan.h"
@@ -192,6 +195,7 @@ private:
     bool results_complete() const;
     void script_step();
     bool write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const;
+    bool export_figure(const std::string& path, int view);
 
     AppOptions opt_;
     GLFWwindow* window_;
@@ -301,6 +305,24 @@ void App::load_initial() {
                 break;
             }
         if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
+    }
+    if (!opt_.model_dir.empty()) {
+        try {
+            ui::apply_model(state_, opt_.model_dir, 0);
+        } catch (const InputError& e) {
+            std::fprintf(stderr, "salab: %s\n", e.what());
+            status_ = e.what();
+        }
+    }
+    if (!opt_.compare_a.empty()) {
+        try {
+            ui::Params a = state_.params;
+            a.pattern = with_n(load_pattern(opt_.compare_a), state_.params.pattern.n);
+            compare_view_.pin(a);
+        } catch (const InputError& e) {
+            std::fprintf(stderr, "salab: %s\n", e.what());
+            status_ = e.what();
+        }
     }
     const auto& pp = state_.params;
     state_.view.hop_token = int(head_pattern(pp, 0).causal ? pp.pattern.n - 1 : pp.pattern.n / 2);
@@ -467,7 +489,7 @@ void App::carry_out(ui::ViewActions& a) {
     if (!a.load_preset.empty()) load_preset(a.load_preset);
     if (a.start_sweep) worker_.start_sweep(state_.params, a.sweep_max_n);
     if (a.cancel_sweep) worker_.cancel_sweep();
-    if (a.export_png) {
+    if (a.export_png && !export_figure(a.export_path, a.export_view)) {
         want_capture_ = true;
         capture_path_ = a.export_path;
         capture_rect_ = a.export_view;
@@ -639,6 +661,40 @@ void App::draw_windows() {
     carry_out(actions);
 }
 
+// The export of the mask, weights and hops views: a figure (compute/live_figure.h) of what the
+// view shows, with title, token axes, legend and caption, never the pointer's tooltip (.svg
+// writes SVG). False for the other views and the whole window, which are exported as pixels.
+bool App::export_figure(const std::string& path, int view) {
+    const bool mask = view == int(ui::DashWindow::mask), heat = view == int(ui::DashWindow::heatmap),
+               hops = view == int(ui::DashWindow::hops);
+    if (!mask && !heat && !hops) return false;
+    try {
+        LiveFigureContext c;
+        c.name = state_.params.pattern.name.empty() ? std::string("pattern") : state_.params.pattern.name;
+        c.n = state_.params.pattern.n;
+        c.head = state_.view.head;
+        if (int64_t(state_.model.tokens.size()) == c.n)
+            for (const std::string& t : state_.model.tokens) c.tokens.push_back(token_label_text(t));
+        const bool current = shown_.model && shown_.model->gen == gen_ && shown_.model->error.empty();
+        if (current && c.head < int(shown_.model->heads.size())) c.mask = &shown_.model->heads[size_t(c.head)];
+        FigureSpec spec;
+        if (mask) {
+            if (!shown_.mask || shown_.mask->gen != gen_) throw InputError("the mask view is still updating: export once it shows");
+            spec = mask_view_figure(c, shown_.mask->image);
+        } else if (heat) {
+            if (!shown_.heat || shown_.heat->gen != gen_) throw InputError("the weights view is still updating: export once it shows");
+            spec = heat_view_figure(c, *shown_.heat, state_.view.heat_scale == ui::ColorScale::log);
+        } else {
+            spec = hops_view_figure(state_.params.pattern);
+        }
+        write_figure(path, make_figure(spec));
+        status_ = "wrote " + path + " (figure: title, axes, legend, caption)";
+    } catch (const std::exception& e) {
+        status_ = "could not export: " + std::string(e.what());
+    }
+    return true;
+}
+
 bool App::write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const {
     for (int k = 0; k < int(ui::DashWindow::count); ++k)
         if (view == ui::kDashWindows[k].key) {
@@ -743,6 +799,14 @@ int App::run() {
                 std::fprintf(stderr, "salab: cannot write %s\n", opt_.screenshot.c_str());
                 exit_code = 1;
             } else {
+                if (!opt_.export_figure.empty()) {
+                    int view = -1;
+                    for (int k = 0; k < int(ui::DashWindow::count); ++k)
+                        if (opt_.screenshot_view == ui::kDashWindows[k].key) view = k;
+                    if (!export_figure(opt_.export_figure, view)) status_ = "--export-figure needs --screenshot-view mask, heatmap or hops";
+                    std::printf("salab: %s\n", status_.c_str());
+                    if (status_.rfind("wrote ", 0) != 0) exit_code = 2;
+                }
                 const ImageStats st = image_stats(shot);
                 std::printf("salab: screenshot %s %dx%d colours=%d stddev=%.1f%s\n", opt_.screenshot.c_str(), shot.w, shot.h,
                             st.colours, st.stddev, results_complete() ? "" : " (results incomplete: timed out)");
@@ -818,6 +882,8 @@ int App::run() {
 }  // namespace
 
 int run_app(const AppOptions& options) {
+    // Compute pools leave the frame loop a core (their threads also run at lower priority).
+    reserve_cpus(1);
     GlfwWindow win;
     glfwSetErrorCallback(glfw_error);
     if (!glfwInit()) {

@@ -13,6 +13,9 @@ struct AppOptions {
     int64_t n = 0;               // --n: override the pattern's n (0: keep)
     int device = -1;             // --device
     std::string session_path;    // --session
+    std::string model_dir;       // --model DIR: a Q/K/V stack from scripts/qkv_from_hf.py
+    std::string compare_a;       // --compare A.json: pin A.json as A, open the A/B window
+    std::string export_figure;   // --export-figure F: with --screenshot, also "export PNG" of --screenshot-view as a figure
     std::string screenshot;      // --screenshot F.png
     std::string screenshot_view; // --screenshot-view: crop to one view ("" = whole window)
     double screenshot_scale = 1; // --screenshot-scale: downscale the PNG (docs)

@@ -1,23 +1,16 @@
 #include "gui_worker.h"
 
 #include "live_problem.h"
+#include "threads.h"
 #include "vk_context.h"
 
 #include <utility>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace salab::gui {
 
 namespace {
-
-// Compute yields to the frame loop: on a CPU device (lavapipe) both share the same cores, and
-// a frame late is worse than a result late. Linux nice values are per thread and inherited by
-// threads created afterwards, so the driver's worker threads (spawned when this thread creates
-// its device) and our helper threads inherit it too.
-void lower_thread_priority() { setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10); }
 
 std::string sweep_status(int64_t n, const std::string& what) { return "n = " + std::to_string(n) + ": " + what; }
 

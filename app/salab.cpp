@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
     cli.add_option("--screenshot-scale", o.screenshot_scale, "scale the screenshot (area filter), e.g. 0.75 for docs")
         ->check(CLI::Range(0.1, 1.0));
     cli.add_option("--session", o.session_path, "session JSON to open (pattern, settings, view)");
+    cli.add_option("--export-figure", o.export_figure,
+                   "with --screenshot and --screenshot-view mask|heatmap|hops: also write that view's export figure here");
+    cli.add_option("--compare", o.compare_a, "pin this pattern as A and open the A/B compare window (B: --pattern)");
+    cli.add_option("--model", o.model_dir, "Q/K/V of a real model: the directory scripts/qkv_from_hf.py wrote");
     cli.add_option("--screenshot", o.screenshot, "render, write the window to this PNG and exit");
     cli.add_option("--screenshot-view", o.screenshot_view, "crop the screenshot to one view")
         ->check(CLI::IsMember([] {

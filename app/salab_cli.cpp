@@ -139,6 +139,9 @@ int main(int argc, char** argv) {
     render->add_option("--d", a.d, "Head dimension for the heatmap (default 64)")->check(d_range);
     render->add_option("--head", a.head, "Head of the layer (default 0)")->check(range("head", 0, 4095));
     render->add_option("--layer", a.layer, "Layer of a stack (default 0)")->check(range("layer", 0, 1 << 20));
+    render->add_option("--model", a.model_dir, "Q/K/V of a real model (directory from scripts/qkv_from_hf.py): its n, d, heads and tokens");
+    render->add_option("--model-layer", a.model_layer, "Layer of --model (default 0)")->check(range("model layer", 0, 4095));
+    render->add_option("--source", a.source, "Synthetic Q/K/V of the heatmap: synthetic (mixed heads, default), local, sink, broad or gaussian");
 
     auto* advise = app.add_subcommand("advise", "Cheapest patterns of a family that keep the attention mass (docs/advisor.md)");
     advise->add_option("--family", a.family, "Family JSON: base pattern + parameter ranges")->required();
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
     advise->add_option("--q", a.q, "Q as float32 .npy [n, d] (or [1, n, d])");
     advise->add_option("--k", a.k, "K as float32 .npy");
     advise->add_option("--v", a.v, "V as float32 .npy (default: K)");
-    advise->add_option("--source", a.source, "Generated Q/K/V without --q: synthetic (structured, default) or gaussian");
+    advise->add_option("--source", a.source, "Generated Q/K/V without --q: synthetic (mixed heads, default), local, sink, broad or gaussian");
     advise->add_option("--seed", a.seed, "Seed of generated Q/K/V (default 0)")->check(seed_check);
     advise->add_option("--budget-mass", a.budget_mass, "Kept attention mass the recommendation must reach (default 0.95)");
     advise->add_option("--cost", a.cost, "Cost axis: measured (kernel ms, default), density or blocks");
@@ -165,9 +168,10 @@ int main(int argc, char** argv) {
     compare->add_option("--n", a.n, "Sequence length for both (default: A's n; B must match)")->check(n_range);
     compare->add_option("--d", a.d, "Head dimension of the synthetic Q/K/V (default 64)")->check(d_range);
     compare->add_option("--seed", a.seed, "Seed of the synthetic Q/K/V")->check(seed_check);
+    compare->add_option("--source", a.source, "Synthetic Q/K/V: synthetic (mixed heads, default), local, sink, broad or gaussian");
     compare->add_flag("--no-time", a.no_time, "Skip the GPU timing (statistics only)");
-    compare->add_option("--out", a.out, "Also write the overlap figure (A only / B only / both): .svg or .png");
-    auto* compare_size = compare->add_option("--size", a.size, "Plot side of --out in pixels (default 512)")
+    compare->add_option("--out", a.out, "Also write the figure of A, B and their overlap (A only / B only / both): .svg or .png");
+    auto* compare_size = compare->add_option("--size", a.size, "Plot side of each --out panel in pixels (default 384)")
                              ->check(range("size", 16, 8192));
     add_device(compare);
     compare->add_flag("--json", a.json, "One JSON object on stdout");

@@ -67,6 +67,14 @@ OverlapGrid overlap_grid(const HeadMask& a, const HeadMask& b, int cells) {
     return g;
 }
 
+namespace {
+std::string grouped(int64_t v) {
+    std::string digits = std::to_string(v < 0 ? -v : v);
+    for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
+    return v < 0 ? "-" + digits : digits;
+}
+}  // namespace
+
 PanelData overlap_panel(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,
                         int cells) {
     const OverlapGrid g = overlap_grid(a, b, cells);
@@ -74,16 +82,31 @@ PanelData overlap_panel(const std::string& a_name, const std::string& b_name, co
     PanelData p;
     p.grid = CellGrid8{g.cells, g.cells, g.colors};
     p.extent = int64_t(g.cells) * g.tokens_per_cell;
-    p.title = "A = " + a_name + " vs B = " + b_name + ", n = " + std::to_string(a.n());
+    p.title = "A = " + a_name + " vs B = " + b_name + ", n = " + grouped(a.n());
     p.legend.title = "who keeps the pair";
     p.legend.swatches = {{kCompareAOnlyRgb, "A only"}, {kCompareBOnlyRgb, "B only"}, {kCompareBothRgb, "both"},
                          {kEmptyRgb, "neither"}};
     if (g.tokens_per_cell > 1)
         p.legend.notes.push_back(std::to_string(g.tokens_per_cell) + "x" + std::to_string(g.tokens_per_cell) +
                                  " pairs per cell: most common kind");
-    p.caption = "A only " + std::to_string(o.a_only) + "  |  B only " + std::to_string(o.b_only) + "  |  both " +
-                std::to_string(o.both) + "  of " + std::to_string(o.pairs) + " pairs";
+    p.caption = "A only " + grouped(o.a_only) + "  |  B only " + grouped(o.b_only) + "  |  both " + grouped(o.both) +
+                "  of " + grouped(o.pairs) + " pairs";
     return p;
+}
+
+FigureSpec compare_figure(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,
+                          int cells) {
+    if (a.n() != b.n())
+        throw InputError("A has n = " + std::to_string(a.n()) + " and B has n = " + std::to_string(b.n()) +
+                         ": compare them at one n");
+    FigureSpec spec;
+    spec.title = "A/B compare, n = " + grouped(a.n()) + ": A, B, and which pairs each keeps";
+    spec.plot_size = cells;
+    spec.columns = 3;
+    spec.panels.push_back(mask_panel("A = " + a_name, a, cells));
+    spec.panels.push_back(mask_panel("B = " + b_name, b, cells));
+    spec.panels.push_back(overlap_panel(a_name, b_name, a, b, cells));
+    return spec;
 }
 
 namespace {

@@ -45,6 +45,11 @@ OverlapGrid overlap_grid(const HeadMask& a, const HeadMask& b, int cells);
 struct PanelData;
 PanelData overlap_panel(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,
                         int cells);
+// The A/B figure of salab-cli compare --out: A's mask, B's mask and their overlap, one row of
+// three panels (each with title, token axes, legend and caption) at `cells` cells per side.
+struct FigureSpec;
+FigureSpec compare_figure(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,
+                          int cells);
 
 struct PatternStats {
     std::string name;

@@ -282,6 +282,34 @@ void check_panel(const PanelData& p) {
     if (p.grid.cols < 1 || p.grid.rows < 1 || p.grid.colors.size() != size_t(p.grid.cols) * size_t(p.grid.rows))
         throw InputError("figure panel '" + p.title + "' has an empty or inconsistent cell grid");
     if (p.extent < 1) throw InputError("figure panel '" + p.title + "' spans no tokens");
+    if (p.y_extent < 0 || p.x0 < 0 || p.y0 < 0) throw InputError("figure panel '" + p.title + "' has a negative region");
+}
+
+int64_t rows_of(const PanelData& p) { return p.y_extent > 0 ? p.y_extent : p.extent; }
+// Height of the plot of a panel whose width is P.
+int plot_height(const PanelData& p, int P) {
+    const double h = double(P) * double(rows_of(p)) / double(p.extent);
+    return int(std::lround(std::clamp(h, P / 4.0, 2.0 * P)));
+}
+
+// Token tick labels: used when the panel has the tokens of both axes' ranges and each spans few.
+bool token_ticks(const PanelData& p) {
+    const int64_t nt = int64_t(p.tokens.size());
+    return nt > 0 && p.extent <= kMaxTokenTicks && rows_of(p) <= kMaxTokenTicks && p.x0 + p.extent <= nt &&
+           p.y0 + rows_of(p) <= nt;
+}
+std::string tick_token(const PanelData& p, int64_t t) {
+    std::string s = p.tokens[size_t(t)];
+    for (char& c : s) if (c == '\n' || c == '\t' || c == ' ') c = '_';
+    if (s.size() > 12) s = s.substr(0, 11) + "~";
+    return s;
+}
+// Extra height under the plot for vertical token labels.
+double token_label_depth(const PanelData& p) {
+    if (!token_ticks(p)) return 0;
+    double w = 0;
+    for (int64_t t = p.x0; t < p.x0 + p.extent; ++t) w = std::max(w, text_width(tick_token(p, t), kTickPx));
+    return std::max(0.0, w - kTickPx);
 }
 
 struct PanelGeom {
@@ -299,7 +327,12 @@ double legend_height(const Legend& l, int P) {
 PanelGeom panel_geom(const PanelData& p, int P) {
     PanelGeom g;
     double tick_w = 0;
-    for (double v : nice_ticks(0, double(p.extent), std::max(2, P / 70))) tick_w = std::max(tick_w, text_width(token_label(v), kTickPx));
+    const int H = plot_height(p, P);
+    for (double v : nice_ticks(double(p.y0), double(p.y0 + rows_of(p)), std::max(2, H / 70)))
+        tick_w = std::max(tick_w, text_width(token_label(v), kTickPx));
+    if (token_ticks(p))
+        for (int64_t t = p.y0; t < p.y0 + rows_of(p); ++t) tick_w = std::max(tick_w, text_width(tick_token(p, t), kTickPx));
+    const double below = kAxisBelow + token_label_depth(p);
     g.left = 8 + kLabelPx * 1.3 + 6 + tick_w + 6;
     double lw = text_width(p.legend.title, kLegendPx);
     for (const Swatch& s : p.legend.swatches) lw = std::max(lw, 18 + text_width(s.label, kLegendPx));
@@ -308,30 +341,47 @@ PanelGeom panel_geom(const PanelData& p, int P) {
     g.legend_w = lw;
     g.width = std::max({g.left + P + 18 + lw + 12, g.left + text_width(p.title, kTitlePx) + 12,
                         g.left + text_width(p.caption, kCaptionPx) + 12});
-    g.height = kTop + std::max<double>(P + kAxisBelow, legend_height(p.legend, P)) + kCaptionRow + 6;
+    g.height = kTop + std::max<double>(H + below, legend_height(p.legend, H)) + kCaptionRow + 6;
     return g;
 }
 
 void draw_panel(Builder& b, const PanelData& p, int P, double ox, double oy, const PanelGeom& g) {
     const double px = std::round(ox + g.left), py = std::round(oy + kTop);
+    const int H = plot_height(p, P);
     b.text(p.title, kTitlePx, px, oy + 20, Anchor::start, kInk, "title");
-    const FRect plot{px, py, double(P), double(P)};
+    const FRect plot{px, py, double(P), double(H)};
     b.grid(plot, p.grid, "plot");
     b.f.plots.push_back(plot);
-    b.rect({px - 0.5, py - 0.5, P + 1.0, P + 1.0}, kFrame, 1, "axis");
-    // Ticks: tokens [0, extent) map onto the plot's side.
-    for (double v : nice_ticks(0, double(p.extent), std::max(2, P / 70))) {
-        const double t = std::round(px + v / double(p.extent) * P);
-        const double s = std::round(py + v / double(p.extent) * P);
-        if (v > double(p.extent)) continue;
-        b.line(t, py + P, t, py + P + 4, kFrame, 1, "axis");
-        b.text(token_label(v), kTickPx, t, py + P + 4 + kTickPx + 1, Anchor::middle, kGrey, "axis");
+    b.rect({px - 0.5, py - 0.5, P + 1.0, H + 1.0}, kFrame, 1, "axis");
+    // Ticks: keys [x0, x0 + extent) across the plot's width, queries [y0, y0 + rows) down its height.
+    const double rows = double(rows_of(p));
+    const double below = kAxisBelow + token_label_depth(p);
+    if (token_ticks(p)) {
+        // One tick per token, at the middle of its cell, labelled with the token's text.
+        for (int64_t t = 0; t < p.extent; ++t) {
+            const double x = std::round(px + (double(t) + 0.5) / double(p.extent) * P);
+            b.line(x, py + H, x, py + H + 4, kFrame, 1, "axis");
+            b.text(tick_token(p, p.x0 + t), kTickPx, x + kTickPx * 0.35, py + H + 6, Anchor::end, kGrey, "axis", true);
+        }
+        for (int64_t t = 0; t < int64_t(rows); ++t) {
+            const double y = std::round(py + (double(t) + 0.5) / rows * H);
+            b.line(px - 4, y, px, y, kFrame, 1, "axis");
+            b.text(tick_token(p, p.y0 + t), kTickPx, px - 6, y + kTickPx * 0.35, Anchor::end, kGrey, "axis");
+        }
+    }
+    for (double v : token_ticks(p) ? std::vector<double>{} : nice_ticks(double(p.x0), double(p.x0 + p.extent), std::max(2, P / 70))) {
+        const double t = std::round(px + (v - double(p.x0)) / double(p.extent) * P);
+        b.line(t, py + H, t, py + H + 4, kFrame, 1, "axis");
+        b.text(token_label(v), kTickPx, t, py + H + 4 + kTickPx + 1, Anchor::middle, kGrey, "axis");
+    }
+    for (double v : token_ticks(p) ? std::vector<double>{} : nice_ticks(double(p.y0), double(p.y0) + rows, std::max(2, H / 70))) {
+        const double s = std::round(py + (v - double(p.y0)) / rows * H);
         b.line(px - 4, s, px, s, kFrame, 1, "axis");
         b.text(token_label(v), kTickPx, px - 6, s + kTickPx * 0.35, Anchor::end, kGrey, "axis");
     }
-    b.text(p.x_label + " \u2192", kLabelPx, px + P / 2.0, py + P + 4 + 16 + kLabelPx + 2, Anchor::middle, kInk, "axis");
-    b.text(p.y_label + " \u2192", kLabelPx, ox + 8 + kLabelPx, py + P / 2.0, Anchor::middle, kInk, "axis", true);
-    b.text(p.caption, kCaptionPx, px, py + std::max<double>(P + kAxisBelow, legend_height(p.legend, P)) + kCaptionPx + 4,
+    b.text(p.x_label + " \u2192", kLabelPx, px + P / 2.0, py + H + below - 18 + kLabelPx + 2, Anchor::middle, kInk, "axis");
+    b.text(p.y_label + " \u2192", kLabelPx, ox + 8 + kLabelPx, py + H / 2.0, Anchor::middle, kInk, "axis", true);
+    b.text(p.caption, kCaptionPx, px, py + std::max<double>(H + below, legend_height(p.legend, H)) + kCaptionPx + 4,
            Anchor::start, kInk, "caption");
     // Legend right of the plot.
     double lx = px + P + 18, ly = py;
@@ -344,7 +394,7 @@ void draw_panel(Builder& b, const PanelData& p, int P, double ox, double oy, con
         ly += 16;
     }
     if (!p.legend.bar.empty()) {
-        const double bh = std::min<double>(P, 220);
+        const double bh = std::min<double>(H, 220);
         CellGrid8 bar{1, int(p.legend.bar.size()), {}};
         for (auto it = p.legend.bar.rbegin(); it != p.legend.bar.rend(); ++it) bar.colors.push_back(*it);
         b.grid({lx, ly + 4, 14, bh}, bar, "legend");

@@ -55,11 +55,20 @@ struct PanelData {
     std::string title;            // "window+globals, n = 1,000: mask (head 0)"
     CellGrid8 grid;
     int64_t extent = 0;           // tokens each axis spans (ticks are in tokens)
+    // A zoomed region: keys [x0, x0 + extent) across, queries [y0, y0 + y_extent) down (y_extent
+    // 0: extent). The plot is plot_size wide and plot_size * y_extent / extent high (clamped to
+    // [1/4, 2] x plot_size), so a token is square.
+    int64_t x0 = 0, y0 = 0, y_extent = 0;
+    // Token strings (a real model's input, all n of them): when each axis spans at most
+    // kMaxTokenTicks tokens, every token gets a tick labelled with its text instead of numbers.
+    std::vector<std::string> tokens;
     std::string x_label = "key j";
     std::string y_label = "query i";
     Legend legend;
     std::string caption;          // "density 1.5% | 15,000 of 1,000,000 pairs kept"
 };
+
+inline constexpr int64_t kMaxTokenTicks = 48;
 
 struct FigureSpec {
     std::string title;            // page title over several panels (may be empty)

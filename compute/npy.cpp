@@ -230,6 +230,12 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape, const
     write_npy_bytes(path, shape, "|u1", data, 1);
 }
 
+NpyInfo read_npy_info(const std::string& path) {
+    std::ifstream f;
+    const NpyHeader h = read_header(f, path);
+    return {h.dtype, h.shape};
+}
+
 std::vector<float> read_qkv(const std::string& path, int64_t heads, int64_t n, int64_t d) {
     std::ifstream f;
     const NpyHeader h = read_header(f, path);  // shape checked before anything is allocated

@@ -17,6 +17,12 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string& path);
+// dtype and shape from the header alone (the data is not read; its size is checked).
+struct NpyInfo {
+    std::string dtype;
+    std::vector<int64_t> shape;
+};
+NpyInfo read_npy_info(const std::string& path);
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data);
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const uint8_t* data);
 

@@ -25,6 +25,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace salab {
@@ -75,10 +76,31 @@ struct SplitMix64 {
 std::vector<float> gaussian_tensor(int64_t count, uint64_t seed);
 
 enum class QkvSource {
-    gaussian,    // i.i.d. N(0, 1): q = gaussian_tensor(heads*n*d, seed), k: seed + 1, v: seed + 2
-    structured,  // looks like trained attention (see make_qkv); v as for gaussian
-    npy,         // the user's .npy files (LiveParams; make_qkv below throws InputError for it)
+    gaussian,          // i.i.d. N(0, 1): q = gaussian_tensor(heads*n*d, seed), k: seed + 1, v: seed + 2
+    structured,        // calibrated like trained attention, heads of mixed types (see make_qkv)
+    npy,               // the user's .npy files (LiveParams; make_qkv below throws InputError for it)
+    structured_local,  // every head of type local
+    structured_sink,   // every head of type sink-heavy
+    structured_broad,  // every head of type broad
 };
+
+// Names for CLIs and sessions: gaussian, structured (also "synthetic", "mixed"), local, sink,
+// broad, npy. parse_qkv_source returns false for anything else.
+const char* to_string(QkvSource s);
+bool parse_qkv_source(const std::string& name, QkvSource& out);
+// True for the calibrated sources (structured and its single-type variants).
+inline bool is_structured(QkvSource s) {
+    return s == QkvSource::structured || s == QkvSource::structured_local || s == QkvSource::structured_sink ||
+           s == QkvSource::structured_broad;
+}
+
+// The head types of the structured source, each calibrated to a range of published statistics
+// of trained heads (docs/synthetic-attention.md; the ranges are source_stats.h's targets).
+enum class HeadType { local, sink, broad };
+const char* to_string(HeadType t);
+// The type of head h under `src` (structured: sink, local, sink, broad, repeating, so half of the
+// heads are sink-heavy as in the "streaming heads" majority of trained LLMs).
+HeadType head_type(QkvSource src, int h);
 
 // Row-major [heads, n, d] each.
 struct QKV {
@@ -87,16 +109,23 @@ struct QKV {
 
 // Deterministic in (heads, n, d, seed, src).
 //
-// structured: per head h, Q and K are sums of parts chosen so that the logits q_i.k_j / sqrt(d)
-// are, apart from noise, approximately
-//   local(i - j)   a sum of cosines of (i - j) at wavelengths 6 .. 384 tokens (RoPE-like
-//                  sinusoid pairs): a peak on the diagonal that decays with distance
-//   + sink(j)      keys 0..3 carry a large component along a direction every query shares:
-//                  the "attention sink" columns of trained models
-//   + topic(i, j)  tokens come in segments of 16..127 tokens, each with one of 8 topics;
-//                  same-topic pairs (also far apart) score higher: content clusters
-// with per-head weights, so heads differ (more local, more content, stronger sinks).
+// structured sources: per head, Q and K are built on disjoint coordinates so that the logits
+// q_i.k_j / sqrt(d) are exactly the sum of
+//   local(i - j) = A * mean_f cos(w_f (i - j)), w_f log-spaced from 1 to 1/(2n) over the
+//                  (d - 1 - t) / 2 RoPE-like frequency pairs: ~ A (1 - ln|i-j| / ln 2n), so the
+//                  weight falls as a power law |i - j|^-p with p = A / ln 2n (the head type sets p)
+//   + sink(j)      keys 0..3 get s_j = S + ln(0.70, 0.15, 0.10, 0.05) on one coordinate every
+//                  query shares (the first token the strongest sink); S is solved per head so that
+//                  the sink mass of causal queries in [n/4, n) meets the type's target
+//   + topic(i, j)  T * u_a . u_b on t = clamp(d / 4, 2, 16) coordinates, a and b the tokens'
+//                  topics: segments of 16..127 tokens, 8 topics, u random unit vectors
+//   + noise        small Gaussian noise on K
+// with the type's (p, sink target, T) jittered per head. d < 8 keeps the sink and what fits.
 QKV make_qkv(int heads, int64_t n, int64_t d, uint64_t seed, QkvSource src = QkvSource::gaussian);
+
+// Q and K of head h alone, as make_qkv(h + 1, n, d, seed, src) would give them for that head
+// (v left empty): what the GUI measures without generating every head.
+QKV make_head_qk(int h, int64_t n, int64_t d, uint64_t seed, QkvSource src);
 
 // The Q/K of head h of a [heads, n, d] QKV, as HeadMask takes them. The spans point into qkv.
 HeadQK head_qk(const QKV& qkv, int h, int64_t n, int64_t d);

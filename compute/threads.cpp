@@ -1,12 +1,16 @@
 #include "threads.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <string>
 #include <thread>
 
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace salab {
 
@@ -41,9 +45,19 @@ int detect() {
 
 }  // namespace
 
+std::atomic<int> g_reserved{0};
+
 int available_cpus() {
     static const int cpus = detect();
-    return cpus;
+    return std::max(1, cpus - g_reserved.load(std::memory_order_relaxed));
+}
+
+void reserve_cpus(int count) { g_reserved.store(std::max(0, count), std::memory_order_relaxed); }
+
+void lower_thread_priority() {
+#ifdef __linux__
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+#endif
 }
 
 }  // namespace salab

@@ -1,6 +1,7 @@
 // A/B compare (compute/compare.h): overlap counts against brute force, identical patterns,
 // quality against the CPU oracle, and salab-cli compare --json.
 #include "compare.h"
+#include "figure.h"
 #include "reference.h"
 
 #include <doctest/doctest.h>
@@ -111,6 +112,48 @@ TEST_SUITE("compare") {
         const PatternStats ss = pattern_stats(pr, o);
         CHECK(ss.sampled);
         CHECK(ss.rows_used == 10);
+    }
+}
+
+TEST_SUITE("compare") {
+    TEST_CASE("compare figure: A, B and their overlap as three panels whose colours match the masks") {
+        const int64_t n = 40;
+        const Pattern pa = pattern(R"({"type":"window","radius":2})", n);
+        const Pattern pb = pattern(R"({"type":"window","radius":1},{"type":"global","first":1})", n);
+        const HeadMask a(pa.layers[0].heads[0], n), b(pb.layers[0].heads[0], n);
+        const FigureSpec spec = compare_figure("win2", "win1+g", a, b, 40);
+        REQUIRE(spec.panels.size() == 3);
+        CHECK(spec.panels[0].title.find("A = win2") != std::string::npos);
+        CHECK(spec.panels[1].title.find("B = win1+g") != std::string::npos);
+        // One token per cell: the A and B panels are the masks, the third is the overlap class.
+        const MaskOverlap o = mask_overlap(a, b);
+        int64_t a_only = 0, b_only = 0, both = 0;
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+                const bool ka = std::abs(i - j) <= 2, kb = std::abs(i - j) <= 1 || i == 0 || j == 0;
+                const Rgb8 ca = spec.panels[0].grid.colors[size_t(i * n + j)];
+                const Rgb8 cb = spec.panels[1].grid.colors[size_t(i * n + j)];
+                CHECK((ca == kEmptyRgb) == !ka);
+                CHECK((cb == kEmptyRgb) == !kb);
+                const Rgb8 c = spec.panels[2].grid.colors[size_t(i * n + j)];
+                a_only += c == kCompareAOnlyRgb;
+                b_only += c == kCompareBOnlyRgb;
+                both += c == kCompareBothRgb;
+                if (ka && kb) CHECK(c == kCompareBothRgb);
+                else if (ka) CHECK(c == kCompareAOnlyRgb);
+                else if (kb) CHECK(c == kCompareBOnlyRgb);
+                else CHECK(c == kEmptyRgb);
+            }
+        CHECK(a_only == o.a_only);
+        CHECK(b_only == o.b_only);
+        CHECK(both == o.both);
+        const Figure f = make_figure(spec);
+        CHECK(f.plots.size() == 3);
+        int legends = 0;
+        for (const FigItem& it : f.items) legends += it.role == "legend" && it.text == "A only";
+        CHECK(legends == 1);
+        const HeadMask c(pa.layers[0].heads[0], n + 1);
+        CHECK_THROWS_AS(compare_figure("a", "b", a, c, 40), InputError);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace salab::ui {
 
@@ -38,9 +39,19 @@ struct ViewSettings {
     bool operator==(const ViewSettings&) const = default;
 };
 
+// A real model's Q/K/V stack (compute/model_qkv.h) the .npy source reads: its directory, the
+// layer whose files are params' q/k/v paths, and the tokens (axis and tooltip labels).
+struct ModelRef {
+    std::string dir;
+    int layer = 0, layers = 0;
+    std::vector<std::string> tokens;
+    bool operator==(const ModelRef&) const = default;
+};
+
 struct AppState {
     Params params;
     ViewSettings view;
+    ModelRef model;           // empty dir: no model loaded
     std::string preset_path;  // where params.pattern came from, "" when edited or built in
     bool operator==(const AppState&) const = default;
 };
@@ -48,5 +59,9 @@ struct AppState {
 // Changes n. The hop token keeps its place (the middle stays the middle, the last the last):
 // the frame loop applies carry_token (ui/format.h) to every change of n, however it came.
 inline void set_tokens(AppState& s, int64_t n) { s.params.pattern.n = n; }
+
+// Reads the stack at `dir` (throws InputError) and points params at layer `layer` of it: .npy
+// source, the model's heads, n and d (the pattern's n follows; a stack pattern keeps its heads).
+void apply_model(AppState& s, const std::string& dir, int layer);
 
 }  // namespace salab::ui

@@ -2,7 +2,10 @@
 
 #include "errors.h"
 #include "format.h"
+#include "figure.h"
 #include "problem.h"
+#include "threads.h"
+#include "render.h"
 #include "widgets.h"
 
 #include <imgui.h>
@@ -25,18 +28,19 @@ struct Result {
     uint64_t id = 0;
     std::optional<CompareReport> report;
     OverlapGrid grid;
+    CellGrid8 mask_a, mask_b;  // each mask alone, as the figure draws it (kept share per cell)
     std::string error;
 };
 
-Problem problem_of(const LiveParams& p, int64_t n) {
+Problem problem_of(const LiveParams& p, int64_t n, QkvSource source) {
     Pattern pat = with_n(p.pattern, n);
     ProblemOptions po;
     po.d = p.d;
     po.heads = p.pattern.num_layers() == 1 ? p.heads : 0;
     po.layer = std::min(p.layer, pat.num_layers() - 1);
     po.seed = p.data_seed;
-    // The structured synthetic source whatever the live view reads: both sides see the same Q/K/V.
-    po.source = QkvSource::structured;
+    // B's generated source (the structured one when B reads .npy files): both sides see the same Q/K/V.
+    po.source = source;
     return prepare_problem(pat, po);
 }
 
@@ -48,7 +52,8 @@ Result run(const Request& r) {
         if (n > kGuiCompareMaxN)
             throw InputError("the GUI compares up to n = " + format_count(kGuiCompareMaxN) +
                              ": use salab-cli compare --n " + std::to_string(n));
-        const Problem a = problem_of(r.a, n), b = problem_of(r.b, n);
+        const QkvSource src = r.b.source == QkvSource::npy ? QkvSource::structured : r.b.source;
+        const Problem a = problem_of(r.a, n, src), b = problem_of(r.b, n, src);
         CompareOptions o;
         o.exact_rows_up_to = 1024;
         o.sample_rows = 128;
@@ -57,6 +62,9 @@ Result run(const Request& r) {
         o.hops_options.threads = 1;
         out.report = compare_problems(a, b, o);
         out.grid = overlap_grid(a.mask(0), b.mask(0), 256);
+        const PanelData pa = mask_panel("A", a.mask(0), 256), pb = mask_panel("B", b.mask(0), 256);
+        out.mask_a = pa.grid;
+        out.mask_b = pb.grid;
     } catch (const std::exception& e) {
         out.error = e.what();
     }
@@ -77,6 +85,7 @@ struct CompareView::Worker {
     std::jthread thread{[this](std::stop_token st) { loop(st); }};
 
     void loop(std::stop_token st) {
+        lower_thread_priority();
         for (;;) {
             Request r;
             {
@@ -136,7 +145,7 @@ void CompareView::draw_window(const AppState& s, Textures* textures) {
         busy = w_->busy || w_->pending.has_value();
         if (w_->done && w_->done->id == w_->last_sent) res = w_->done;
     }
-    ImGui::SetNextWindowSize({620, 560}, ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowSize({std::min(720.0f, ImGui::GetIO().DisplaySize.x * 0.6f), std::min(640.0f, ImGui::GetIO().DisplaySize.y * 0.8f)}, ImGuiCond_FirstUseEver);
     ImGui::SetNextWindowPos({ImGui::GetIO().DisplaySize.x * 0.3f, 60}, ImGuiCond_FirstUseEver);
     if (!ImGui::Begin("A/B compare", &open_)) {
         ImGui::End();
@@ -155,19 +164,44 @@ void CompareView::draw_window(const AppState& s, Textures* textures) {
         return;
     }
     const CompareReport& r = *res->report;
-    // The difference image, with its legend.
+    // A, B and their difference side by side, then the difference's legend.
     if (shown_id_ != res->id) {
         shown_id_ = res->id;
-        image_.w = image_.h = res->grid.cells;
-        image_.px.clear();
-        for (const Rgb8 c : res->grid.colors) image_.px.push_back(IM_COL32(c.r, c.g, c.b, 255));
-        image_.version = next_image_version();
+        auto fill = [](Rgba8Image& img, int w, int h, const std::vector<Rgb8>& colors) {
+            img.w = w;
+            img.h = h;
+            img.px.clear();
+            for (const Rgb8 c : colors) img.px.push_back(IM_COL32(c.r, c.g, c.b, 255));
+            img.version = next_image_version();
+        };
+        fill(image_, res->grid.cells, res->grid.cells, res->grid.colors);
+        fill(image_a_, res->mask_a.cols, res->mask_a.rows, res->mask_a.colors);
+        fill(image_b_, res->mask_b.cols, res->mask_b.rows, res->mask_b.colors);
     }
-    const float side = std::min(ImGui::GetContentRegionAvail().x * 0.5f, 300.0f);
-    const ImVec2 p0 = ImGui::GetCursorScreenPos();
-    if (textures) draw_image(*textures, TextureSlot::compare, image_, ImGui::GetWindowDrawList(), p0, {p0.x + side, p0.y + side});
-    ImGui::Dummy({side, side});
-    ImGui::SameLine();
+    const float gap = ImGui::GetStyle().ItemSpacing.x;
+    const float side = std::floor(std::clamp((ImGui::GetContentRegionAvail().x - 2 * gap) / 3.0f, 64.0f, 300.0f));
+    const struct {
+        const char* label;
+        TextureSlot slot;
+        const Rgba8Image* img;
+        const char* tip;
+    } panels[3] = {
+        {"A (mask)", TextureSlot::compare_a, &image_a_, "Pattern A alone: brighter = more of the cell's pairs kept."},
+        {"B (mask)", TextureSlot::compare_b, &image_b_, "Pattern B (the one being edited) alone."},
+        {"A vs B", TextureSlot::compare, &image_, "Who keeps each pair: A only, B only or both (legend below)."},
+    };
+    for (int k = 0; k < 3; ++k) {
+        if (k) ImGui::SameLine();
+        ImGui::BeginGroup();
+        ImGui::TextUnformatted(panels[k].label);
+        const ImVec2 p0 = ImGui::GetCursorScreenPos();
+        if (textures)
+            draw_image(*textures, panels[k].slot, *panels[k].img, ImGui::GetWindowDrawList(), p0, {p0.x + side, p0.y + side});
+        ImGui::Dummy({side, side});
+        ImGui::EndGroup();
+        tip(panels[k].tip);
+    }
+    ImGui::TextDisabled("query i down, key j across, tokens 0 .. %s", format_count(s.params.pattern.n).c_str());
     ImGui::BeginGroup();
     ImGui::TextUnformatted("pairs (head 0)");
     auto swatch = [](Rgb8 c, const char* label, int64_t count, int64_t pairs) {
@@ -179,10 +213,16 @@ void CompareView::draw_window(const AppState& s, Textures* textures) {
     swatch(kCompareAOnlyRgb, "A only", r.overlap.a_only, r.overlap.pairs);
     swatch(kCompareBOnlyRgb, "B only", r.overlap.b_only, r.overlap.pairs);
     swatch(kCompareBothRgb, "both", r.overlap.both, r.overlap.pairs);
-    if (res->grid.tokens_per_cell > 1)
-        ImGui::TextDisabled("%lld x %lld tokens per cell:\nits most common kind", (long long)res->grid.tokens_per_cell,
-                            (long long)res->grid.tokens_per_cell);
     ImGui::EndGroup();
+    if (res->grid.tokens_per_cell > 1) {
+        ImGui::SameLine(0, 3 * gap);
+        ImGui::BeginGroup();
+        ImGui::TextDisabled("A vs B: %lld x %lld pairs per cell,", (long long)res->grid.tokens_per_cell,
+                            (long long)res->grid.tokens_per_cell);
+        ImGui::TextDisabled("each its most common kind;");
+        ImGui::TextDisabled("A, B: the kept share of the cell");
+        ImGui::EndGroup();
+    }
 
     if (ImGui::BeginTable("cmp", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
         ImGui::TableSetupColumn("");
@@ -224,7 +264,8 @@ void CompareView::draw_window(const AppState& s, Textures* textures) {
                 ratio(r.a.hops->mean_hops, r.b.hops->mean_hops));
         ImGui::EndTable();
     }
-    ImGui::TextDisabled("Quality of head 0 on the structured synthetic source; GPU time: salab-cli compare.");
+    ImGui::TextDisabled("Quality of head 0 on the %s source; GPU time: salab-cli compare.",
+                        s.params.source == QkvSource::npy ? "structured synthetic" : to_string(s.params.source));
     ImGui::End();
 }
 

@@ -1,5 +1,5 @@
 // A/B compare in the GUI: "Pin as A" keeps the current pattern; whatever is edited afterwards is
-// B. The window shows both masks' difference (A only / B only / both, with a legend) and the
+// B. The window shows A's mask, B's mask and their difference (A only / B only / both, with a legend) and the
 // statistics of compute/compare.h as two columns with the ratio B/A. The comparison runs on its
 // own thread (never the frame loop) and restarts when A or B changes.
 #pragma once
@@ -25,6 +25,11 @@ public:
     CompareView& operator=(const CompareView&) = delete;
 
     bool pinned() const { return a_.has_value(); }
+    // Pins `a` as A and opens the window (salab --compare A.json; the button does the same).
+    void pin(const LiveParams& a) {
+        a_ = a;
+        open_ = true;
+    }
     // The "Pin as A" / "Unpin" button row (drawn inside the caller's window).
     void draw_pin_button(const AppState& s);
     // The "A/B compare" window, when open (opened by pinning).
@@ -35,7 +40,7 @@ public:
 private:
     std::optional<LiveParams> a_;
     bool open_ = false;
-    Rgba8Image image_;
+    Rgba8Image image_, image_a_, image_b_;  // the difference, A alone, B alone
     uint64_t shown_id_ = 0;
     std::unique_ptr<Worker> w_;
 };

@@ -3,12 +3,14 @@
 #include "format.h"
 
 #include "colormap.h"
+#include "model_qkv.h"
 #include "widgets.h"
 
 #include <imgui.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace salab::ui {
 
@@ -72,15 +74,19 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
                 "weights on kept pairs. 100% = the sparse layer loses nothing; keys picked at random with the same "
                 "density keep about the density (the baseline in brackets), so a pattern is only as good as its margin "
                 "over it.");
-        ImGui::SameLine();
-        if (a.rel_error)
-            ImGui::Text("  output error %.2g (zeros: 1)", *a.rel_error);
-        else if (!a.rel_error_missing.empty())
-            ImGui::TextDisabled("  output error n/a (%s)", a.rel_error_missing.c_str());
+        // On the same line when it fits, else under it (a narrow window cut it at the right edge).
+        char err[96];
+        if (a.rel_error) std::snprintf(err, sizeof err, "  output error %.2g (zeros: 1)", *a.rel_error);
+        else std::snprintf(err, sizeof err, "  output error %s", a.rel_error_missing.empty() ? "..." : "n/a");
+        const float line_end = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + ImGui::CalcTextSize(err).x;
+        if (line_end <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+        if (a.rel_error) ImGui::TextUnformatted(err);
+        else ImGui::TextDisabled("%s", err);
+        if (!a.rel_error && !a.rel_error_missing.empty())
+            tip(("Not measured: " + a.rel_error_missing).c_str());
         else
-            ImGui::TextDisabled("  output error ...");
-        tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|. "
-            "An output of all zeros scores 1, so values near 1 mean the pattern misses where this data's attention goes.");
+            tip("Relative error of the sparse layer's output against dense attention: max|O_sparse - O_dense| / max|O_dense|. "
+                "An output of all zeros scores 1, so values near 1 mean the pattern misses where this data's attention goes.");
         if (old_params) {
             ImGui::SameLine();
             updating_mark(true);
@@ -205,7 +211,11 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         if (i >= 0 && j >= 0 && i < n && j < n && cy >= 0 && cx >= 0 && cy < hr->h && cx < hr->w) {
             const size_t c = size_t(cy) * size_t(hr->w) + size_t(cx);
             ImGui::BeginTooltip();
-            ImGui::Text("P(%lld, %lld)", (long long)(g.row0 + cy * st), (long long)(g.col0 + cx * st));
+            const int64_t qi = g.row0 + cy * st, kj = g.col0 + cx * st;
+            ImGui::Text("P(%lld, %lld)", (long long)qi, (long long)kj);
+            if (int64_t(s.model.tokens.size()) == n)
+                ImGui::Text("query \"%s\" -> key \"%s\"", token_label_text(s.model.tokens[size_t(qi)], 24).c_str(),
+                            token_label_text(s.model.tokens[size_t(kj)], 24).c_str());
             ImGui::Text("dense  %.3e", double(hr->dense[c]));
             ImGui::Text("sparse %.3e", double(hr->sparse[c]));
             ImGui::Text("diff   %+.3e", double(hr->sparse[c] - hr->dense[c]));

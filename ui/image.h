@@ -24,7 +24,7 @@ struct Rgba8Image {
 inline uint64_t next_image_version() { return next_version(); }
 
 // Texture slots: one texture each, re-uploaded when the image version in a slot changes.
-enum class TextureSlot { mask, minimap, heat_dense, heat_sparse, heat_diff, hop_strip, compare, count };
+enum class TextureSlot { mask, minimap, heat_dense, heat_sparse, heat_diff, hop_strip, compare, compare_a, compare_b, count };
 
 class Textures {
 public:

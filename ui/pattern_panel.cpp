@@ -87,6 +87,17 @@ HeadPattern& edited_head(Params& p, int head) {
 }
 
 void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions) {
+    // Widgets leave room for the widest label on their right, so no label is cut in a narrow
+    // panel (1280 x 800: "window blocks" was "window blo").
+    float label_w = 0;
+    for (const char* l : {"window blocks", "global blocks", "random blocks", "d (head dim)", "n (tokens)", "model layer"})
+        label_w = std::max(label_w, ImGui::CalcTextSize(l).x);
+    ImGui::PushItemWidth(-(label_w + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::GetStyle().IndentSpacing));
+    draw_panel(s, data, ctx, actions);
+    ImGui::PopItemWidth();
+}
+
+void PatternPanel::draw_panel(AppState& s, const PatternPanelData& data, const ViewContext& ctx, ViewActions& actions) {
     Params& p = s.params;
     const int64_t n = p.pattern.n;
 
@@ -151,13 +162,45 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     }
     s.view.head = std::clamp(s.view.head, 0, std::max(0, layer_heads(p) - 1));
 
-    constexpr QkSource kSources[] = {QkSource::structured, QkSource::gaussian, QkSource::npy};
-    const char* sources[] = {"structured synthetic", "Gaussian", ".npy files"};
+    constexpr QkSource kSources[] = {QkSource::structured,       QkSource::structured_local, QkSource::structured_sink,
+                                     QkSource::structured_broad, QkSource::gaussian,         QkSource::npy};
+    const char* sources[] = {"mixed heads", "local heads", "sink-heavy heads", "broad heads", "Gaussian", ".npy files"};
     int src = int(std::find(std::begin(kSources), std::end(kSources), p.source) - std::begin(kSources));
-    if (ImGui::Combo("Q/K/V", &src, sources, 3)) p.source = kSources[src];
-    tip("Where Q, K and V come from. Structured: local bands, an attention sink and content clusters, so weights look "
-        "like a trained model's. Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
+    if (ImGui::Combo("Q/K/V", &src, sources, IM_ARRAYSIZE(sources))) p.source = kSources[src];
+    tip("Where Q, K and V come from. The four synthetic kinds of heads are calibrated to trained heads (attention sinks on the first tokens, "
+        "power-law locality, content clusters); mixed cycles sink-heavy, local, sink-heavy, broad over the heads. "
+        "Gaussian: i.i.d. N(0,1). .npy: float32 [heads, n, d] files from your model.");
+    source_stats_.draw(s);
     if (p.source == QkSource::npy) {
+        // A model's stack (scripts/qkv_from_hf.py): pick the directory once, then the layer.
+        ImGui::InputText("model dir", model_dir_, sizeof model_dir_);
+        tip("Directory written by scripts/qkv_from_hf.py (model.json + one [heads, n, d] file per layer and tensor). "
+            "Loading sets n, d and heads to the model's.");
+        ImGui::SameLine();
+        if (ImGui::SmallButton("load")) {
+            try {
+                apply_model(s, model_dir_, 0);
+                model_error_.clear();
+            } catch (const std::exception& e) {
+                model_error_ = e.what();
+            }
+        }
+        if (!model_error_.empty()) {
+            ImGui::PushTextWrapPos(0.0f);
+            ImGui::TextColored({1.0f, 0.5f, 0.4f, 1.0f}, "%s", model_error_.c_str());
+            ImGui::PopTextWrapPos();
+        }
+        if (!s.model.dir.empty() && s.model.layers > 0) {
+            int layer = s.model.layer;
+            if (ImGui::SliderInt("model layer", &layer, 0, s.model.layers - 1) && layer != s.model.layer) {
+                try {
+                    apply_model(s, s.model.dir, layer);
+                } catch (const std::exception& e) {
+                    model_error_ = e.what();
+                }
+            }
+            tip("Layer of the model whose Q/K/V the views use: the weights view shows its real attention (dense) next to the pattern's.");
+        }
         for (auto [label, path] : {std::pair{"Q.npy", &p.q_path}, std::pair{"K.npy", &p.k_path}, std::pair{"V.npy", &p.v_path}}) {
             char buf[256];
             std::snprintf(buf, sizeof buf, "%s", path->c_str());
@@ -327,13 +370,13 @@ void PatternPanel::draw(AppState& s, const PatternPanelData& data, const ViewCon
     if (ImGui::Button("copy pattern JSON")) actions.copy_pattern = true;
     tip("Copy the pattern as JSON to the clipboard (Ctrl+C); usable with salab-cli --pattern.");
     ImGui::InputText("png", png_path_, sizeof png_path_);
-    tip("Where 'export PNG' writes the window's pixels (every view at its current zoom).");
+    tip("Where 'export PNG' writes (.svg: vector). Mask, attention weights and hops export as figures with title, axes, legend and caption; the other choices as the window's pixels.");
     if (ImGui::Button("export PNG")) {
         actions.export_png = true;
         actions.export_path = png_path_;
         actions.export_view = export_choice_ - 1;
     }
-    tip("Write the chosen view, at its current zoom, as PNG (P: the whole window)");
+    tip("Write the chosen view at its current zoom: mask, weights and hops as a figure, the rest as pixels (P: the whole window)");
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-FLT_MIN);
     ImGui::Combo(

@@ -13,20 +13,12 @@ using nlohmann::json;
 
 namespace {
 
-const char* source_name(QkSource s) {
-    switch (s) {
-    case QkSource::structured: return "structured";
-    case QkSource::gaussian: return "gaussian";
-    case QkSource::npy: return "npy";
-    }
-    return "structured";
-}
+const char* source_name(QkSource s) { return to_string(s); }
 
 QkSource source_from(const std::string& s) {
-    if (s == "gaussian") return QkSource::gaussian;
-    if (s == "npy") return QkSource::npy;
-    if (s == "structured") return QkSource::structured;
-    throw InputError("session: params.source must be structured, gaussian or npy, got \"" + s + "\"");
+    QkSource out{};
+    if (parse_qkv_source(s, out)) return out;
+    throw InputError("session: params.source must be structured, local, sink, broad, gaussian or npy, got \"" + s + "\"");
 }
 
 [[noreturn]] void bad(const std::string& key, const std::string& want, const json& v) {
@@ -150,7 +142,7 @@ AppState session_from_json(std::string_view text) {
         get_int(*p, "params", "layer", 0, 1 << 20, s.params.layer);
         get_int(*p, "params", "device", -1, 1023, s.params.device);
         if (auto it = p->find("source"); it != p->end()) {
-            if (!it->is_string()) bad("params.source", "structured, gaussian or npy", *it);
+            if (!it->is_string()) bad("params.source", "structured, local, sink, broad, gaussian or npy", *it);
             s.params.source = source_from(it->get<std::string>());
         }
         get_seed(*p, "params", "data_seed", s.params.data_seed);

@@ -95,7 +95,12 @@ void TourView::draw(AppState& s, const ViewContext& ctx) {
     if (ImGui::SmallButton("reset")) go_to_chapter(s, k);
     tip("Set this chapter's pattern and views again");
 
-    ImGui::TextColored({0.55f, 0.75f, 1.0f, 1.0f}, "%d. %s", k + 1, ch[size_t(k)].title.c_str());
+    // Wrapped: at 1280 x 800 the panel is 300 px wide and long titles ran past its edge.
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4{0.55f, 0.75f, 1.0f, 1.0f});
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::Text("%d. %s", k + 1, ch[size_t(k)].title.c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
     ImGui::PushTextWrapPos(0.0f);
     if (!error_.empty()) {
         ImGui::TextColored({1.0f, 0.45f, 0.4f, 1.0f}, "%s", error_.c_str());
