@@ -110,6 +110,9 @@ KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelP
             throw InputError("--path " + std::string(path_name(forced)) + ": " + why);
         return forced;
     }
+    if (const char* env = std::getenv("SALAB_PATH"); env && *env)
+        if (const std::optional<KernelPath> p = parse_kernel_path(env); p && *p != KernelPath::automatic)
+            if (path_unsupported(device, dtype, d, *p).empty()) return *p;
     // Fastest first. f32 storage has no tensor-core kernel.
     for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat, KernelPath::khr_coopmat})
         if (path_unsupported(device, dtype, d, p).empty()) return p;
@@ -144,7 +147,7 @@ TiledShape choose_tiled_shape(const DeviceInfo& i, int64_t d, TiledRequest want)
     while (tpr > 1 && i.max_workgroup_invocations && 64u * tpr > i.max_workgroup_invocations) tpr /= 2;
     t.bcast = shuffles && i.subgroup_size >= 8 && (want.bcast > 0 || (want.bcast < 0 && cpu && tpr == 1));
     if (t.bcast) tpr = 1;
-    t.rows = tpr > 1 ? 1u : std::min(4u, pow2_floor(want.rows > 0 ? want.rows : (cpu ? 4u : 1u)));
+    t.rows = tpr > 1 ? 1u : std::min(8u, pow2_floor(want.rows > 0 ? want.rows : (cpu ? 8u : 1u)));
     // BCAST reads keys by subgroup lane: the workgroup must be whole subgroups of >= 8 lanes.
     while (t.bcast && t.rows > 1 && 64u / t.rows < i.subgroup_size) t.rows /= 2;
     // Shared memory: at most 48 KiB so that a multiprocessor holds several workgroups.

@@ -52,7 +52,9 @@ std::string kernel_path_names();
 // The kernel family that runs `dtype` at head dimension `d` on `device`: `forced` when the device
 // supports it there, the fastest supported one when `forced` is automatic. Throws InputError
 // naming what is missing ("nv-coopmat needs --dtype f16", "... lacks VK_NV_cooperative_matrix")
-// when a forced path cannot run.
+// when a forced path cannot run. SALAB_PATH=<name> in the environment replaces `automatic` with
+// that path wherever it can run (else the automatic choice stands): how scripts/device_paths.sh
+// runs the whole gpu test suite on one kernel family.
 KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelPath forced = KernelPath::automatic);
 // Why `path` cannot run dtype/d on device, or "" when it can. automatic always can.
 std::string path_unsupported(const DeviceInfo& device, DType dtype, int64_t d, KernelPath path);
@@ -68,8 +70,10 @@ KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d);
 //   bcast the lane-broadcast inner loop, on CPU devices with subgroup broadcasts of >= 8 lanes
 //         (lavapipe loads lane by lane inside loops even at a uniform address, so each lane loads
 //         a different key and subgroupBroadcast hands it to the others).
-//   rows  query rows per invocation (register blocking; tpr = 1): 4 on CPU devices (each loaded
-//         and broadcast key serves four rows), 1 elsewhere. Workgroup: 64 * tpr / rows.
+//   rows  query rows per invocation (register blocking; tpr = 1): 8 on CPU devices (each loaded
+//         and broadcast key serves eight rows; lavapipe, dense n = 1,000, d = 64, 2 heads, a
+//         loaded machine, interleaved: 8 rows + bcast 0.54-0.79 s, 8 rows without 0.69-0.94 s,
+//         4 rows + bcast 1.0-1.1 s), 1 elsewhere. Workgroup: 64 * tpr / rows.
 //   kc    keys staged per step, the largest of 64, 32, 16, 8 (and >= 8 * tpr) whose K and V tiles,
 //         2 * kc * ds * 16 bytes + kc key ids, fit the device's shared memory (at most 48 KiB, so
 //         that several workgroups share a multiprocessor). lavapipe (32 KiB): kc = 32 at d = 64.
