@@ -120,6 +120,9 @@ KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelP
 }
 
 KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d) {
+    // CPU devices: the tiled kernel's unrolled code for d > 64 takes lavapipe minutes to compile
+    // (d = 128 ran past 2 minutes; d = 64 takes ~3 s), so wider heads stay on rowwise there.
+    if (device.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && d4_for(d) > 16) return KernelPath::rowwise;
     return path_unsupported(device, dtype, d, KernelPath::tiled).empty() ? KernelPath::tiled : KernelPath::rowwise;
 }
 
@@ -148,6 +151,10 @@ TiledShape choose_tiled_shape(const DeviceInfo& i, int64_t d, TiledRequest want)
     t.bcast = shuffles && i.subgroup_size >= 8 && (want.bcast > 0 || (want.bcast < 0 && cpu && tpr == 1));
     if (t.bcast) tpr = 1;
     t.rows = tpr > 1 ? 1u : std::min(8u, pow2_floor(want.rows > 0 ? want.rows : (cpu ? 8u : 1u)));
+    // Code size: the loops over rows, d and a step's keys are unrolled; beyond 128 vec4 of rows x
+    // d the driver's compile time explodes (lavapipe: d = 64 with 8 rows compiles in ~3 s, d = 128
+    // with 8 rows ran past 10 minutes), so wider heads take fewer rows.
+    while (t.rows > 1 && t.rows * t.d4 > 128) t.rows /= 2;
     // BCAST reads keys by subgroup lane: the workgroup must be whole subgroups of >= 8 lanes.
     while (t.bcast && t.rows > 1 && 64u / t.rows < i.subgroup_size) t.rows /= 2;
     // Shared memory: at most 48 KiB so that a multiprocessor holds several workgroups.
