@@ -155,15 +155,19 @@ struct AttentionEngine::Impl {
     }
 
     // The kernel family's shader for this dtype and d.
-    const Pipeline& attention_pipeline(KernelPath path, DType dtype, const Cm2Kernel* cm2) {
+    const Pipeline& attention_pipeline(KernelPath path, DType dtype, const Cm2Kernel* cm2, const TiledShape* tiled) {
         if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
         if (path == KernelPath::nv_coopmat2) return pipelines.get(cm2->shader, {});
-        return pipelines.get(dtype == DType::f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
+        const bool f16 = dtype == DType::f16;
+        if (path == KernelPath::tiled) {
+            const std::string name = std::string(tiled->subgroup ? "attention_tiled_sg_" : "attention_tiled_") + (f16 ? "f16" : "f32");
+            return pipelines.get(name, {tiled->d4, tiled->tpr, tiled->kc, tiled->ds, tiled->workgroup(), tiled->bcast ? 1u : 0u, tiled->rows});
+        }
+        return pipelines.get(f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
     }
 
     static std::string variant_name(KernelPath path, DType dtype) {
-        return std::string(path == KernelPath::portable ? "portable" : path_name(path)) +
-               (dtype == DType::f16 ? "-f16" : "-f32");
+        return std::string(path_name(path)) + (dtype == DType::f16 ? "-f16" : "-f32");
     }
 
     RunResult dispatch(const KernelPlan& plan, const RunOptions& opt) {
@@ -190,7 +194,12 @@ struct AttentionEngine::Impl {
             p_shift = cm2_p_shift(longest, v_max_abs);
             cm2 = cm2_kernel(p_shift);
         }
-        const Pipeline& pipe = attention_pipeline(path, opt.dtype, cm2 ? &*cm2 : nullptr);
+        std::optional<TiledShape> tiled;
+        if (path == KernelPath::tiled) {
+            tiled = choose_tiled_shape(ctx.info(), shape.d, opt.tiled);
+            if (!*tiled) throw InputError("tiled: " + tiled->why_not);
+        }
+        const Pipeline& pipe = attention_pipeline(path, opt.dtype, cm2 ? &*cm2 : nullptr, tiled ? &*tiled : nullptr);
 
         std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
@@ -292,6 +301,9 @@ struct AttentionEngine::Impl {
         if (cm2 && cm2->variant != cm2_kernels(ctx.info(), shape.d).front().variant)
             res.path += "-" + cm2->variant;  // the default variant goes unnamed
         res.registers = pipe.statistic("Register Count");
+        if (tiled && tiled->tpr > 1) res.path += "-t" + std::to_string(tiled->tpr);
+        if (tiled && tiled->rows > 1) res.path += "-r" + std::to_string(tiled->rows);
+        if (tiled && tiled->bcast) res.path += "-bcast";
         if (split) res.path += "+split";
         if (plan.kind == KernelPlan::Kind::band) res.path += "+band";
         if (std::vector<double> ms = timer.read_ms(); !ms.empty()) {  // empty: no timestamps here

@@ -48,6 +48,7 @@ struct RunOptions {
     int warmup = 0;
     double warmup_ms = 0;    // before timing, run the kernel for at least this long (GPU clocks)
     KernelPath path = KernelPath::automatic;  // kernel family (choose_path); forced ones must fit
+    TiledRequest tiled{};  // tiled kernel: forced sizes (choose_tiled_shape), default = its pick
 };
 
 struct RunResult {
@@ -55,8 +56,10 @@ struct RunResult {
     double gpu_ms = 0.0;         // median kernel time from timestamp queries
     double min_ms = 0.0, max_ms = 0.0;  // spread of the timed repeats
     int runs = 0;                // timed repeats (0: the device has no timestamps)
-    KernelPath kernel = KernelPath::portable;  // the family that ran
-    // Which kernel variant ran, e.g. "portable-f32", "nv-coopmat-f16+split", "nv-coopmat2-f16+band".
+    KernelPath kernel = KernelPath::tiled;  // the family that ran
+    // Which kernel variant ran, e.g. "tiled-f32", "rowwise-f16", "nv-coopmat-f16+split",
+    // "nv-coopmat2-f16+band"; the tiled kernel adds its variant: "-t4" (4 invocations per row),
+    // "-r4" (4 rows per invocation), "-bcast" (the lane-broadcast loop), see choose_tiled_shape.
     std::string path;
     int64_t registers = -1;  // "Register Count" of its attention pipeline, -1 when not reported
 };

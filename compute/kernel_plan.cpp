@@ -4,12 +4,14 @@
 #include "block_mask_struct.h"
 
 #include "pattern.h"
+#include "pipeline.h"
 #include "shared.h"
 #include "vk_context.h"
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <utility>
 
 namespace salab {
@@ -20,8 +22,9 @@ struct PathName {
     KernelPath path;
     std::string_view name;
 };
-constexpr std::array<PathName, 5> kPathNames{{{KernelPath::automatic, "auto"},
-                                              {KernelPath::portable, "portable"},
+constexpr std::array<PathName, 6> kPathNames{{{KernelPath::automatic, "auto"},
+                                              {KernelPath::tiled, "tiled"},
+                                              {KernelPath::rowwise, "rowwise"},
                                               {KernelPath::nv_coopmat, "nv-coopmat"},
                                               {KernelPath::nv_coopmat2, "nv-coopmat2"},
                                               {KernelPath::khr_coopmat, "khr-coopmat"}}};
@@ -51,6 +54,7 @@ std::string_view path_name(KernelPath path) {
 }
 
 std::optional<KernelPath> parse_kernel_path(std::string_view name) {
+    if (name == "portable") return KernelPath::tiled;  // the older name
     for (const auto& p : kPathNames)
         if (p.name == name) return p.path;
     return std::nullopt;
@@ -70,10 +74,16 @@ std::string path_unsupported(const DeviceInfo& i, DType dtype, int64_t d, Kernel
     switch (path) {
         case KernelPath::automatic:
             return {};
-        case KernelPath::portable:
+        case KernelPath::rowwise:
             if (dtype == DType::f16 && !(i.fp16_arithmetic && i.storage16))
                 return i.name + " lacks fp16 storage/arithmetic: use --dtype f32";
             return {};
+        case KernelPath::tiled: {
+            if (dtype == DType::f16 && !(i.fp16_arithmetic && i.storage16))
+                return i.name + " lacks fp16 storage/arithmetic: use --dtype f32";
+            const TiledShape t = choose_tiled_shape(i, d);
+            return t ? std::string() : i.name + ": " + t.why_not;
+        }
         case KernelPath::nv_coopmat:
             if (dtype != DType::f16) return name + " runs fp16 storage only: use --dtype f16";
             if (!i.nv_coopmat) return i.name + " lacks VK_NV_cooperative_matrix (with the Vulkan memory model)";
@@ -100,10 +110,69 @@ KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelP
             throw InputError("--path " + std::string(path_name(forced)) + ": " + why);
         return forced;
     }
+    if (const char* env = std::getenv("SALAB_PATH"); env && *env)
+        if (const std::optional<KernelPath> p = parse_kernel_path(env); p && *p != KernelPath::automatic)
+            if (path_unsupported(device, dtype, d, *p).empty()) return *p;
     // Fastest first. f32 storage has no tensor-core kernel.
     for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat, KernelPath::khr_coopmat})
         if (path_unsupported(device, dtype, d, p).empty()) return p;
-    return KernelPath::portable;
+    return portable_path(device, dtype, d);
+}
+
+KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d) {
+    // CPU devices: the tiled kernel's unrolled code for d > 64 takes lavapipe minutes to compile
+    // (d = 128 ran past 2 minutes; d = 64 takes ~3 s), so wider heads stay on rowwise there.
+    if (device.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && d4_for(d) > 16) return KernelPath::rowwise;
+    return path_unsupported(device, dtype, d, KernelPath::tiled).empty() ? KernelPath::tiled : KernelPath::rowwise;
+}
+
+TiledShape choose_tiled_shape(const DeviceInfo& i, int64_t d, TiledRequest want) {
+    auto env = [](const char* name, auto fallback) {
+        const char* v = std::getenv(name);
+        return v && *v ? decltype(fallback)(std::atoi(v)) : fallback;
+    };
+    if (want.tpr == 0) want.tpr = env("SALAB_TILED_TPR", 0u);
+    if (want.bcast < 0) want.bcast = env("SALAB_TILED_BCAST", -1);
+    if (want.rows == 0) want.rows = env("SALAB_TILED_ROWS", 0u);
+    if (want.kc == 0) want.kc = env("SALAB_TILED_KC", 0u);
+    auto pow2_floor = [](uint32_t x) {
+        uint32_t p = 1;
+        while (p * 2 <= x) p *= 2;
+        return p;
+    };
+    TiledShape t;
+    t.d4 = d4_for(std::clamp<int64_t>(d, 1, 256));
+    const bool cpu = i.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    const bool shuffles = i.subgroup_shuffle && i.subgroup_size >= 2;
+    uint32_t tpr = want.tpr > 0 ? pow2_floor(want.tpr) : (!cpu && shuffles && i.subgroup_size >= 4 ? 4u : 1u);
+    if (!shuffles) tpr = 1;
+    tpr = std::min(tpr, std::max<uint32_t>(1, i.subgroup_size));
+    while (tpr > 1 && i.max_workgroup_invocations && 64u * tpr > i.max_workgroup_invocations) tpr /= 2;
+    t.bcast = shuffles && i.subgroup_size >= 8 && (want.bcast > 0 || (want.bcast < 0 && cpu && tpr == 1));
+    if (t.bcast) tpr = 1;
+    t.rows = tpr > 1 ? 1u : std::min(8u, pow2_floor(want.rows > 0 ? want.rows : (cpu ? 8u : 1u)));
+    // Code size: the loops over rows, d and a step's keys are unrolled; beyond 128 vec4 of rows x
+    // d the driver's compile time explodes (lavapipe: d = 64 with 8 rows compiles in ~3 s, d = 128
+    // with 8 rows ran past 10 minutes), so wider heads take fewer rows.
+    while (t.rows > 1 && t.rows * t.d4 > 128) t.rows /= 2;
+    // BCAST reads keys by subgroup lane: the workgroup must be whole subgroups of >= 8 lanes.
+    while (t.bcast && t.rows > 1 && 64u / t.rows < i.subgroup_size) t.rows /= 2;
+    // Shared memory: at most 48 KiB so that a multiprocessor holds several workgroups.
+    const uint32_t budget = std::min<uint32_t>(i.max_shared_memory ? i.max_shared_memory : 16384u, 48u * 1024u);
+    for (;; tpr /= 2) {
+        t.tpr = tpr;
+        t.subgroup = tpr > 1 || t.bcast;
+        t.ds = t.d4 + (tpr > 1 ? 1u : 0u);
+        for (uint32_t kc : {64u, 32u, 16u, 8u}) {
+            if (want.kc > 0 && kc > want.kc) continue;
+            t.kc = kc;
+            if (kc >= 8u * tpr && t.shared_bytes() <= budget) return t;
+        }
+        if (tpr == 1) break;
+    }
+    t.why_not = "the tiled kernel's K/V tiles at d = " + std::to_string(d) + " (" + std::to_string(t.shared_bytes()) +
+                " B) exceed the " + std::to_string(budget) + " B of shared memory: use --path rowwise";
+    return t;
 }
 
 SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {

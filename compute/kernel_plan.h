@@ -17,6 +17,7 @@
 #include "block_mask.h"
 #include "mask.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,12 +34,16 @@ enum class DType { f32, f16 };
 // Kernel families. `automatic` picks the fastest the device supports for the dtype and d.
 enum class KernelPath {
     automatic,
-    portable,     // one invocation per query row, f32 or f16 storage; runs everywhere (lavapipe)
+    tiled,        // portable: key blocks staged in shared memory, 64 query rows x TPR invocations
+                  // per workgroup (choose_tiled_shape); f32 or f16 storage; runs everywhere
+    rowwise,      // portable: one invocation per query row, K/V read from global memory; the
+                  // fallback where the tiled kernel's shared memory does not fit
     nv_coopmat,   // VK_NV_cooperative_matrix, 16x16x16 fp16 tiles staged in shared memory
     nv_coopmat2,  // VK_NV_cooperative_matrix2, workgroup-scope tiles in registers
     khr_coopmat,  // VK_KHR_cooperative_matrix, subgroup-scope tiles (AMD, Intel, NVIDIA)
 };
-// "auto", "portable", "nv-coopmat", "nv-coopmat2", "khr-coopmat".
+// "auto", "tiled", "rowwise", "nv-coopmat", "nv-coopmat2", "khr-coopmat"; parse_kernel_path also
+// takes "portable", the name scripts used before there were two portable kernels, for tiled.
 std::string_view path_name(KernelPath path);
 std::optional<KernelPath> parse_kernel_path(std::string_view name);
 // Every name parse_kernel_path accepts, comma separated (for help and error texts).
@@ -47,10 +52,55 @@ std::string kernel_path_names();
 // The kernel family that runs `dtype` at head dimension `d` on `device`: `forced` when the device
 // supports it there, the fastest supported one when `forced` is automatic. Throws InputError
 // naming what is missing ("nv-coopmat needs --dtype f16", "... lacks VK_NV_cooperative_matrix")
-// when a forced path cannot run.
+// when a forced path cannot run. SALAB_PATH=<name> in the environment replaces `automatic` with
+// that path wherever it can run (else the automatic choice stands): how scripts/device_paths.sh
+// runs the whole gpu test suite on one kernel family.
 KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelPath forced = KernelPath::automatic);
 // Why `path` cannot run dtype/d on device, or "" when it can. automatic always can.
 std::string path_unsupported(const DeviceInfo& device, DType dtype, int64_t d, KernelPath path);
+// The portable kernel for dtype/d here: tiled where its shared memory fits, else rowwise.
+KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d);
+
+// Sizes of the tiled kernel (shaders/attention_tiled_body.glsl), specialization constants picked
+// from the device's limits, no recompiles:
+//   tpr   invocations per query row. 1 on CPU devices and where subgroup shuffles are missing
+//         (the fallback: nothing to merge); 4 on GPUs with subgroup shuffles of >= 4 lanes (the
+//         row's lanes split its keys and merge their softmax states by shuffles at the end; 256
+//         invocations fill a multiprocessor's warps with 64 rows of registers each).
+//   bcast the lane-broadcast inner loop, on CPU devices with subgroup broadcasts of >= 8 lanes
+//         (lavapipe loads lane by lane inside loops even at a uniform address, so each lane loads
+//         a different key and subgroupBroadcast hands it to the others).
+//   rows  query rows per invocation (register blocking; tpr = 1): 8 on CPU devices (each loaded
+//         and broadcast key serves eight rows; lavapipe, dense n = 1,000, d = 64, 2 heads, a
+//         loaded machine, interleaved: 8 rows + bcast 0.54-0.79 s, 8 rows without 0.69-0.94 s,
+//         4 rows + bcast 1.0-1.1 s), 1 elsewhere. Workgroup: 64 * tpr / rows.
+//   kc    keys staged per step, the largest of 64, 32, 16, 8 (and >= 8 * tpr) whose K and V tiles,
+//         2 * kc * ds * 16 bytes + kc key ids, fit the device's shared memory (at most 48 KiB, so
+//         that several workgroups share a multiprocessor). lavapipe (32 KiB): kc = 32 at d = 64.
+//   ds    vec4s per staged row: d4 (ceil(d / 4) to a power of two), + 1 when tpr > 1 so that the
+//         tpr keys read at once fall in different shared-memory banks.
+// A TiledRequest field left at its default picks as above; another value forces it (tests,
+// measurements), reduced until it fits. SALAB_TILED_TPR / _BCAST / _ROWS / _KC set the defaults
+// (measurements without a rebuild).
+struct TiledRequest {
+    uint32_t tpr = 0;   // 0: pick
+    int bcast = -1;     // -1: pick
+    uint32_t rows = 0;  // 0: pick
+    uint32_t kc = 0;    // 0: pick (the largest that fits); else at most this
+    bool operator==(const TiledRequest&) const = default;
+};
+struct TiledShape {
+    uint32_t tpr = 1, kc = 32, ds = 16, d4 = 16, rows = 1;
+    bool bcast = false;
+    bool subgroup = false;  // the _sg shader (tpr > 1 or bcast)
+    std::string why_not;    // set when the kernel cannot run here (kc = 8 does not fit)
+    uint32_t workgroup() const { return 64u * tpr / rows; }
+    uint32_t shared_bytes() const { return 2u * kc * ds * 16u + kc * 4u; }
+    // Counted loop steps per visited key block (lavapipe's 65535 budget, see the shader).
+    uint32_t loop_steps_per_block() const { return 1u + (64u / kc) * (1u + std::max(1u, kc / (8u * tpr))); }
+    explicit operator bool() const { return why_not.empty(); }
+};
+TiledShape choose_tiled_shape(const DeviceInfo& device, int64_t d, TiledRequest request = {});
 
 // How a block mask's work is spread over workgroups when some query blocks have far longer block
 // lists than others: work items (4 words: query block | head << 20, first entry, end entry,

@@ -82,6 +82,7 @@ struct DeviceInfo {
     uint32_t max_workgroup_invocations = 0;
     uint32_t subgroup_size = 0;
     bool subgroup_arithmetic = false;  // subgroupAdd/Max in compute
+    bool subgroup_shuffle = false;     // subgroupShuffleXor and subgroupBroadcast in compute (tiled _sg shaders)
     bool subgroup_size_control = false;
     bool fp16_arithmetic = false;      // shaderFloat16
     bool storage16 = false;            // storageBuffer16BitAccess

@@ -101,6 +101,28 @@ TEST_SUITE("cli") {
                      "heads");
     }
 
+    TEST_CASE("--path forces each portable kernel, and a path the device lacks is one line") {
+        const std::string pat = write_file("good.json", kGood);
+        for (const char* path : {"tiled", "rowwise", "portable", "auto"}) {
+            CAPTURE(path);
+            Output o = cli("run --pattern " + pat + " --d 20 --heads 2 --check --json --path " + path);
+            CAPTURE(o.text);
+            REQUIRE(o.code == 0);
+            auto j = nlohmann::json::parse(o.text.substr(o.text.find('{')));
+            CHECK(j["check"] == "ok");
+            const std::string want = std::string(path) == "rowwise" ? "rowwise-" : "tiled-";
+            if (std::string(path) != "auto") CHECK(j["path"].get<std::string>().starts_with(want));
+        }
+        Output b = cli("bench --pattern " + pat + " --d 16 --repeats 1 --no-dense --json --path rowwise");
+        CAPTURE(b.text);
+        REQUIRE(b.code == 0);
+        CHECK(nlohmann::json::parse(b.text.substr(b.text.find('{')))["path"].get<std::string>().starts_with("rowwise-"));
+        expect_error("run --pattern " + pat + " --path warp-speed", "tiled, rowwise");
+        expect_error("bench --pattern " + pat + " --path warp-speed", "tiled, rowwise");
+        expect_error("run --pattern " + pat + " --path khr-coopmat", "--path khr-coopmat");
+        expect_error("bench --pattern " + pat + " --path khr-coopmat --d 64", "--path khr-coopmat");
+    }
+
     TEST_CASE("run --check agrees with the oracle and writes O") {
         const std::string out = (scratch() / "o.npy").string();
         Output o = cli("run --pattern " + write_file("good.json", kGood) + " --d 16 --heads 2 --check --json --out " + out);

@@ -289,7 +289,8 @@ TEST_SUITE("gpu") {
             QKV x = make_qkv(1, n, d, 9, QkvSource::gaussian);
             engine.upload(x.q, x.k, x.v, {1, n, d});
             RunResult r = engine.run(compile_block_mask(csr), {.read_back = true});
-            CHECK(r.path == "portable-f32");
+            const char* forced = std::getenv("SALAB_PATH");  // scripts/device_paths.sh
+            if (!(forced && *forced)) CHECK(r.path.starts_with("tiled-f32"));
             if (d == 32 && gpu_context().fp16_enabled()) {
                 RunResult h = engine.run(compile_block_mask(csr), {.dtype = DType::f16, .read_back = true});
                 CHECK(h.path.find("coopmat2") == std::string::npos);
