@@ -6,7 +6,7 @@
 # Expects, like scripts/device_check.sh, a carried build in $CARRY/build-dev (default .devcarry;
 # configured with -DSALAB_BUILD_GUI=OFF -DSALAB_STATIC_RUNTIME=ON) and the Vulkan loader debs
 # (libvulkan1, libglvnd0, ...) in .gl/ or $CARRY/gl/.
-# Usage: bash scripts/device_paths.sh OUT_DIR [paths...]   (default: tiled rowwise nv-coopmat2 khr-coopmat nv-coopmat)
+# Usage: [ANCHORS=0] bash scripts/device_paths.sh OUT_DIR [paths...]   (default: tiled rowwise nv-coopmat2 khr-coopmat nv-coopmat)
 set -uo pipefail
 out=${1:?output directory}; shift
 paths=${*:-tiled rowwise nv-coopmat2 khr-coopmat nv-coopmat}
@@ -42,9 +42,11 @@ for path in $paths; do
     done
   done > "$out/$path.checks.txt" 2>&1
   echo "ok: $(grep -c ' ok' "$out/$path.checks.txt") of $(wc -l < "$out/$path.checks.txt")"; grep -v " ok" "$out/$path.checks.txt" | head -5
-  el "$path: anchors (f16)"
-  timeout 200 $cli bench --suite anchors --repeats 5 --dtype f16 --path "$path" --json > "$out/$path.anchors.jsonl" 2> "$out/$path.anchors.err"
-  python3 scripts/bench_table.py "$out/$path.anchors.jsonl" > "$out/$path.anchors.md" 2>&1; head -30 "$out/$path.anchors.md"
+  if [ "${ANCHORS:-1}" = 1 ]; then  # ANCHORS=0 skips the anchor suite (minutes on the portable paths)
+    el "$path: anchors (f16)"
+    timeout 200 $cli bench --suite anchors --repeats 5 --dtype f16 --path "$path" --json > "$out/$path.anchors.jsonl" 2> "$out/$path.anchors.err"
+    python3 scripts/bench_table.py "$out/$path.anchors.jsonl" > "$out/$path.anchors.md" 2>&1; head -30 "$out/$path.anchors.md"
+  fi
   el "$path: dense n=16384 d=64 16 heads ($dtypes)"
   for dt in $dtypes; do
     timeout 120 $cli bench --pattern /tmp/salab_dense.json --n 16384 --d 64 --heads 16 --repeats 3 --dtype $dt --path "$path" --no-dense --json 2>&1
