@@ -16,6 +16,8 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -56,9 +58,18 @@ Output shell(const std::string& cmd) {
 Output cli(const std::string& args) { return shell("ASAN_OPTIONS=detect_leaks=0 " + std::string(SALAB_CLI) + " " + args); }
 
 fs::path scratch() {
-    fs::path d = fs::path(SALAB_BINARY_DIR) / "hostile_test";
-    fs::create_directories(d);
-    return d;
+    // One folder per process: ctest -j runs the cases as separate processes, and the /dev/full case
+    // checks that no temporary file stays in it.
+    struct Dir {
+        fs::path path = fs::path(SALAB_BINARY_DIR) / ("hostile_test_" + std::to_string(::getpid()));
+        ~Dir() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    };
+    static const Dir d;
+    fs::create_directories(d.path);
+    return d.path;
 }
 
 std::string file(const std::string& name, const std::string& text) {
