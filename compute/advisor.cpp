@@ -526,8 +526,13 @@ std::string explain(const AdvisorResult& r, size_t i) {
     std::string speed;
     if (r.dense_ms > 0 && p.time_ms > 0) {
         char s[96];
-        std::snprintf(s, sizeof s, ", %.1fx faster than dense here (%.2f ms vs %.2f ms)", r.dense_ms / p.time_ms,
-                      p.time_ms, r.dense_ms);
+        // A sparse kernel can lose to dense on small problems (few workgroups, fixed costs): say so.
+        const double x = r.dense_ms / p.time_ms;
+        if (x >= 1.0)
+            std::snprintf(s, sizeof s, ", %.1fx faster than dense here (%.2f ms vs %.2f ms)", x, p.time_ms, r.dense_ms);
+        else
+            std::snprintf(s, sizeof s, ", %.1fx slower than dense here (%.2f ms vs %.2f ms)", 1.0 / x, p.time_ms,
+                          r.dense_ms);
         speed = s;
     }
     std::string bound;
