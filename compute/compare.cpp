@@ -68,11 +68,7 @@ OverlapGrid overlap_grid(const HeadMask& a, const HeadMask& b, int cells) {
 }
 
 namespace {
-std::string grouped(int64_t v) {
-    std::string digits = std::to_string(v < 0 ? -v : v);
-    for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
-    return v < 0 ? "-" + digits : digits;
-}
+std::string grouped(int64_t v) { return grouped_count(v); }
 }  // namespace
 
 PanelData overlap_panel(const std::string& a_name, const std::string& b_name, const HeadMask& a, const HeadMask& b,

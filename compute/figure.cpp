@@ -52,6 +52,18 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
     return out;
 }
 
+std::string grouped_count(int64_t v) {
+    std::string digits = std::to_string(v < 0 ? -v : v);
+    for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
+    return v < 0 ? "-" + digits : digits;
+}
+
+std::string percent_label(double fraction) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, fraction >= 0.1 ? "%.1f%%" : fraction >= 0.001 ? "%.2f%%" : "%.3g%%", 100.0 * fraction);
+    return buf;
+}
+
 std::string token_label(double v) {
     const auto i = int64_t(std::llround(v));
     if (std::fabs(v - double(i)) > 1e-6) {

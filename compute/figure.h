@@ -27,6 +27,9 @@ namespace salab {
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks);
 // Token tick label: 0, 250, 1000, 4096 -> "4096", 16384 -> "16k" when a multiple of 1024 or 1000.
 std::string token_label(double v);
+// Caption numbers: 16384 -> "16,384"; a fraction 0.0311 -> "3.11%" (3 significant digits below 0.1%).
+std::string grouped_count(int64_t v);
+std::string percent_label(double fraction);
 
 // --- panel data -------------------------------------------------------------------------------
 

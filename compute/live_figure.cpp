@@ -15,17 +15,8 @@ namespace salab {
 
 namespace {
 
-std::string grouped(int64_t v) {
-    std::string digits = std::to_string(v < 0 ? -v : v);
-    for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
-    return v < 0 ? "-" + digits : digits;
-}
-
-std::string pct(double f) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, f >= 0.1 ? "%.1f%%" : f >= 0.001 ? "%.2f%%" : "%.3g%%", 100.0 * f);
-    return buf;
-}
+std::string grouped(int64_t v) { return grouped_count(v); }
+std::string pct(double f) { return percent_label(f); }
 
 std::string sci(double v) {
     char buf[32];

@@ -148,17 +148,8 @@ namespace salab {
 
 namespace {
 
-std::string count_str(int64_t v) {
-    std::string digits = std::to_string(v < 0 ? -v : v);
-    for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
-    return v < 0 ? "-" + digits : digits;
-}
-
-std::string pct(double f) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, f >= 0.1 ? "%.1f%%" : f >= 0.001 ? "%.2f%%" : "%.3g%%", 100.0 * f);
-    return buf;
-}
+std::string count_str(int64_t v) { return grouped_count(v); }
+std::string pct(double f) { return percent_label(f); }
 
 CellGrid8 grid_of(const Image& img, int64_t cells, int pixels) {
     CellGrid8 g{int(cells), int(cells), {}};
