@@ -127,7 +127,7 @@ Family parse_family(std::string_view text) {
     if (!j.is_object()) fail("expected a JSON object with \"base\" and \"params\"");
     for (auto it = j.begin(); it != j.end(); ++it)
         if (it.key() != "name" && it.key() != "description" && it.key() != "base" && it.key() != "params")
-            fail("unknown key \"" + it.key() + "\" (expected name, description, base, params)");
+            fail("unknown key " + error_quote(it.key()) + " (expected name, description, base, params)");
     Family f;
     if (j.contains("name")) {
         if (!j["name"].is_string()) fail("name must be a string");
@@ -152,7 +152,7 @@ Family parse_family(std::string_view text) {
         for (auto it = pj.begin(); it != pj.end(); ++it)
             if (it.key() != "name" && it.key() != "component" && it.key() != "field" && it.key() != "values" &&
                 it.key() != "range")
-                fail(where + ": unknown key \"" + it.key() + "\" (expected name, component, field, values, range)");
+                fail(where + ": unknown key " + error_quote(it.key()) + " (expected name, component, field, values, range)");
         if (!pj.contains("field") || !pj["field"].is_string()) fail(where + ": \"field\" (a string) is missing");
         fp.field = pj["field"].get<std::string>();
         fp.name = pj.contains("name") && pj["name"].is_string() ? pj["name"].get<std::string>() : fp.field;

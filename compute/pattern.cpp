@@ -148,7 +148,7 @@ void check_keys(const json& obj, const std::vector<std::string_view>& allowed,
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end())
             continue;
-        fail(where + "unknown key \"" + it.key() + "\" (expected " +
+        fail(where + "unknown key " + error_quote(it.key()) + " (expected " +
              (allowed.empty() ? std::string("no parameters") : join(allowed, " or ")) + ")" +
              suggestion(it.key(), allowed));
     }
@@ -225,7 +225,7 @@ Component parse_component(const json& j, const std::string& where) {
     auto found = std::find_if(type_names.begin(), type_names.end(),
                               [&](const auto& e) { return e.second == type_name; });
     if (found == type_names.end())
-        fail(where + ": unknown component type \"" + type_name + "\" (expected one of " +
+        fail(where + ": unknown component type " + error_quote(type_name) + " (expected one of " +
              join(names, ", ") + ")" + suggestion(type_name, names));
     c.type = found->first;
 

@@ -222,6 +222,13 @@ TEST_SUITE("pattern") {
             {R"({"n": 10, "causal": 1, "components": []})", "causal must be true or false, got 1"},
             {R"({"n": 10, "name": 3, "components": []})", "name must be a string, got 3"},
             {R"([1, 2])", "expected a JSON object"},
+            // Keys and type names from the file are quoted with escapes and cut short (the
+            // fuzzer's "r\ndom_blocks" once put a line break into the message).
+            {flat(R"({"type": "block", "r\ndom_blocks": 3})"), "unknown key \"r\\ndom_blocks\""},
+            {flat(R"({"type": "win\tdow"})"), "unknown component type \"win\\tdow\""},
+            {flat(R"({"type": "window", "\u0001": 1})"), "unknown key \"\\u0001\""},
+            {flat("{\"type\": \"dense\", \"" + std::string(5000, 'k') + "\": 1}"),
+             "unknown key \"" + std::string(40, 'k') + "...\" (expected"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.text);

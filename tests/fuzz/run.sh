@@ -8,7 +8,7 @@ secs=${2:-30}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$build/fuzz-work
 rm -rf "$work"
-mkdir -p "$work"/{pattern,session,npy,findings}
+mkdir -p "$work"/{pattern,session,npy} "$work"/findings/{pattern,session,npy}
 cp "$src"/assets/presets/*.json "$work/pattern/"
 python3 - "$src" "$work" <<'PY'
 import glob, json, os, sys
@@ -44,13 +44,18 @@ PY
 status=0
 for t in pattern session npy; do
   echo "fuzz_$t: ${secs}s"
-  if ! (cd "$work/findings" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -max_len=65536 -print_final_stats=1 "$work/$t" 2>&1 | tail -n 12); then
+  if ! (cd "$work/findings/$t" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=65536 -print_final_stats=1 "$work/$t" >"$work/fuzz_$t.log" 2>&1); then
+    # The crash report (error line, stack, input as text and base64) sits above the stats.
+    grep -v -e '^#' -e 'NEW_FUNC' "$work/fuzz_$t.log" | tail -n 60
     status=1
+  else
+    tail -n 12 "$work/fuzz_$t.log"
   fi
-  if compgen -G "$work/findings/crash-*" >/dev/null || compgen -G "$work/findings/timeout-*" >/dev/null ||
-     compgen -G "$work/findings/oom-*" >/dev/null || compgen -G "$work/findings/leak-*" >/dev/null; then
-    echo "fuzz_$t: findings in $work/findings"; status=1
+  f=$work/findings/$t
+  if compgen -G "$f/crash-*" >/dev/null || compgen -G "$f/timeout-*" >/dev/null ||
+     compgen -G "$f/oom-*" >/dev/null || compgen -G "$f/leak-*" >/dev/null; then
+    echo "fuzz_$t: findings in $f"; status=1
   fi
 done
 exit $status
