@@ -52,6 +52,7 @@ int cmd_advise(const CliArgs& a) {
     o.engine = engine.get();
     o.layers = a.layers > 0 ? a.layers : 8;
     o.refine = !a.exhaustive;
+    if (!a.advise_dtype.empty()) o.dtype = a.advise_dtype == "f16" ? DType::f16 : DType::f32;
     AdvisorCache cache;
     const bool tty_progress = !a.json;
     AdvisorResult r = run_advisor(f, src, cache, o, nullptr, [&](int64_t done, int64_t planned) {
@@ -80,7 +81,7 @@ int cmd_advise(const CliArgs& a) {
     json summary = {{"n", n}, {"d", a.d}, {"source", id}, {"family", f.name}, {"cost_model", a.cost},
                     {"points", r.points.size()}, {"coarse_points", r.coarse_points},
                     {"refined_points", r.refined_points}, {"grid_points", r.grid_points}, {"seconds", r.seconds},
-                    {"dense_ms", r.dense_ms}, {"budget_mass", a.budget_mass}, {"device", r.device},
+                    {"dense_ms", r.dense_ms}, {"budget_mass", a.budget_mass}, {"device", r.device}, {"path", r.path},
                     {"exact_mass", src.exact()}, {"sample_rows", src.rows.size()},
                     {"mass_bound", src.mass_bound()}, {"confidence", src.confidence}};
     if (best) {

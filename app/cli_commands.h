@@ -27,6 +27,7 @@ struct CliArgs {
     std::string mask_out, blocks_out, flex_out;
     int block_size = 128;
     std::string dtype = "f32";
+    std::string advise_dtype;  // advise: empty = the advisor's default for the device
     uint64_t seed = 0;
     bool check = false;
     int repeats = 5;

@@ -194,6 +194,13 @@ int cmd_devices(const CliArgs& a) {
         }
         const std::string why = cm2_device_support(d);
         std::printf("    coopmat2 kernels: %s\n", why.empty() ? "yes" : why.c_str());
+        // What --path can force here (f16 storage, d = 64: every family's common case).
+        for (KernelPath p : {KernelPath::tiled, KernelPath::rowwise, KernelPath::nv_coopmat2, KernelPath::nv_coopmat,
+                             KernelPath::khr_coopmat}) {
+            const std::string no = d.usable ? path_unsupported(d, DType::f16, 64, p) : d.unusable_reason;
+            std::printf("    --path %-11s (f16, d = 64): %s\n", std::string(path_name(p)).c_str(),
+                        no.empty() ? "runs" : no.c_str());
+        }
         for (const auto& k : stats[i])
             std::printf("    pipeline %s: %lld registers\n", k["shader"].get<std::string>().c_str(),
                         (long long)k["registers"].get<int64_t>());

@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
     advise->add_option("--sample-rows", a.sample_rows, "Rows sampled above the exact threshold (default 1024)")
         ->check(range("sample rows", 1, 1 << 20));
     advise->add_option("--out", a.out, "Write the recommended pattern JSON here (for export --flex)");
+    advise->add_option("--dtype", a.advise_dtype, "Storage of the timed runs: f32 or f16 (default: f16 on GPUs with fp16, f32 on CPU devices)")
+        ->check(CLI::IsMember({"f32", "f16"}));
     advise->add_flag("--exhaustive", a.exhaustive, "Evaluate every grid point instead of coarse grid + refinement");
     advise->add_flag("--json", a.json, "Front points as JSON lines, then one summary object");
     add_device(advise);

@@ -339,11 +339,12 @@ struct Evaluator {
     AdvisorCache& cache;
     const AdvisorOptions& o;
     const std::atomic<bool>* cancel;
+    DType dtype;
 
     std::string key(const Pattern& p) const {
         return to_json(p, -1) + "|n=" + std::to_string(src.n) + "|d=" + std::to_string(src.d) + "|src=" + src.id +
                "|" + (src.exact() ? "exact" : "rows=" + std::to_string(src.rows.size())) + "|cost=" + cost_name(o.cost) +
-               "|L=" + std::to_string(o.layers);
+               "|L=" + std::to_string(o.layers) + "|" + (dtype == DType::f16 ? "f16" : "f32");
     }
 
     PointMetrics eval(const std::vector<int>& index) {
@@ -417,6 +418,7 @@ struct Evaluator {
             const KernelPlan plan = live_plan(masks, blocks);
             RunOptions ro;
             ro.repeats = std::max(1, o.repeats);
+            ro.dtype = dtype;
             m.time_ms = o.engine->run(plan, ro).gpu_ms;
         }
         const double nb = double(blocks->num_blocks) * double(blocks->num_blocks);
@@ -438,16 +440,24 @@ AdvisorResult run_advisor(const Family& f, AdvisorSource& src, AdvisorCache& cac
     AdvisorResult R;
     R.grid_points = f.size();
     auto stopped = [&] { return cancel && cancel->load(); };
+    DType dtype = DType::f32;
     if (o.engine) {
+        const DeviceInfo& info = o.engine->device();
+        const bool f16 = info.fp16_arithmetic && info.storage16 && info.device_type != VK_PHYSICAL_DEVICE_TYPE_CPU;
+        dtype = o.dtype.value_or(f16 ? DType::f16 : DType::f32);
         o.engine->upload(src.q, src.k, src.v, {1, src.n, src.d});
-        R.device = o.engine->device().name;
+        R.device = info.name;
         RunOptions ro;
         ro.repeats = std::max(1, o.repeats);
+        ro.dtype = dtype;
         ro.warmup = 1;  // the first dispatch may include the driver's compile
-        R.dense_ms = o.engine->run_dense(f.base.layers[0].heads[0].causal, ro).gpu_ms;
+        ro.warmup_ms = o.warmup_ms;  // and a GPU at idle clocks would time the first points slow
+        const RunResult dense = o.engine->run_dense(f.base.layers[0].heads[0].causal, ro);
+        R.dense_ms = dense.gpu_ms;
+        R.path = dense.path;
     }
     R.dense_cost = o.cost == CostModel::measured ? R.dense_ms : f.base.layers[0].heads[0].causal ? 0.5 : 1.0;
-    Evaluator ev{f, src, cache, o, cancel};
+    Evaluator ev{f, src, cache, o, cancel, dtype};
     std::set<std::vector<int>> seen;
     std::vector<std::vector<int>> queue;
 

@@ -16,6 +16,7 @@
 // plan_kernel (the path the live view runs). Throws InputError for bad families or sources.
 #pragma once
 
+#include "kernel_plan.h"
 #include "pattern.h"
 #include "synthetic.h"
 
@@ -123,6 +124,10 @@ struct AdvisorOptions {
     int layers = 8;                     // hops cap L
     int64_t hop_sources = 64;           // sampled hop sources
     int repeats = 1;                    // timed repeats per point
+    // Storage type of the timed runs; empty: f16 on GPUs with fp16 storage and arithmetic (their
+    // tensor-core kernels run f16 only), f32 on CPU devices (f16 there only adds conversions).
+    std::optional<DType> dtype;
+    double warmup_ms = 200;  // GPU busy time before the dense reference (idle clocks ramp up)
     bool refine = true;
 };
 
@@ -140,6 +145,7 @@ struct AdvisorResult {
     bool cancelled = false;
     double seconds = 0;
     std::string device;
+    std::string path;  // the dense reference's kernel variant ("nv-coopmat2-f16", "tiled-f32")
 };
 
 // progress(done, planned): planned grows when refinement adds points. cancel stops between points

@@ -157,6 +157,7 @@ struct AttentionEngine::Impl {
     // The kernel family's shader for this dtype and d.
     const Pipeline& attention_pipeline(KernelPath path, DType dtype, const Cm2Kernel* cm2, const TiledShape* tiled) {
         if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
+        if (path == KernelPath::khr_coopmat) return pipelines.get("attention_khr_d" + std::to_string(shape.d), {});
         if (path == KernelPath::nv_coopmat2) return pipelines.get(cm2->shader, {});
         const bool f16 = dtype == DType::f16;
         if (path == KernelPath::tiled) {
@@ -341,6 +342,8 @@ std::vector<KernelStatistics> AttentionEngine::kernel_statistics(int64_t d) {
     for (const auto& k : cm2_kernels(impl_->ctx.info(), d)) shaders.push_back(k.shader);
     if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::nv_coopmat).empty())
         shaders.push_back("attention_nv_d" + std::to_string(d));
+    if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::khr_coopmat).empty())
+        shaders.push_back("attention_khr_d" + std::to_string(d));
     std::vector<KernelStatistics> out;
     for (const auto& name : shaders) {
         const Pipeline& p = impl_->pipelines.get(name, {});

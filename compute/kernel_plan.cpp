@@ -38,6 +38,21 @@ bool has_nv_16x16x16(const DeviceInfo& i) {
     return false;
 }
 
+// VkComponentTypeKHR: 0 = fp16, 1 = fp32; VkScopeKHR 3 = subgroup.
+bool has_khr_16x16x16(const DeviceInfo& i) {
+    for (const auto& s : i.khr_coopmat_shapes)
+        if (s.m == 16 && s.n == 16 && s.k == 16 && s.a_type == 0 && s.b_type == 0 && s.c_type == 1 &&
+            s.result_type == 1 && s.scope == 3)
+            return true;
+    return false;
+}
+
+// Shared memory of shaders/cm2/attention_khr_body.glsl (through coopmat_tile.glsl): the fp16
+// K/V tile (64 x (d + 8)), 64 key ids, 4 x 16 x 68 fp32 and 4 x 16 x 72 fp16.
+uint32_t khr_shared_bytes(int64_t d) {
+    return uint32_t(64 * (d + 8) * 2 + 64 * 4 + 4 * 16 * 68 * 4 + 4 * 16 * 72 * 2);
+}
+
 bool same_mask(const BlockMask* a, const BlockMask* b) {
     if (a == b) return true;
     if (!a || !b) return false;
@@ -98,8 +113,25 @@ std::string path_unsupported(const DeviceInfo& i, DType dtype, int64_t d, Kernel
             const Cm2Kernel k = choose_cm2_kernel(i, d);
             return k ? std::string() : i.name + ": " + k.why_not;
         }
-        case KernelPath::khr_coopmat:
-            return "the " + name + " kernel is not part of this build";
+        case KernelPath::khr_coopmat: {
+            if (!cm2_shaders_built())
+                return "the " + name + " kernel is not part of this build (it needs a glslc that knows "
+                       "GL_KHR_cooperative_matrix at build time: run scripts/install-deps.sh and reconfigure)";
+            if (dtype != DType::f16) return name + " runs fp16 storage only: use --dtype f16";
+            if (!i.khr_coopmat) return i.name + " lacks VK_KHR_cooperative_matrix";
+            if (!i.vulkan_memory_model) return i.name + " lacks the Vulkan memory model (vulkanMemoryModel)";
+            if (!(i.fp16_arithmetic && i.storage16)) return i.name + " lacks fp16 storage/arithmetic";
+            if (i.subgroup_size != 32) return name + " needs 32-lane subgroups; " + i.name + " has " +
+                                              std::to_string(i.subgroup_size);
+            if (!has_khr_16x16x16(i))
+                return i.name + " reports no subgroup-scope 16x16x16 fp16 x fp16 -> fp32 cooperative matrix";
+            if (d != 64 && d != 128) return name + " is built for d = 64 and 128, got d = " + std::to_string(d);
+            const uint32_t shared = khr_shared_bytes(d);
+            if (i.max_shared_memory < shared)
+                return name + " needs " + std::to_string(shared) + " bytes of shared memory per workgroup; " + i.name +
+                       " has " + std::to_string(i.max_shared_memory);
+            return {};
+        }
     }
     return "unknown kernel path";
 }
@@ -113,8 +145,10 @@ KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelP
     if (const char* env = std::getenv("SALAB_PATH"); env && *env)
         if (const std::optional<KernelPath> p = parse_kernel_path(env); p && *p != KernelPath::automatic)
             if (path_unsupported(device, dtype, d, *p).empty()) return *p;
-    // Fastest first. f32 storage has no tensor-core kernel.
-    for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat, KernelPath::khr_coopmat})
+    // Fastest first. f32 storage has no tensor-core kernel. khr-coopmat runs only when forced
+    // until it has been checked against the oracle on hardware that has it (lavapipe has not;
+    // see docs/benchmarks.md): a kernel nobody has run is not a default.
+    for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat})
         if (path_unsupported(device, dtype, d, p).empty()) return p;
     return portable_path(device, dtype, d);
 }

@@ -40,7 +40,8 @@ enum class KernelPath {
                   // fallback where the tiled kernel's shared memory does not fit
     nv_coopmat,   // VK_NV_cooperative_matrix, 16x16x16 fp16 tiles staged in shared memory
     nv_coopmat2,  // VK_NV_cooperative_matrix2, workgroup-scope tiles in registers
-    khr_coopmat,  // VK_KHR_cooperative_matrix, subgroup-scope tiles (AMD, Intel, NVIDIA)
+    khr_coopmat,  // VK_KHR_cooperative_matrix, subgroup-scope 16x16x16 tiles, O in registers
+                  // (AMD, Intel, NVIDIA); forced only (--path) until checked on hardware
 };
 // "auto", "tiled", "rowwise", "nv-coopmat", "nv-coopmat2", "khr-coopmat"; parse_kernel_path also
 // takes "portable", the name scripts used before there were two portable kernels, for tiled.

@@ -157,6 +157,7 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
     info.buffer_device_address = api12 && f12.bufferDeviceAddress;
     info.pipeline_statistics = api12 && has_exec_props && fexec.pipelineExecutableInfo;
     info.khr_coopmat = api12 && has_khr_coop && fkhr.cooperativeMatrix;
+    info.vulkan_memory_model = api12 && f12.vulkanMemoryModel;
     if (info.khr_coopmat) {
         auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR>(
             vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
@@ -405,6 +406,7 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
     VkPhysicalDeviceCooperativeMatrixFeaturesKHR khr{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
     VkPhysicalDeviceCooperativeMatrix2FeaturesNV cm2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV};
     if (ctx->info_.khr_coopmat) {
+        if (ctx->info_.vulkan_memory_model) f12.vulkanMemoryModel = VK_TRUE;  // the khr-coopmat kernel
         khr.cooperativeMatrix = VK_TRUE;
         *tail = &khr;
         tail = &khr.pNext;

@@ -92,6 +92,7 @@ struct DeviceInfo {
     std::vector<CoopMatShape> coopmat_shapes;
     uint32_t max_workgroup_size[3] = {0, 0, 0};
     bool khr_coopmat = false;          // VK_KHR_cooperative_matrix feature cooperativeMatrix
+    bool vulkan_memory_model = false;  // vulkanMemoryModel (the cooperative-matrix shaders' scopes)
     std::vector<KhrCoopMatShape> khr_coopmat_shapes;
     CoopMat2Info coopmat2;
     // VK_NV_cooperative_matrix2 usable by our kernels: all seven features, KHR coopmat, the

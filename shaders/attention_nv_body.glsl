@@ -27,63 +27,8 @@
 #define LOAD(x) float(x)
 #include "attention_common.glsl"
 
-layout(local_size_x = 128) in;
 layout(std430, binding = kBindO) writeonly buffer OBuf { float16_t o_data[]; };
-// The same K and V buffers seen as 16-byte words (8 fp16) for the staging copies.
-layout(std430, binding = kBindK) readonly buffer KBuf16 { uvec4 k16[]; };
-layout(std430, binding = kBindV) readonly buffer VBuf16 { uvec4 v16[]; };
-
-const uint DT = HEAD_DIM / 16u;          // 16-wide tiles of the head dimension
-const uint ROW16 = HEAD_DIM / 8u;        // 16-byte words per K/V row
-const uint CHUNKS = kBlock * ROW16 / 128u;  // 16-byte words each invocation stages per tile
-// Padded row strides (elements). KV: +8 fp16 keeps rows 16-byte aligned and shifts each row by
-// 4 banks. S/O (fp32) and P (fp16): lane pairs own a row and walk its columns interleaved
-// (column 2k + half), so 4 extra words per row make the 32 lanes of a load hit 16 banks.
-const uint KV_STRIDE = HEAD_DIM + 8u;
-const uint S_STRIDE = 64u + 4u;          // fp32 S (16 x 64), then P V in 64-column chunks
-const uint P_STRIDE = 64u + 8u;          // fp16 P, 16 x 64 (16-byte aligned rows)
-const uint REGION = 16u * S_STRIDE;
-shared float16_t sh_kv[kBlock * KV_STRIDE];
-shared uint sh_key[kBlock];              // key of each staged row, kNoKey when masked out
-shared float sh_f32[4u * REGION];
-shared float16_t sh_p[4u * 16u * P_STRIDE];
-
-uvec4 staged[CHUNKS];
-
-// Issues the global loads of one tile (K or V) of entry word w0 into `staged`.
-void fetch(bool want_v, uint w0, uint head_base16) {
-    const uint lid = gl_LocalInvocationIndex;
-    for (uint u = 0u; u < CHUNKS; ++u) {
-        const uint i = lid + 128u * u;
-        const uint r = i / ROW16, c = i % ROW16;
-        // Contiguous blocks read up to 63 rows past n: the host pads the buffers, and those
-        // columns are masked through sh_key, so they only need to be finite.
-        uint key = (w0 & kGatherBit) != 0u ? gather_keys[(w0 & kIndexMask) * kBlock + r]
-                                            : (w0 & kIndexMask) * kBlock + r;
-        if (key == kNoKey) {
-            staged[u] = uvec4(0u);
-        } else {
-            const uint at = head_base16 + key * ROW16 + c;
-            staged[u] = want_v ? v16[at] : k16[at];
-        }
-    }
-}
-
-// Writes `staged` into the shared tile.
-void stash() {
-    const uint lid = gl_LocalInvocationIndex;
-    for (uint u = 0u; u < CHUNKS; ++u) {
-        const uint i = lid + 128u * u;
-        const uint r = i / ROW16, c = i % ROW16;
-        const uint base = r * KV_STRIDE + 8u * c;
-        const uvec4 w = staged[u];
-        for (uint j = 0u; j < 4u; ++j) {
-            const f16vec2 h = unpackFloat2x16(w[j]);
-            sh_kv[base + 2u * j] = h.x;
-            sh_kv[base + 2u * j + 1u] = h.y;
-        }
-    }
-}
+#include "coopmat_tile.glsl"
 
 void main() {
     const uint sg = gl_SubgroupID;
@@ -135,30 +80,12 @@ void main() {
         subgroupMemoryBarrierShared();
         subgroupBarrier();
 
-        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each. The row's two column-mask
-        // words are read once (all ones for full blocks; from the band's ends in band mode).
-        uint mask_lo, mask_hi;
-        row_mask_words(w0, w1, row, mask_lo, mask_hi);
-        float s[32];
-        float tile_max = -3.0e38;
-        for (uint k = 0u; k < 32u; ++k) {
-            const uint col = 2u * k + half_;
-            const uint key = sh_key[col];
-            const uint word = col < 32u ? mask_lo : mask_hi;
-            const bool kept = row < n && key != kNoKey && ((word >> (col & 31u)) & 1u) != 0u && causal_ok(row, key);
-            s[k] = kept ? sh_f32[f_base + r * S_STRIDE + col] * pc.scale_log2 : -3.0e38;
-            tile_max = max(tile_max, s[k]);
-        }
-        tile_max = max(tile_max, subgroupShuffleXor(tile_max, 1u));
+        // Online softmax: lanes 2r and 2r+1 share row r, 32 keys each.
+        float s[32], tile_max, lsum;
+        TILE_SCORES(w0, w1, row, r, half_, f_base, s, tile_max);
         const float m_new = max(m, tile_max);
         const float correction = exp2(m - m_new);
-        float lsum = 0.0;
-        for (uint k = 0u; k < 32u; ++k) {
-            const float p = s[k] > -1.0e38 ? exp2(s[k] - m_new) : 0.0;
-            lsum += p;
-            sh_p[p_base + r * P_STRIDE + 2u * k + half_] = float16_t(p);
-        }
-        lsum += subgroupShuffleXor(lsum, 1u);
+        WRITE_P(s, m_new, r, half_, p_base, lsum);
         l = l * correction + lsum;
         m = m_new;
         for (uint c = 0u; c < HEAD_DIM / 2u; ++c) o[c] *= correction;

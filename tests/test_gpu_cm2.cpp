@@ -1,6 +1,9 @@
-// The VK_NV_cooperative_matrix2 kernels against the CPU oracle: sparse (full, partial, gathered
-// blocks; empty rows), dense, causal, band, split-k, d = 64 and 128, every variant the device
-// builds. Skipped with a message on devices without coopmat2 (lavapipe).
+// The tensor-core kernels against the CPU oracle: the VK_NV_cooperative_matrix2 ones (sparse with
+// full, partial, gathered blocks and empty rows; dense, causal, band, split-k; d = 64 and 128;
+// every variant the device builds) and the two subgroup-scope ones, VK_NV_cooperative_matrix
+// (v1) and VK_KHR_cooperative_matrix, each forced (the same cases, plus scores that rise along
+// the key list so the KHR kernel's lazy rescale moves mid-list). Skipped with a message on
+// devices without them (lavapipe).
 #include "gpu_fixture.h"
 #include "components.h"
 #include "oracle.h"
@@ -16,6 +19,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -72,6 +76,19 @@ struct ForceVariant {
     explicit ForceVariant(const std::string& v) { setenv("SALAB_CM2_VARIANT", v.c_str(), 1); }
     ~ForceVariant() { unsetenv("SALAB_CM2_VARIANT"); }
 };
+
+// The subgroup-scope tensor-core paths this device runs at d (fp16), with a message for the rest.
+std::vector<KernelPath> subgroup_paths(int64_t d) {
+    std::vector<KernelPath> out;
+    for (KernelPath p : {KernelPath::nv_coopmat, KernelPath::khr_coopmat}) {
+        const std::string why = path_unsupported(gpu_context().info(), DType::f16, d, p);
+        if (why.empty())
+            out.push_back(p);
+        else
+            MESSAGE(path_name(p) << " not tested at d = " << d << ": " << why);
+    }
+    return out;
+}
 
 bool have_cm2() {
     const std::string why = cm2_device_support(gpu_context().info());
@@ -301,6 +318,118 @@ TEST_SUITE("gpu") {
         CHECK(!k);
         CHECK(!k.why_not.empty());
         check_no_validation_messages();
+    }
+}
+
+TEST_SUITE("gpu") {
+    TEST_CASE("nv-coopmat and khr-coopmat: sparse, gathered, split-k, dense, causal and band match the oracle") {
+        AttentionEngine engine(gpu_context());
+        for (int64_t d : {64, 128})
+            for (KernelPath path : subgroup_paths(d)) {
+                const std::string name(path_name(path));
+                CAPTURE(d);
+                CAPTURE(name);
+                for (int64_t n : {1, 2, 63, 65, 1000, 4097}) {
+                    CAPTURE(n);
+                    auto csr = mixed_heads(n);
+                    QKV x = make_qkv(3, n, d, uint64_t(5 * n + d), QkvSource::gaussian);
+                    engine.upload(x.q, x.k, x.v, {3, n, d});
+                    const auto ref = oracle(csr, x, n, d);
+                    for (int variant = 0; variant < 4; ++variant) {  // plain, gathered, split 1, split 3
+                        CAPTURE(variant);
+                        const auto bm = std::make_shared<const BlockMask>(compile_block_mask(csr, 64, 0, variant == 1));
+                        const KernelPlan plan = plan_blocks(bm, 3, variant == 2 ? 1 : variant == 3 ? 3 : -1);
+                        RunResult r = engine.run(plan, {.dtype = DType::f16, .read_back = true, .path = path});
+                        CAPTURE(r.path);
+                        CHECK(r.path.starts_with(name + "-f16"));
+                        CHECK(relative_error(r.out, ref) < 2e-2);
+                        if (n >= 7) {  // head 2, row 1 is empty: exact zeros
+                            const size_t row = size_t(2 * n + 1) * size_t(d);
+                            for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
+                        }
+                    }
+                    for (bool causal : {false, true}) {
+                        CAPTURE(causal);
+                        HeadPattern hp;
+                        hp.causal = causal;
+                        hp.components = {Component{.type = ComponentType::dense}};
+                        std::vector<Csr> dense(3, build_csr(HeadMask(hp, n)));
+                        RunResult r = engine.run_dense(causal, {.dtype = DType::f16, .read_back = true, .path = path});
+                        CHECK(r.path.starts_with(name + "-f16"));
+                        CHECK(relative_error(r.out, oracle(dense, x, n, d)) < 2e-2);
+                        hp.components = {window(100)};
+                        const auto band = band_of(hp);
+                        REQUIRE(band);
+                        std::vector<Csr> banded(3, build_csr(HeadMask(hp, n)));
+                        RunResult b = engine.run_band(band->left, band->right,
+                                                      {.dtype = DType::f16, .read_back = true, .path = path});
+                        CHECK(relative_error(b.out, oracle(banded, x, n, d)) < 2e-2);
+                    }
+                }
+            }
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("nv-coopmat and khr-coopmat: scores rising along the keys (the lazy rescale moves mid-list)") {
+        // Row maxima grow by 0.04 per key (log2 domain) plus a jump of 9 in every second
+        // block: the KHR kernel's reference maximum must move many times within one list,
+        // by less and by more than its threshold, and O must still match the oracle.
+        AttentionEngine engine(gpu_context());
+        for (int64_t d : {64, 128})
+            for (KernelPath path : subgroup_paths(d)) {
+                CAPTURE(d);
+                CAPTURE(path_name(path));
+                const int64_t n = 2048;
+                const double per_unit = 8.0 * 1.4426950408889634 / std::sqrt(double(d));  // q0 = 8
+                std::vector<float> q(size_t(n * d), 0.0f), k(size_t(n * d), 0.0f);
+                QKV x = make_qkv(1, n, d, 11, QkvSource::gaussian);
+                for (int64_t i = 0; i < n; ++i) {
+                    q[size_t(i * d)] = 8.0f;
+                    const double t = 0.04 * double(i) + ((i / 64) % 2 ? 9.0 : 0.0);
+                    k[size_t(i * d)] = float(t / per_unit);
+                }
+                x.q = q;
+                x.k = k;
+                engine.upload(x.q, x.k, x.v, {1, n, d});
+                for (bool causal : {false, true}) {
+                    CAPTURE(causal);
+                    HeadPattern hp;
+                    hp.causal = causal;
+                    hp.components = {Component{.type = ComponentType::dense}};
+                    std::vector<Csr> csr(1, build_csr(HeadMask(hp, n)));
+                    RunResult r = engine.run_dense(causal, {.dtype = DType::f16, .read_back = true, .path = path});
+                    CAPTURE(r.path);
+                    CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
+                    for (float v : r.out) REQUIRE(std::isfinite(v));
+                }
+            }
+        check_no_validation_messages();
+    }
+}
+
+TEST_CASE("khr-coopmat is refused with a reason where it cannot run") {
+    DeviceInfo none;
+    none.name = "none";
+    const std::string unbuilt = "not part of this build";
+    const std::string want = cm2_shaders_built() ? "lacks VK_KHR_cooperative_matrix" : unbuilt;
+    CHECK(path_unsupported(none, DType::f16, 64, KernelPath::khr_coopmat).find(want) != std::string::npos);
+    CHECK(path_unsupported(none, DType::f32, 64, KernelPath::khr_coopmat).find(cm2_shaders_built() ? "f16" : unbuilt) !=
+          std::string::npos);
+    DeviceInfo amd = none;  // a device with the feature and a 16x16x16 shape, but wave64
+    amd.khr_coopmat = amd.vulkan_memory_model = amd.fp16_arithmetic = amd.storage16 = true;
+    amd.khr_coopmat_shapes.push_back({16, 16, 16, 0, 0, 1, 1, false, 3});
+    amd.max_shared_memory = 65536;
+    amd.subgroup_size = 64;
+    if (cm2_shaders_built()) {
+        CHECK(path_unsupported(amd, DType::f16, 64, KernelPath::khr_coopmat).find("32-lane") != std::string::npos);
+        amd.subgroup_size = 32;
+        CHECK(path_unsupported(amd, DType::f16, 64, KernelPath::khr_coopmat).empty());
+        CHECK(path_unsupported(amd, DType::f16, 96, KernelPath::khr_coopmat).find("d = 64 and 128") != std::string::npos);
+        amd.max_shared_memory = 32768;
+        CHECK(path_unsupported(amd, DType::f16, 128, KernelPath::khr_coopmat).find("shared memory") != std::string::npos);
+        amd.max_shared_memory = 65536;
+        amd.khr_coopmat_shapes[0].scope = 2;  // workgroup scope only: not this kernel's shape
+        CHECK(path_unsupported(amd, DType::f16, 64, KernelPath::khr_coopmat).find("16x16x16") != std::string::npos);
     }
 }
 

@@ -1,0 +1,4 @@
+#version 450
+// VK_KHR_cooperative_matrix attention, d = 128 (see attention_khr_body.glsl).
+#define HEAD_DIM 128u
+#include "attention_khr_body.glsl"
