@@ -274,6 +274,10 @@ void App::load_initial() {
             state_ = ui::load_session(opt_.session_path);
             state_.preset_path = ui::preset_key(state_.preset_path);
             if (opt_.device >= 0) state_.params.device = opt_.device;
+            if (const std::string msg = ui::restore_model(state_); !msg.empty()) {
+                std::fprintf(stderr, "salab: %s\n", msg.c_str());
+                status_ = msg;
+            }
             if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
             return;
         } catch (const InputError& e) {
@@ -476,8 +480,9 @@ void App::carry_out(ui::ViewActions& a) {
         if (a.load_session) {
             ui::AppState s = ui::load_session(a.session_path);
             s.preset_path = ui::preset_key(s.preset_path);
+            const std::string msg = ui::restore_model(s);
             state_ = s;
-            status_ = "loaded " + a.session_path;
+            status_ = msg.empty() ? "loaded " + a.session_path : msg;
         }
     } catch (const std::exception& e) {
         status_ = e.what();
