@@ -185,9 +185,6 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
         ImGui::SliderInt("depth", &s.view.hop_depth, 1, 3);
         tip("Neighbourhood depth of the arc diagram: 1, 2 or 3 hops (step it to see paths grow layer by layer).");
-        ImGui::SameLine();
-        ImGui::Checkbox("only hop d", &only_deepest_);
-        tip("Arc diagram: draw only the edges of the deepest hop (the ones the depth slider added last).");
 
         ImDrawList* dl = ImGui::GetWindowDrawList();
         const float sw = ImGui::GetContentRegionAvail().x;
@@ -326,6 +323,8 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
             dl->AddText({a0.x + 6, a0.y + 4}, IM_COL32(170, 170, 180, 255), head.c_str());
         }
         ImGui::InvisibleButton("arcs", as);
+        ImGui::SetItemAllowOverlap();  // the checkbox in its corner takes the clicks there
+        const ImVec2 after = ImGui::GetCursorScreenPos();
         if (ImGui::IsItemHovered() && bn > 0 && arcs_bins_ > 0) {
             // What the hovered bin takes part in, per depth.
             const TokenBins bins(bn, arcs_bins_);
@@ -353,6 +352,12 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
                 "earlier keys, below: later keys. When tokens outnumber pixels, arcs join bins of tokens and get "
                 "brighter and thicker with the number of edges they stand for.");
         }
+        const float cb_w =
+            ImGui::CalcTextSize("only hop d").x + ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x;
+        ImGui::SetCursorScreenPos({a0.x + as.x - cb_w - 6, a0.y + 3});
+        ImGui::Checkbox("only hop d", &only_deepest_);
+        tip("Draw only the edges of the deepest hop (the ones the depth slider added last).");
+        ImGui::SetCursorScreenPos(after);
     }
     ImGui::EndChild();
 }
