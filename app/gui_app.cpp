@@ -274,6 +274,10 @@ void App::load_initial() {
             state_ = ui::load_session(opt_.session_path);
             state_.preset_path = ui::preset_key(state_.preset_path);
             if (opt_.device >= 0) state_.params.device = opt_.device;
+            if (const std::string msg = ui::restore_model(state_); !msg.empty()) {
+                std::fprintf(stderr, "salab: %s\n", msg.c_str());
+                status_ = msg;
+            }
             if (opt_.n > 0) state_.params.pattern = with_n(state_.params.pattern, opt_.n);
             return;
         } catch (const InputError& e) {
@@ -476,8 +480,9 @@ void App::carry_out(ui::ViewActions& a) {
         if (a.load_session) {
             ui::AppState s = ui::load_session(a.session_path);
             s.preset_path = ui::preset_key(s.preset_path);
+            const std::string msg = ui::restore_model(s);
             state_ = s;
-            status_ = "loaded " + a.session_path;
+            status_ = msg.empty() ? "loaded " + a.session_path : msg;
         }
     } catch (const std::exception& e) {
         status_ = e.what();
@@ -862,17 +867,21 @@ int App::run() {
         if (frame_s < cap && !screenshot) std::this_thread::sleep_for(std::chrono::duration<double>(cap - ms / 1000.0));
     }
     if (opt_.stats) {
-        std::printf("salab: stats n=%lld frames=%zu fps_median=%.1f frame_ms_p50=%.1f frame_ms_p95=%.1f "
-                    "busy_fps=%.1f (%zu frames) idle_fps=%.1f (%zu frames) vertices=%d ui_ms_p50=%.1f render_ms_p50=%.1f mask_latency_ms_p50=%.0f timing_latency_ms_p50=%.0f changes=%zu "
-                    "update_latency_ms_p50=%.0f update_latency_ms_max=%.0f complete_latency_ms_p50=%.0f updates=%zu scripted_changes=%d\n",
-                    (long long)state_.params.pattern.n, frame_ms_.size(), 1000.0 / std::max(1e-3, percentile(frame_ms_, 0.5)),
-                    percentile(frame_ms_, 0.5), percentile(frame_ms_, 0.95),
-                    1000.0 / std::max(1e-3, percentile(busy_frame_ms_, 0.5)), busy_frame_ms_.size(),
-                    1000.0 / std::max(1e-3, percentile(idle_frame_ms_, 0.5)), idle_frame_ms_.size(), vtx_count_, percentile(ui_ms_, 0.5), percentile(render_ms_, 0.5),
-                    percentile(mask_latency_ms_, 0.5),
-                    percentile(timing_latency_ms_, 0.5), mask_latency_ms_.size(), percentile(update_latency_ms_, 0.5),
-                    percentile(update_latency_ms_, 1.0), percentile(complete_latency_ms_, 0.5), update_latency_ms_.size(),
-                    script_changes_done_);
+        std::printf(
+            "salab: stats n=%lld frames=%zu fps_median=%.1f frame_ms_p50=%.1f frame_ms_p95=%.1f "
+            "busy_fps=%.1f busy_fps_p10=%.1f (%zu frames) idle_fps=%.1f (%zu frames) vertices=%d ui_ms_p50=%.1f "
+            "render_ms_p50=%.1f mask_latency_ms_p50=%.0f timing_latency_ms_p50=%.0f changes=%zu "
+            "update_latency_ms_p50=%.0f update_latency_ms_max=%.0f complete_latency_ms_p50=%.0f updates=%zu "
+            "scripted_changes=%d\n",
+            (long long)state_.params.pattern.n, frame_ms_.size(), 1000.0 / std::max(1e-3, percentile(frame_ms_, 0.5)),
+            percentile(frame_ms_, 0.5), percentile(frame_ms_, 0.95),
+            1000.0 / std::max(1e-3, percentile(busy_frame_ms_, 0.5)),
+            1000.0 / std::max(1e-3, percentile(busy_frame_ms_, 0.9)), busy_frame_ms_.size(),
+            1000.0 / std::max(1e-3, percentile(idle_frame_ms_, 0.5)), idle_frame_ms_.size(), vtx_count_,
+            percentile(ui_ms_, 0.5), percentile(render_ms_, 0.5), percentile(mask_latency_ms_, 0.5),
+            percentile(timing_latency_ms_, 0.5), mask_latency_ms_.size(), percentile(update_latency_ms_, 0.5),
+            percentile(update_latency_ms_, 1.0), percentile(complete_latency_ms_, 0.5), update_latency_ms_.size(),
+            script_changes_done_);
     }
     worker_.cancel_sweep();
     renderer_.wait_idle();

@@ -64,6 +64,22 @@ std::string percent_label(double fraction) {
     return buf;
 }
 
+std::vector<int64_t> token_tick_indices(int64_t first, int64_t count, int64_t tokens_size, double px_per_token,
+                                        double label_px) {
+    std::vector<int64_t> out;
+    if (first < 0 || count < 1 || count > kMaxTokenTicks || first + count > tokens_size || !(px_per_token > 0))
+        return out;
+    int64_t step = 0;
+    for (int64_t k : {1, 2, 5, 10, 20, 50})
+        if (double(k) * px_per_token >= label_px) {
+            step = k;
+            break;
+        }
+    if (step == 0) return out;
+    for (int64_t t = (first + step - 1) / step * step; t < first + count; t += step) out.push_back(t);
+    return out;
+}
+
 std::string token_label(double v) {
     const auto i = int64_t(std::llround(v));
     if (std::fabs(v - double(i)) > 1e-6) {
@@ -307,8 +323,8 @@ int plot_height(const PanelData& p, int P) {
 // Token tick labels: used when the panel has the tokens of both axes' ranges and each spans few.
 bool token_ticks(const PanelData& p) {
     const int64_t nt = int64_t(p.tokens.size());
-    return nt > 0 && p.extent <= kMaxTokenTicks && rows_of(p) <= kMaxTokenTicks && p.x0 + p.extent <= nt &&
-           p.y0 + rows_of(p) <= nt;
+    return !token_tick_indices(p.x0, p.extent, nt, 1.0, 0.0).empty() &&
+           !token_tick_indices(p.y0, rows_of(p), nt, 1.0, 0.0).empty();
 }
 std::string tick_token(const PanelData& p, int64_t t) {
     std::string s = p.tokens[size_t(t)];

@@ -73,6 +73,16 @@ struct PanelData {
 
 inline constexpr int64_t kMaxTokenTicks = 48;
 
+// Which tokens of an axis's visible range [first, first + count) are labelled with their text,
+// when a token is px_per_token pixels along the axis and a label needs label_px of it (its height
+// on a vertical axis, its width on a horizontal one): none when the text of the range is missing
+// (tokens_size < first + count) or the range spans more than kMaxTokenTicks tokens; else the
+// multiples of step in the range, step the smallest of 1, 2, 5, 10, 20, 50 with
+// step * px_per_token >= label_px. Figures (label_px 0) label every token; the live mask view
+// passes its zoom and font.
+std::vector<int64_t> token_tick_indices(int64_t first, int64_t count, int64_t tokens_size, double px_per_token,
+                                        double label_px);
+
 struct FigureSpec {
     std::string title;            // page title over several panels (may be empty)
     std::vector<PanelData> panels;

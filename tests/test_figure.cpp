@@ -257,3 +257,24 @@ TEST_SUITE("cli") {
         }
     }
 }
+
+TEST_CASE("token tick labels: which tokens get their text at a given zoom") {
+    using V = std::vector<int64_t>;
+    // Roomy: every visible token.
+    CHECK(token_tick_indices(0, 10, 10, 20.0, 11.0) == V{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    // 5 px a token, 11 px a label: every 5th (2 x 5 = 10 < 11), from the first multiple in range.
+    CHECK(token_tick_indices(0, 10, 10, 5.0, 11.0) == V{0, 5});
+    CHECK(token_tick_indices(3, 20, 30, 6.0, 11.0) == V{4, 6, 8, 10, 12, 14, 16, 18, 20, 22});
+    CHECK(token_tick_indices(7, 3, 12, 1.0, 30.0).empty());   // step 50: no multiple in 7..9
+    CHECK(token_tick_indices(0, 48, 48, 0.5, 20.0) == V{0});  // step 50: only token 0
+    // Figures: label_px 0, every token up to kMaxTokenTicks of them.
+    V all(static_cast<size_t>(kMaxTokenTicks));
+    for (size_t k = 0; k < all.size(); ++k) all[k] = int64_t(k) + 100;
+    CHECK(token_tick_indices(100, kMaxTokenTicks, 200, 1.0, 0.0) == all);
+    // Too many tokens in view, or text missing for part of the range: no token labels.
+    CHECK(token_tick_indices(0, kMaxTokenTicks + 1, 1000, 40.0, 11.0).empty());
+    CHECK(token_tick_indices(5, 10, 14, 40.0, 11.0).empty());
+    CHECK(token_tick_indices(0, 10, 0, 40.0, 11.0).empty());
+    CHECK(token_tick_indices(0, 0, 10, 40.0, 11.0).empty());
+    CHECK(token_tick_indices(-1, 5, 10, 40.0, 11.0).empty());
+}

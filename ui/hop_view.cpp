@@ -1,6 +1,7 @@
 #include "hop_view.h"
 
 #include "colormap.h"
+#include "figure.h"
 #include "hops.h"
 #include "plot.h"
 #include "widgets.h"
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <unordered_map>
 
 namespace salab::ui {
 
@@ -23,6 +23,15 @@ double band_fraction(int64_t n, int64_t m, bool causal) {
     const double one_side = double(m) * double(n) - double(m) * double(m + 1) / 2.0;
     const double pairs = double(n) * double(n - 1);
     return causal ? one_side / (pairs / 2.0) : 2.0 * one_side / pairs;
+}
+
+// c blended toward mid grey by t in [0, 1], alpha kept.
+ImU32 mix_grey(ImU32 c, float t) {
+    const auto ch = [&](int shift) {
+        const float v = float((c >> shift) & 0xffu);
+        return ImU32(std::lround(v + (110.0f - v) * t)) << shift;
+    };
+    return ch(IM_COL32_R_SHIFT) | ch(IM_COL32_G_SHIFT) | ch(IM_COL32_B_SHIFT) | (c & IM_COL32_A_MASK);
 }
 
 }  // namespace
@@ -221,83 +230,134 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
 
         // Arc diagram of the neighbourhood on the selected layer's graph.
         const ModelResult* m = ctx.model && !ctx.model->heads.empty() && tok < ctx.model->heads[0].n() ? ctx.model : nullptr;
-        if (m && (edges_gen_ != m->gen || edges_token_ != tok || edges_depth_ != s.view.hop_depth)) {
-            edges_.clear();
-            edges_truncated_ = false;
-            constexpr size_t max_edges = 20000;
-            std::unordered_map<int32_t, int> seen{{int32_t(tok), 0}};
-            std::vector<int32_t> frontier{int32_t(tok)}, next, keys;
-            for (int d = 1; d <= s.view.hop_depth && !frontier.empty() && !edges_truncated_; ++d) {
-                next.clear();
-                for (int32_t i : frontier) {
-                    for (size_t hh = 0; hh < m->heads.size(); ++hh) {
-                        const HeadMask& hm = m->heads[hh];
-                        hm.row(i, keys);
-                        for (int32_t j : keys) {
-                            if (j == i) continue;
-                            const uint32_t bits = hm.components_keeping(i, j);
-                            int comp = 0;
-                            while (comp < 31 && !(bits & (1u << comp))) ++comp;
-                            edges_.push_back({j, i, d, comp});
-                            if (!seen.count(j)) seen[j] = d, next.push_back(j);
-                            if (edges_.size() >= max_edges) {
-                                edges_truncated_ = true;
-                                break;
-                            }
-                        }
-                        if (edges_truncated_) break;
-                    }
-                    if (edges_truncated_) break;
-                }
-                frontier.swap(next);
-            }
-            edges_gen_ = m->gen;
-            edges_token_ = tok;
-            edges_depth_ = s.view.hop_depth;
+        if (m && (nb_gen_ != m->gen || nb_token_ != tok || nb_depth_ != s.view.hop_depth)) {
+            nb_ = token_neighbourhood(m->heads, tok, s.view.hop_depth);
+            nb_gen_ = m->gen;
+            nb_token_ = tok;
+            nb_depth_ = s.view.hop_depth;
+            arcs_bins_ = 0;
         }
         const ImVec2 a0 = ImGui::GetCursorScreenPos();
-        const ImVec2 as{sw, std::max(40.0f, ImGui::GetContentRegionAvail().y - 4)};
+        const ImVec2 as{sw, std::max(60.0f, ImGui::GetContentRegionAvail().y - 4)};
+        const float line_h = ImGui::GetTextLineHeight();
         dl->AddRect(a0, {a0.x + as.x, a0.y + as.y}, IM_COL32(60, 60, 68, 255), 3.0f);
-        const float base = a0.y + as.y * 0.62f;
+        // Above the line: keys before the query; below: keys after it; under it all, the tick labels.
+        const float axis_y = a0.y + as.y - line_h - 4;
+        const float base = a0.y + 2 * line_h + 6 + (axis_y - a0.y - 2 * line_h - 10) * 0.55f;
         dl->AddLine({a0.x + 4, base}, {a0.x + as.x - 4, base}, IM_COL32(120, 120, 130, 255));
-        if (n > 0) {
-            const auto x_of = [&](int64_t t) { return a0.x + 6 + float(double(t) + 0.5) / float(n) * (as.x - 12); };
-            // Deeper hops first so the 1-hop arcs are drawn on top. Dense neighbourhoods are
-            // thinned to at most ~160 arcs per depth (evenly over the list) so they stay legible
-            // (and cheap to draw on a software rasteriser).
-            for (int d = s.view.hop_depth; d >= 1; --d) {
-                size_t count = 0;
-                for (const Edge& e : edges_) count += e.depth == d;
-                const size_t step = std::max<size_t>(1, (count + 159) / 160);
-                const ImU32 alpha = ImU32(std::clamp(60.0f * (d == 1 ? 3.5f : d == 2 ? 1.6f : 1.0f) * (step > 1 ? 0.6f : 1.0f), 20.0f, 230.0f));
-                size_t k = 0;
-                for (const Edge& e : edges_) {
-                    if (e.depth != d || (k++ % step) != 0) continue;
-                    const float x1 = x_of(e.from), x2 = x_of(e.to);
-                    const float span = std::fabs(x2 - x1);
-                    // Arcs above the line for keys before the query, below for keys after it.
-                    const float up = e.from < e.to ? -1.0f : 1.0f;
-                    const float room = up < 0 ? (base - a0.y - 4) : (a0.y + as.y - base - 4);
-                    const float hgt = std::min(room, span * 0.5f + 3.0f);
-                    const ImU32 col = (component_color(e.component) & 0x00ffffffu) | (alpha << 24);
-                    dl->AddBezierCubic({x1, base}, {x1, base + up * hgt * 1.33f}, {x2, base + up * hgt * 1.33f}, {x2, base}, col,
-                                       d == 1 ? 1.5f : 1.0f, 12);
-                }
+        const int64_t bn = m ? m->heads[0].n() : 0;  // the diagram's n (may lag the pattern's)
+        if (bn > 0) {
+            const float x_lo = a0.x + 6, x_w = as.x - 12;
+            // More tokens than ~3 pixels each: arcs between bins of tokens, weighted by count.
+            const TokenBins bins(bn, int64_t(std::max(1.0f, x_w / 3.0f)));
+            if (arcs_bins_ != bins.bins()) {
+                arcs_ = bin_arcs(nb_.edges, bins);
+                arcs_bins_ = bins.bins();
             }
-            dl->AddCircleFilled({x_of(tok), base}, 4.0f, IM_COL32(80, 200, 255, 255));
-            char buf[128];
-            std::snprintf(buf, sizeof buf, "%s%zu edges into %d within %d hop%s (layer %d)", edges_truncated_ ? ">= " : "",
-                          edges_.size(), tok, s.view.hop_depth, s.view.hop_depth > 1 ? "s" : "", s.params.layer);
-            dl->AddText({a0.x + 6, a0.y + 4}, IM_COL32(170, 170, 180, 255), buf);
-            dl->AddText({a0.x + 6, a0.y + as.y - ImGui::GetTextLineHeight() - 2}, IM_COL32(120, 120, 130, 255), "0");
-            const std::string last = std::to_string(n - 1);
-            dl->AddText({a0.x + as.x - ImGui::CalcTextSize(last.c_str()).x - 6, a0.y + as.y - ImGui::GetTextLineHeight() - 2},
-                        IM_COL32(120, 120, 130, 255), last.c_str());
+            const auto x_of_token = [&](double t) { return x_lo + float((t + 0.5) / double(bn)) * x_w; };
+            const auto x_of_bin = [&](int b) { return x_of_token(bins.center(b)); };
+            const float bin_px = x_w / float(bins.bins());
+            // Deeper hops first so the 1-hop arcs lie on top. Per depth at most kMaxArcs arcs,
+            // the heaviest (arcs_ is sorted so); alpha grows with the count (log) and shrinks as
+            // the arcs of a depth get many, so a fan of hundreds reads as a shade, not a blob.
+            constexpr size_t kMaxArcs = 600;
+            size_t drawn = 0, hidden = 0;
+            for (int d = s.view.hop_depth; d >= 1; --d) {
+                if (only_deepest_ && d != s.view.hop_depth) continue;
+                size_t first = arcs_.size(), count = 0;
+                for (size_t k = 0; k < arcs_.size(); ++k)
+                    if (arcs_[k].depth == d) first = std::min(first, k), ++count;
+                if (count == 0) continue;
+                const double cmax = double(arcs_[first].count);
+                const size_t shown = std::min(count, kMaxArcs);
+                hidden += count - shown;
+                const float depth_alpha = d == 1 ? 240.0f : d == 2 ? 140.0f : 90.0f;
+                const float crowd = std::min(1.0f, 25.0f / float(shown));
+                const float grey = d == 1 ? 0.0f : d == 2 ? 0.45f : 0.7f;
+                for (size_t k = first + shown; k-- > first;) {  // lightest first, heaviest on top
+                    const BinnedArc& e = arcs_[k];
+                    const float weight = cmax > 1 ? float(std::log1p(double(e.count)) / std::log1p(cmax)) : 1.0f;
+                    const float alpha = std::clamp(depth_alpha * crowd * (0.3f + 0.7f * weight), 10.0f, 240.0f);
+                    // Deeper hops fade toward grey, so the token's own keys stand out from theirs.
+                    const ImU32 rgb = mix_grey(component_color(e.component), grey) & 0x00ffffffu;
+                    const ImU32 col = rgb | (ImU32(alpha) << 24);
+                    const float thick = (d == 1 ? 1.5f : 1.0f) + (shown < 100 && cmax > 1 ? weight : 0.0f);
+                    const float x1 = x_of_bin(e.from_bin), x2 = x_of_bin(e.to_bin);
+                    const float up = e.from_bin < e.to_bin || (e.from_bin == e.to_bin && d % 2 == 1) ? -1.0f : 1.0f;
+                    const float room = up < 0 ? (base - a0.y - 2 * line_h - 8) : (axis_y - base - 2);
+                    if (e.from_bin == e.to_bin) {  // within one bin: a small loop on it
+                        const float r = std::max(1.5f, bin_px * 0.5f);
+                        dl->AddBezierCubic({x1 - r, base}, {x1 - r, base + up * r * 2.6f},
+                                           {x1 + r, base + up * r * 2.6f}, {x1 + r, base}, col, thick, 8);
+                        continue;
+                    }
+                    const float hgt = std::min(room, std::fabs(x2 - x1) * 0.5f + 3.0f);
+                    dl->AddBezierCubic({x1, base}, {x1, base + up * hgt * 1.33f}, {x2, base + up * hgt * 1.33f},
+                                       {x2, base}, col, thick, 12);
+                }
+                drawn += shown;
+            }
+            dl->AddCircleFilled({x_of_token(double(tok)), base}, 4.0f, IM_COL32(80, 200, 255, 255));
+            // Token ticks along the bottom (the figures' nice ticks and labels).
+            const int max_ticks = std::max(2, int(x_w / (ImGui::GetFontSize() * 4.5f)));
+            for (double v : nice_ticks(0.0, double(bn - 1), max_ticks)) {
+                const float x = x_of_token(v);
+                dl->AddLine({x, axis_y - 3}, {x, axis_y + 1}, IM_COL32(120, 120, 130, 255));
+                const std::string lab = token_label(v);
+                const float tw = ImGui::CalcTextSize(lab.c_str()).x;
+                dl->AddText({std::clamp(x - tw * 0.5f, a0.x + 2, a0.x + as.x - tw - 2), axis_y + 1},
+                            IM_COL32(130, 130, 140, 255), lab.c_str());
+            }
+            std::string head = (nb_.truncated ? ">= " : "") + grouped_count(int64_t(nb_.edges.size())) +
+                               " edges into " + std::to_string(tok) + ", " + std::to_string(s.view.hop_depth) + " hop" +
+                               (s.view.hop_depth > 1 ? "s" : "") + ", layer " + std::to_string(s.params.layer);
+            std::string sub;
+            if (bins.bins() < bn) {
+                const int64_t lo = bn / bins.bins(), hi = (bn + bins.bins() - 1) / bins.bins();
+                sub = "bins of " + (lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi)) +
+                      " tokens";
+            }
+            if (hidden > 0)
+                sub += (sub.empty() ? "" : ", ") + std::string("heaviest ") + grouped_count(int64_t(drawn)) + " arcs";
+            if (!sub.empty()) dl->AddText({a0.x + 6, a0.y + 4 + line_h}, IM_COL32(130, 130, 140, 255), sub.c_str());
+            dl->AddText({a0.x + 6, a0.y + 4}, IM_COL32(170, 170, 180, 255), head.c_str());
         }
-        ImGui::Dummy(as);
-        tip("Arc diagram: tokens along the line; an arc j -> i for each key j that query i reads, from the selected "
-            "token outwards (bright: 1 hop, fainter: 2 and 3). Colour: the component that keeps the pair. Above: "
-            "earlier keys, below: later keys.");
+        ImGui::InvisibleButton("arcs", as);
+        ImGui::SetItemAllowOverlap();  // the checkbox in its corner takes the clicks there
+        const ImVec2 after = ImGui::GetCursorScreenPos();
+        if (ImGui::IsItemHovered() && bn > 0 && arcs_bins_ > 0) {
+            // What the hovered bin takes part in, per depth.
+            const TokenBins bins(bn, arcs_bins_);
+            const float fx = (ImGui::GetIO().MousePos.x - (a0.x + 6)) / (as.x - 12);
+            const int b = std::clamp(int(fx * float(bins.bins())), 0, bins.bins() - 1);
+            int64_t out_of[4] = {0, 0, 0, 0}, into[4] = {0, 0, 0, 0};
+            for (const BinnedArc& e : arcs_) {
+                if (e.depth < 1 || e.depth > 3) continue;
+                if (e.from_bin == b) out_of[e.depth] += e.count;
+                if (e.to_bin == b) into[e.depth] += e.count;
+            }
+            const int64_t t0 = bins.start(b), t1 = bins.start(b + 1) - 1;
+            ImGui::BeginTooltip();
+            if (t0 == t1)
+                ImGui::Text("token %lld", (long long)t0);
+            else
+                ImGui::Text("tokens %lld-%lld", (long long)t0, (long long)t1);
+            for (int d = 1; d <= s.view.hop_depth; ++d)
+                ImGui::Text("hop %d: %lld edges from here, %lld into here", d, (long long)out_of[d],
+                            (long long)into[d]);
+            ImGui::EndTooltip();
+        } else {
+            tip("Arc diagram: tokens along the line; an arc j -> i for each key j that query i reads, from the "
+                "selected token outwards (bright: 1 hop, fainter: 2 and 3). Colour: the component that keeps the pair. Above: "
+                "earlier keys, below: later keys. When tokens outnumber pixels, arcs join bins of tokens and get "
+                "brighter and thicker with the number of edges they stand for.");
+        }
+        const float cb_w =
+            ImGui::CalcTextSize("only hop d").x + ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x;
+        ImGui::SetCursorScreenPos({a0.x + as.x - cb_w - 6, a0.y + 3});
+        ImGui::Checkbox("only hop d", &only_deepest_);
+        tip("Draw only the edges of the deepest hop (the ones the depth slider added last).");
+        ImGui::SetCursorScreenPos(after);
     }
     ImGui::EndChild();
 }

@@ -8,6 +8,8 @@
 #include "plot.h"
 #include "view_context.h"
 
+#include "neighbourhood.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,17 +41,14 @@ public:
     void draw(AppState& s, const ViewContext& ctx);
 
 private:
-    // Neighbourhood cache for the arc diagram.
-    struct Edge {
-        int32_t from, to;  // key j -> query i
-        int depth;         // 1..3
-        int component;     // lowest component bit that keeps it
-    };
-    std::vector<Edge> edges_;
-    uint64_t edges_gen_ = 0;
-    int64_t edges_token_ = -1;
-    int edges_depth_ = 0;
-    bool edges_truncated_ = false;
+    // Neighbourhood of the arc diagram and its binned arcs, cached by what they came from.
+    Neighbourhood nb_;
+    uint64_t nb_gen_ = 0;
+    int64_t nb_token_ = -1;
+    int nb_depth_ = 0;
+    std::vector<BinnedArc> arcs_;
+    int arcs_bins_ = 0;          // TokenBins::bins() of arcs_ (0: stale)
+    bool only_deepest_ = false;  // draw only the edges of the deepest hop
 };
 
 }  // namespace salab::ui

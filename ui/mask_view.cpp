@@ -1,8 +1,10 @@
 #include "mask_view.h"
 
 #include "colormap.h"
+#include "figure.h"
 #include "hops.h"
 #include "legend.h"
+#include "model_qkv.h"
 #include "query_inspect.h"
 #include "widgets.h"
 
@@ -248,6 +250,32 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
         dl->AddRect({sx(0), ry - 1}, {sx(double(n)), ry + t + 1}, to_imu32(kSelectionRgb, 170));
     }
     dl->AddRect({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, IM_COL32(90, 90, 100, 255));
+
+    // A real model's tokens along the top (keys) and left (queries) edges when few are visible;
+    // the figures' rule (compute/figure.h) picks which.
+    if (int64_t(s.model.tokens.size()) == n) {
+        const TokenRect v = zoom_.visible(n, size.x, size.y);
+        const double px_per_token = 1.0 / zoom_.tokens_per_px;
+        const auto label = [&](int64_t t) { return token_label_text(s.model.tokens[size_t(t)]); };
+        float widest = 0;
+        for (int64_t t = v.col0; t < v.col0 + v.cols && v.cols <= kMaxTokenTicks; ++t)
+            widest = std::max(widest, ImGui::CalcTextSize(label(t).c_str()).x);
+        const float lh = ImGui::GetTextLineHeight();
+        for (int64_t t : token_tick_indices(v.col0, v.cols, n, px_per_token, double(widest + 6))) {
+            const std::string text = label(t);
+            const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+            const ImVec2 a{sx(double(t) + 0.5) - ts.x * 0.5f, p0.y + 2};
+            dl->AddRectFilled({a.x - 2, a.y}, {a.x + ts.x + 2, a.y + ts.y}, IM_COL32(0, 0, 0, 170), 2.0f);
+            dl->AddText(a, IM_COL32(220, 220, 230, 255), text.c_str());
+        }
+        for (int64_t t : token_tick_indices(v.row0, v.rows, n, px_per_token, double(lh + 2))) {
+            const std::string text = label(t);
+            const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+            const ImVec2 a{p0.x + 2, sy(double(t) + 0.5) - ts.y * 0.5f};
+            dl->AddRectFilled({a.x - 1, a.y}, {a.x + ts.x + 2, a.y + ts.y}, IM_COL32(0, 0, 0, 170), 2.0f);
+            dl->AddText(a, IM_COL32(220, 220, 230, 255), text.c_str());
+        }
+    }
 
     // Where we are: visible rows and keys, and the scale.
     {

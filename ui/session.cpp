@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include "file_io.h"
+#include "model_qkv.h"
 #include "size_limits.h"
 
 #include <nlohmann/json.hpp>
@@ -111,6 +112,7 @@ std::string session_to_json(const AppState& s) {
                  {"hop_depth", v.hop_depth},
                  {"show_tour", v.show_tour},
                  {"tour_chapter", v.tour_chapter}};
+    if (!s.model.dir.empty()) j["model"] = {{"dir", s.model.dir}, {"layer", s.model.layer}};
     return j.dump(2);
 }
 
@@ -168,8 +170,33 @@ AppState session_from_json(std::string_view text) {
         get_bool(*v, "view", "show_tour", s.view.show_tour);
         get_int(*v, "view", "tour_chapter", 0, 63, s.view.tour_chapter);
     }
+    if (const json* m = section(j, "model")) {
+        get_string(*m, "model", "dir", s.model.dir);
+        get_int(*m, "model", "layer", 0, kMaxModelLayers - 1, s.model.layer);
+    }
     if (s.params.layer < 0 || s.params.layer >= s.params.pattern.num_layers()) s.params.layer = 0;
     return s;
+}
+
+std::string restore_model(AppState& s) {
+    if (s.model.dir.empty()) return "";
+    const ModelRef want = s.model;
+    try {
+        apply_model(s, want.dir, want.layer);
+        return "";
+    } catch (const InputError& e) {
+        // The stack's files are gone: a session that reads them would fail in every view.
+        s.model = ModelRef{};
+        if (s.params.source == QkSource::npy) {
+            s.params.source = QkSource::structured;
+            s.params.q_path.clear();
+            s.params.k_path.clear();
+            s.params.v_path.clear();
+        }
+        std::string what = e.what();
+        if (what.size() > 160) what = what.substr(0, 157) + "...";
+        return "session: model " + want.dir + " not reopened (" + what + "); using the structured source";
+    }
 }
 
 void save_session(const std::string& path, const AppState& s) {
