@@ -405,11 +405,13 @@ void App::post_if_changed() {
         if (opt_.stats) posted_at_[gen_] = Clock::now();
     }
     // A slider held (or a field being typed in): the worker computes the value it stops at, not
-    // each one it passes. Every frame of it posts (an unchanged value held still for a frame),
+    // each one it passes. Every frame of it posts (moving, or the pointer still: the hand stopped),
     // and the release once more so the last value need not wait.
     const bool dragging = ImGui::IsAnyItemActive();
+    const ImVec2 delta = ImGui::GetIO().MouseDelta;
+    const Drag drag = !dragging ? Drag::none : delta.x != 0 || delta.y != 0 ? Drag::moving : Drag::still;
     if (params_changed || !(v == last_view_) || dragging || dragging_) {
-        worker_.post(gen_, state_.params, v, dragging);
+        worker_.post(gen_, state_.params, v, drag);
         last_view_ = v;
         posted_ = true;
         dragging_ = dragging;

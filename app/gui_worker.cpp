@@ -29,11 +29,11 @@ Worker::~Worker() {
     sweep_thread_.request_stop();
 }
 
-void Worker::post(uint64_t gen, const LiveParams& params, const LiveView& view, bool dragging) {
+void Worker::post(uint64_t gen, const LiveParams& params, const LiveView& view, Drag drag) {
     {
         std::lock_guard lock(mutex_);
         if (mailbox_.newest_gen() != 0 && gen != mailbox_.newest_gen()) hops_stop_.request_stop();
-        mailbox_.post(LiveRequest{gen, params, view}, dragging, LiveMailbox::Clock::now());
+        mailbox_.post(LiveRequest{gen, params, view}, drag, LiveMailbox::Clock::now());
         ++posts_;
         idle_ = false;
     }

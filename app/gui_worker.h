@@ -31,10 +31,10 @@ public:
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    // Replaces the pending request (latest wins). Cheap; call every frame something changed, and
-    // once more when a drag ends. `dragging`: the params change under a held widget (the request
-    // waits until the drag ends or holds still, LiveMailbox).
-    void post(uint64_t gen, const LiveParams& params, const LiveView& view, bool dragging = false);
+    // Replaces the pending request (latest wins). Cheap; call every frame something changed, every
+    // frame of a drag and once when it ends. `drag`: a widget is held, the pointer moving or still
+    // (the request waits until the drag ends or stops, LiveMailbox).
+    void post(uint64_t gen, const LiveParams& params, const LiveView& view, Drag drag = Drag::none);
     // Everything published since the last take().
     LiveUpdate take();
     // What the worker is doing now ("" when idle).

@@ -1,23 +1,23 @@
 #include "live_mailbox.h"
 
+#include <algorithm>
+
 namespace salab {
 
-void LiveMailbox::post(const LiveRequest& req, bool dragging, Clock::time_point now) {
-    if (!pending_ || pending_->gen != req.gen) {
-        changed_ = now;
-        held_ = false;
-    } else if (dragging) {
-        held_ = true;
-    }
+void LiveMailbox::post(const LiveRequest& req, Drag drag, Clock::time_point now) {
+    if (!pending_ || pending_->gen != req.gen) changed_ = moved_ = now;
+    if (drag == Drag::moving) moved_ = now;
+    held_ = drag == Drag::still;
     pending_ = req;
-    dragging_ = dragging;
+    dragging_ = drag != Drag::none;
 }
 
 std::optional<LiveMailbox::Clock::time_point> LiveMailbox::due_at() const {
     if (!pending_) return std::nullopt;
     if (!dragging_) return changed_;
-    if (!held_) return std::nullopt;
-    return changed_ + std::chrono::milliseconds(kLiveSettleMs);
+    // Still: settled kLiveSettleMs after the pointer last moved (or the value last changed).
+    if (held_) return std::max(changed_, moved_) + std::chrono::milliseconds(kLiveSettleMs);
+    return changed_ + std::chrono::milliseconds(kLiveMaxHoldMs);
 }
 
 std::optional<LiveRequest> LiveMailbox::due(Clock::time_point now) const {
