@@ -194,6 +194,7 @@ private:
     void post_if_changed();
     bool results_complete() const;
     void script_step();
+    void scripted_change();
     bool write_view_png(const std::string& path, const RgbImage& shot, const std::string& view) const;
     bool export_figure(const std::string& path, int view);
 
@@ -207,6 +208,7 @@ private:
     LiveView last_view_;
     uint64_t gen_ = 0;
     bool posted_ = false;
+    bool dragging_ = false;  // the last post was made under a held widget
 
     std::vector<ui::PresetInfo> presets_;
     std::vector<ui::DeviceEntry> devices_;
@@ -224,7 +226,7 @@ private:
     ui::TimingView timing_view_;
     ui::HopView hop_view_;
     ui::QueryView query_view_;
-    ui::StackView stack_view_;
+    ui::StackView stack_view_{[] { glfwPostEmptyEvent(); }};
     bool stack_shown_ = false;
     ui::AdvisorView advisor_view_;
     AdvisorJob advisor_job_;
@@ -406,10 +408,17 @@ void App::post_if_changed() {
         last_params_ = state_.params;
         if (opt_.stats) posted_at_[gen_] = Clock::now();
     }
-    if (params_changed || !(v == last_view_)) {
-        worker_.post(gen_, state_.params, v);
+    // A slider held (or a field being typed in): the worker computes the value it stops at, not
+    // each one it passes. Every frame of it posts (moving, or the pointer still: the hand stopped),
+    // and the release once more so the last value need not wait.
+    const bool dragging = ImGui::IsAnyItemActive();
+    const ImVec2 delta = ImGui::GetIO().MouseDelta;
+    const Drag drag = !dragging ? Drag::none : delta.x != 0 || delta.y != 0 ? Drag::moving : Drag::still;
+    if (params_changed || !(v == last_view_) || dragging || dragging_) {
+        worker_.post(gen_, state_.params, v, drag);
         last_view_ = v;
         posted_ = true;
+        dragging_ = dragging;
     }
 }
 
@@ -529,6 +538,7 @@ void App::draw_windows() {
     ctx.activity = worker_.activity();
     ctx.compute_error = shown_.compute_error.value_or("");
     ctx.device_name = shown_.device_name.value_or("");
+    ctx.paths = shown_.paths ? &*shown_.paths : nullptr;
     ctx.textures = &renderer_;
     ui::ViewActions actions;
 
@@ -717,6 +727,11 @@ void App::script_step() {
     // a quiet start: a kernel already running cannot be interrupted).
     if (!results_complete() || !worker_.idle() || Clock::now() < script_next_) return;
     if (script_changes_done_ >= opt_.bench_changes) return;
+    scripted_change();
+    script_next_ = Clock::now() + std::chrono::milliseconds(300);
+}
+
+void App::scripted_change() {
     HeadPattern& h = ui::edited_head(state_.params, 0);
     bool changed = false;
     for (auto& c : h.components) {
@@ -726,7 +741,6 @@ void App::script_step() {
     }
     if (!changed) state_.params.data_seed += 1;
     ++script_changes_done_;
-    script_next_ = Clock::now() + std::chrono::milliseconds(300);
 }
 
 int App::run() {
@@ -745,6 +759,7 @@ int App::run() {
     const bool screenshot = !opt_.screenshot.empty();
     const auto start = Clock::now();
     int frames_after_ready = 0;
+    int frames_after_change = -1;  // --screenshot-change: -1 until the change is made
     bool ready_logged = false;
     auto last_frame = Clock::now();
     auto stats_window_start = Clock::now();
@@ -772,6 +787,13 @@ int App::run() {
         ImGui::NewFrame();
         handle_shortcuts();
         if (opt_.bench_changes > 0) script_step();
+        // --screenshot-change: the views right after a change, still showing the old results.
+        if (opt_.screenshot_change && frames_after_change < 0 && results_complete() && worker_.idle()) {
+            scripted_change();
+            frames_after_change = 0;
+        } else if (frames_after_change >= 0) {
+            ++frames_after_change;
+        }
         const auto ui_t0 = Clock::now();
         draw_windows();
         // One rule for the hop token whichever way n changed (slider, keys, tour, session,
@@ -794,7 +816,9 @@ int App::run() {
         bool finish = false;
         RgbImage shot;
         const bool script_done = opt_.bench_changes > 0 && script_changes_done_ >= opt_.bench_changes && results_complete();
-        if (screenshot && frames_after_ready >= opt_.frames && (opt_.bench_changes == 0 || script_done)) {
+        const bool change_done = !opt_.screenshot_change || frames_after_change >= opt_.frames;
+        if (screenshot && frames_after_ready >= opt_.frames && (opt_.bench_changes == 0 || script_done) &&
+            change_done) {
             renderer_.render(ImGui::GetDrawData(), &shot);
             finish = true;
             if (shot.w == 0) {

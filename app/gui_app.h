@@ -23,6 +23,8 @@ struct AppOptions {
     double wait_s = 120;         // --wait: cap on waiting for the first results (screenshot)
     bool stats = false;          // --stats: print frame rate and update latency
     int bench_changes = 0;       // --bench-changes N: scripted slider changes (with --stats)
+    bool screenshot_change = false;  // --screenshot-change: one scripted change once results are in,
+                                     // the screenshot --frames frames later (the "updating" state)
     bool tour = false;           // --tour: open the guided tour
     int tour_chapter = 0;        // --tour-chapter K (1-based; 0: the session's or the first)
     int width = 1600, height = 1000;  // --size WxH: initial window size (screen coordinates)

@@ -4,6 +4,7 @@
 #include "threads.h"
 #include "vk_context.h"
 
+#include <optional>
 #include <utility>
 
 #include <unistd.h>
@@ -15,8 +16,6 @@ namespace {
 std::string sweep_status(int64_t n, const std::string& what) { return "n = " + std::to_string(n) + ": " + what; }
 
 }  // namespace
-
-struct Worker::Request : LiveRequest {};
 
 Worker::Worker(std::function<void()> wake) : wake_(std::move(wake)) {
     thread_ = std::jthread([this](std::stop_token st) { run(st); });
@@ -30,11 +29,12 @@ Worker::~Worker() {
     sweep_thread_.request_stop();
 }
 
-void Worker::post(uint64_t gen, const LiveParams& params, const LiveView& view) {
+void Worker::post(uint64_t gen, const LiveParams& params, const LiveView& view, Drag drag) {
     {
         std::lock_guard lock(mutex_);
-        if (latest_ && gen != latest_->gen) hops_stop_.request_stop();
-        latest_ = std::make_unique<Request>(Request{{gen, params, view}});
+        if (mailbox_.newest_gen() != 0 && gen != mailbox_.newest_gen()) hops_stop_.request_stop();
+        mailbox_.post(LiveRequest{gen, params, view}, drag, LiveMailbox::Clock::now());
+        ++posts_;
         idle_ = false;
     }
     latest_gen_ = gen;
@@ -72,13 +72,24 @@ void Worker::run(std::stop_token stop) {
     LiveProblem live;
     int device_index = -2;  // -2: not opened yet
     while (!stop.stop_requested()) {
-        Request job;
+        LiveRequest job;
         std::stop_token hop_stop;
         {
             std::unique_lock lock(mutex_);
-            cv_.wait(lock, stop, [&] { return latest_ && !idle_; });
+            std::optional<LiveRequest> due;
+            while (!stop.stop_requested()) {
+                if (!idle_ && (due = mailbox_.due(LiveMailbox::Clock::now()))) break;
+                // Nothing due: wait for a post, or for a held drag value to settle.
+                const uint64_t seen = posts_;
+                const auto at = idle_ ? std::nullopt : mailbox_.due_at();
+                if (!idle_) activity_ = "waiting for the slider to stop";  // only a drag is held
+                if (at)
+                    cv_.wait_until(lock, stop, *at, [&] { return posts_ != seen; });
+                else
+                    cv_.wait(lock, stop, [&] { return posts_ != seen; });
+            }
             if (stop.stop_requested()) return;
-            job = *latest_;
+            job = std::move(*due);
             if (hops_stop_.stop_requested()) hops_stop_ = std::stop_source();
             hop_stop = hops_stop_.get_token();
         }
@@ -106,7 +117,10 @@ void Worker::run(std::stop_token stop) {
             std::lock_guard lock(mutex_);
             activity_ = std::string(stage_name(stage));
             // Idle only if no newer request arrived while this one was being looked at.
-            if (stage == LiveStage::idle && latest_ && latest_->gen == job.gen && latest_->view == job.view) idle_ = true;
+            if (stage == LiveStage::idle) {
+                const auto now_due = mailbox_.due(LiveMailbox::Clock::now());
+                if (now_due && now_due->gen == job.gen && now_due->view == job.view) idle_ = true;
+            }
         }
         if (stage == LiveStage::idle) continue;
         const auto stale = [&] { return latest_gen_.load() != job.gen || stop.stop_requested(); };

@@ -2,9 +2,12 @@
 // VulkanContext (a device separate from the window's) and a LiveProblem (compute/live_problem.h)
 // that does the work one stage at a time; it takes the latest request (params + what the views
 // show) and publishes results tagged with the request's generation. Newer requests cancel older
-// work between stages (and inside the long ones), so dragging a slider never queues stale work.
+// work between stages (and inside the long ones), and a value posted during a drag waits in the
+// mailbox (compute/live_mailbox.h) until the drag ends or holds still, so dragging a slider
+// computes the value it stops at, not every one it passes.
 #pragma once
 
+#include "live_mailbox.h"
 #include "live_types.h"
 
 #include <atomic>
@@ -28,8 +31,10 @@ public:
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    // Replaces the pending request (latest wins). Cheap; call every frame something changed.
-    void post(uint64_t gen, const LiveParams& params, const LiveView& view);
+    // Replaces the pending request (latest wins). Cheap; call every frame something changed, every
+    // frame of a drag and once when it ends. `drag`: a widget is held, the pointer moving or still
+    // (the request waits until the drag ends or stops, LiveMailbox).
+    void post(uint64_t gen, const LiveParams& params, const LiveView& view, Drag drag = Drag::none);
     // Everything published since the last take().
     LiveUpdate take();
     // What the worker is doing now ("" when idle).
@@ -48,11 +53,11 @@ private:
     void publish(LiveUpdate&& update);
     void run_sweep(std::stop_token stop, LiveParams params, int64_t max_n);
 
-    struct Request;
     mutable std::mutex mutex_;
     std::condition_variable_any cv_;
-    std::unique_ptr<Request> latest_;  // the pending request (guarded by mutex_)
-    bool idle_ = true;                 // the worker found nothing left for latest_
+    LiveMailbox mailbox_;  // the pending request (guarded by mutex_)
+    uint64_t posts_ = 0;   // posts so far (a wait ends when it changes)
+    bool idle_ = true;     // the worker found nothing left for the pending request
     LiveUpdate inbox_;
     std::string activity_;
     std::function<void()> wake_;

@@ -3,7 +3,7 @@
 //
 //   salab [--pattern P.json] [--device I] [--screenshot F.png --frames K] [--stats]
 //         [--session S.json] [--n N] [--screenshot-view mask|heatmap|...] [--bench-changes N]
-//         [--size WxH] [--tour] [--tour-chapter K]
+//         [--size WxH] [--tour] [--tour-chapter K] [--screenshot-change]
 #include "gui_app.h"
 #include "tour.h"
 #include "view_context.h"
@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
     cli.add_option("--bench-changes", o.bench_changes,
                    "with --stats: make N scripted slider changes (each once the app is idle), print when each "
                    "new mask + heatmap + timing is shown, then frame rates, and exit");
+    cli.add_flag("--screenshot-change", o.screenshot_change,
+                 "with --screenshot: once the first results are in, make one slider change and take the screenshot "
+                 "--frames frames later (the views still show the old results, marked as updating)");
     std::string size;
     cli.add_option("--size", size, "initial window size WxH (default 1600x1000)");
     CLI11_PARSE(cli, argc, argv);

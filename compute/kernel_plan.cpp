@@ -153,6 +153,30 @@ KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelP
     return portable_path(device, dtype, d);
 }
 
+DType path_dtype(KernelPath path) {
+    switch (path) {
+        case KernelPath::nv_coopmat:
+        case KernelPath::nv_coopmat2:
+        case KernelPath::khr_coopmat: return DType::f16;
+        case KernelPath::automatic:
+        case KernelPath::tiled:
+        case KernelPath::rowwise: break;
+    }
+    return DType::f32;
+}
+
+std::vector<PathChoice> path_choices(const DeviceInfo& device, int64_t d) {
+    std::vector<PathChoice> out;
+    for (KernelPath p : kKernelPaths) out.push_back({p, path_dtype(p), path_unsupported(device, path_dtype(p), d, p)});
+    return out;
+}
+
+const PathChoice* find_choice(const std::vector<PathChoice>& choices, KernelPath path) {
+    for (const PathChoice& c : choices)
+        if (c.path == path) return &c;
+    return nullptr;
+}
+
 KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d) {
     // CPU devices: the tiled kernel's unrolled code for d > 64 takes lavapipe minutes to compile
     // (d = 128 ran past 2 minutes; d = 64 takes ~3 s), so wider heads stay on rowwise there.

@@ -62,6 +62,24 @@ std::string path_unsupported(const DeviceInfo& device, DType dtype, int64_t d, K
 // The portable kernel for dtype/d here: tiled where its shared memory fits, else rowwise.
 KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d);
 
+// Every path, in the order a picker lists them.
+inline constexpr KernelPath kKernelPaths[] = {KernelPath::automatic,  KernelPath::tiled,       KernelPath::rowwise,
+                                              KernelPath::nv_coopmat, KernelPath::nv_coopmat2, KernelPath::khr_coopmat};
+// The storage a path is timed in when a front end (the GUI) picks only the path: f16 for the
+// cooperative-matrix paths (they run nothing else), f32 for auto and the portable kernels.
+DType path_dtype(KernelPath path);
+// One entry of a kernel-path picker: the path, its path_dtype, and why it cannot run at d on the
+// device (path_unsupported for that dtype; "" when it can).
+struct PathChoice {
+    KernelPath path = KernelPath::automatic;
+    DType dtype = DType::f32;
+    std::string unsupported;
+    bool operator==(const PathChoice&) const = default;
+};
+std::vector<PathChoice> path_choices(const DeviceInfo& device, int64_t d);
+// The choice of `path` in `choices`, or null when it is not listed.
+const PathChoice* find_choice(const std::vector<PathChoice>& choices, KernelPath path);
+
 // Sizes of the tiled kernel (shaders/attention_tiled_body.glsl), specialization constants picked
 // from the device's limits, no recompiles:
 //   tpr   invocations per query row. 1 on CPU devices and where subgroup shuffles are missing

@@ -55,10 +55,11 @@ struct DenseKey {
     QkvSource source{};
     uint64_t seed = 0;
     std::string q, k, v;
+    KernelPath path = KernelPath::automatic;
     bool operator==(const DenseKey&) const = default;
 };
-DenseKey dense_key(const LiveParams& p, int heads) {
-    return {p.pattern.n, p.d, heads, is_causal(p), p.source, p.data_seed, p.q_path, p.k_path, p.v_path};
+DenseKey dense_key(const LiveParams& p, int heads, KernelPath path) {
+    return {p.pattern.n, p.d, heads, is_causal(p), p.source, p.data_seed, p.q_path, p.k_path, p.v_path, path};
 }
 
 // A measured dense run at a smaller n, for estimates of dense runs the live view does not make.
@@ -66,6 +67,7 @@ struct DenseCalibrationKey {
     int64_t d = 0;
     int heads = 0;
     bool causal = false;
+    KernelPath path = KernelPath::automatic;
     bool operator==(const DenseCalibrationKey&) const = default;
 };
 struct DenseCalibration {
@@ -122,6 +124,7 @@ void LiveUpdate::merge(LiveUpdate&& later) {
     take(token_hops, later.token_hops);
     take(compute_error, later.compute_error);
     take(device_name, later.device_name);
+    take(paths, later.paths);
 }
 
 std::string_view stage_name(LiveStage s) {
@@ -244,6 +247,14 @@ struct LiveProblem::State {
          sparse_refined = false;
     TimingSample timing;
     AccuracyResult accuracy;
+    // The kernel family the timing runs: the params' path where the device can run it, else auto.
+    KernelPath run_path = KernelPath::automatic;
+    RunOptions run_options() const {
+        RunOptions ro;
+        ro.path = run_path;
+        ro.dtype = path_dtype(run_path);
+        return ro;
+    }
     std::vector<float> sparse_out;
 
     int64_t n() const { return model.stats.n; }
@@ -406,7 +417,11 @@ void LiveProblem::State::stage_upload(const LiveRequest& req, const std::functio
     if (stale()) return;
     engine->upload(qkv.q, qkv.k, qkv.v, {h, n(), p.d});
     uploaded = true;
+    const std::string why = path_unsupported(ctx->info(), path_dtype(p.kernel_path), p.d, p.kernel_path);
+    run_path = why.empty() ? p.kernel_path : KernelPath::automatic;
     timing.gen = gen;
+    timing.path_note =
+        why.empty() ? "" : std::string(path_name(p.kernel_path)) + " cannot run here (" + why + "): ran auto";
     timing.pattern = p.pattern.name;
     timing.pattern_key = std::hash<std::string>{}(to_json(p.pattern, -1));
     timing.n = n();
@@ -423,7 +438,7 @@ void LiveProblem::State::stage_upload(const LiveRequest& req, const std::functio
 void LiveProblem::State::stage_sparse_timing(const LiveRequest& req, LiveUpdate& out) {
     // One timed run, so the update (mask + heatmap + timing) lands soon after a slider change;
     // the repeated, median timing replaces it once the rest is done.
-    RunOptions ro;
+    RunOptions ro = run_options();
     ro.read_back = true;
     RunResult r = engine->run(*plan, ro);
     record_sparse(r, req.params.d);
@@ -431,6 +446,7 @@ void LiveProblem::State::stage_sparse_timing(const LiveRequest& req, LiveUpdate&
     sparse_out = std::move(r.out);
     sparse_done = true;
     out.timing = timing;
+    out.paths = path_choices(ctx->info(), req.params.d);
 }
 
 void LiveProblem::State::stage_heatmap(const LiveRequest& req, const std::function<bool()>& stale,
@@ -582,7 +598,7 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
     const double pairs = double(h) * double(n()) * double(n()) * (causal ? 0.5 : 1.0);
     // Dense attention does not depend on the pattern: reuse the last dense run when only the
     // pattern changed (dragging a pattern slider then costs no dense run).
-    const DenseKey key = dense_key(p, h);
+    const DenseKey key = dense_key(p, h, run_path);
     if (!dense_cache || !(dense_cache->key == key)) {
         // A kernel cannot be interrupted, so a dense run over the live budget (large n on a CPU
         // device) would hold up the next change. Whether it is over is decided from a measured
@@ -610,7 +626,7 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
                 return;
             }
         }
-        RunOptions ro;
+        RunOptions ro = run_options();
         ro.read_back = true;
         ro.repeats = repeats_within(expect, kRepeatBudgetMs * 2);
         ro.warmup_ms = expect < kWarmupMs ? kWarmupMs : 0;
@@ -629,12 +645,12 @@ void LiveProblem::State::stage_dense_timing(const LiveRequest& req, LiveUpdate& 
 }
 
 const DenseCalibration& LiveProblem::State::calibrate_dense(const LiveParams& p, int h, bool causal, double guess_ms) {
-    const DenseCalibrationKey key{p.d, h, causal};
+    const DenseCalibrationKey key{p.d, h, causal, run_path};
     if (dense_calibration && dense_calibration->key == key) return *dense_calibration;
     const auto measure = [&](int64_t cn) {
         const QKV q = make_qkv(h, cn, p.d, 1, QkvSource::gaussian);
         engine->upload(q.q, q.k, q.v, {h, cn, p.d});
-        RunOptions ro;
+        RunOptions ro = run_options();
         ro.repeats = 3;
         ro.warmup = 1;
         return engine->run(plan_dense(h, causal), ro);
@@ -666,7 +682,7 @@ void LiveProblem::State::stage_sparse_refine(const LiveRequest& req, const std::
     const double first = timing.sparse_ms;
     const int repeats = repeats_within(first, kRepeatBudgetMs);
     if (repeats > 1) {
-        RunOptions ro;
+        RunOptions ro = run_options();
         ro.repeats = repeats;
         ro.warmup_ms = first < kWarmupMs ? kWarmupMs : 0;
         const RunResult r = engine->run(*plan, ro);
@@ -768,6 +784,11 @@ SweepPoint sweep_point(AttentionEngine& engine, const LiveParams& p, int64_t n, 
     if (stopped()) return pt;
     engine.upload(qkv.q, qkv.k, qkv.v, {heads, n, at.d});
     RunOptions ro;
+    // The live view's kernel path where the device runs it (else auto, as the live view does).
+    if (path_unsupported(engine.device(), path_dtype(p.kernel_path), at.d, p.kernel_path).empty()) {
+        ro.path = p.kernel_path;
+        ro.dtype = path_dtype(p.kernel_path);
+    }
     ro.repeats = repeats_for(double(l.blocks->kept_pairs), at.d);
     ro.warmup = 1;
     pt.sparse_ms = engine.run(l.plan, ro).gpu_ms;

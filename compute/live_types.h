@@ -6,6 +6,7 @@
 #pragma once
 
 #include "block_mask.h"
+#include "kernel_plan.h"
 #include "mask.h"
 #include "mask_image.h"
 #include "pattern.h"
@@ -33,6 +34,9 @@ struct LiveParams {
     QkvSource source = QkvSource::structured;
     uint64_t data_seed = 1;
     std::string q_path, k_path, v_path;  // QkvSource::npy (v_path empty: V = K)
+    // Kernel family of the live timing (sparse and dense alike), in path_dtype storage; a path the
+    // device cannot run falls back to automatic, and the timing says so.
+    KernelPath kernel_path = KernelPath::automatic;
     bool operator==(const LiveParams&) const = default;
 };
 
@@ -137,7 +141,8 @@ struct TimingSample {
     double visited_share = 0;  // token pairs in the blocks the sparse kernel visits / n^2 per head
     double sparse_gflops = 0, dense_gflops = 0;  // useful FLOPs (4 d per kept pair) / time
     double mask_build_ms = 0;
-    std::string path;    // kernel variant
+    std::string path;       // kernel variant that ran (RunResult::path)
+    std::string path_note;  // why the chosen kernel path did not run ("" when it did, or auto)
     std::string plan;    // KernelPlan::describe()
     std::string device;  // device name
     bool dense_settled() const { return dense_ms || dense_skipped_estimate_ms; }
@@ -220,9 +225,11 @@ struct LiveUpdate {
     std::optional<TokenHopResult> token_hops;
     std::optional<std::string> compute_error;  // device or run failure ("" clears)
     std::optional<std::string> device_name;
+    // The kernel paths of the device at the request's d, each with why it cannot run ("" if it can).
+    std::optional<std::vector<PathChoice>> paths;
     bool empty() const {
         return !model && !mask && !timing && !heat && !row && !accuracy && !hops && !token_hops && !compute_error &&
-               !device_name;
+               !device_name && !paths;
     }
     // Moves every field `later` has into this one.
     void merge(LiveUpdate&& later);

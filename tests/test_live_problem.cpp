@@ -246,3 +246,51 @@ TEST_SUITE("gpu") {
         check_no_validation_messages();
     }
 }
+
+TEST_SUITE("gpu") {
+    TEST_CASE("live pipeline: the chosen kernel path runs sparse and dense, one the device lacks falls back to auto") {
+        const char* json = R"({"name":"w","n":190,"components":[{"type":"window","radius":4},{"type":"global","first":1}]})";
+        LiveRequest req = request_for(json, 16, 1);
+        const LiveUpdate base = [&] {
+            LiveProblem live;
+            live.set_device(&gpu_context());
+            LiveUpdate all;
+            run_all(live, req, all);
+            return all;
+        }();
+        REQUIRE(base.timing);
+        REQUIRE(base.paths);
+        CHECK(base.paths->size() == std::size(kKernelPaths));
+        CHECK(base.timing->path_note.empty());
+        REQUIRE(base.accuracy);
+        REQUIRE(base.accuracy->rel_error);
+
+        // rowwise forced: the timing names it, and the output error is the same attention.
+        req.params.kernel_path = KernelPath::rowwise;
+        LiveProblem live;
+        live.set_device(&gpu_context());
+        LiveUpdate all;
+        run_all(live, req, all);
+        REQUIRE(all.timing);
+        CHECK(all.timing->path.rfind("rowwise", 0) == 0);
+        CHECK(all.timing->path_note.empty());
+        REQUIRE(all.timing->dense_ms);
+        REQUIRE(all.accuracy);
+        REQUIRE(all.accuracy->rel_error);
+        CHECK(*all.accuracy->rel_error == doctest::Approx(*base.accuracy->rel_error).epsilon(1e-3));
+
+        // A path the device cannot run (khr-coopmat is not in this build): auto runs, and says why.
+        req.params.kernel_path = KernelPath::khr_coopmat;
+        req.gen = 2;
+        LiveUpdate fb;
+        run_all(live, req, fb);
+        REQUIRE(fb.timing);
+        CHECK(fb.timing->path_note.find("khr-coopmat cannot run here") != std::string::npos);
+        CHECK(fb.timing->path == base.timing->path);
+        REQUIRE(fb.paths);
+        const PathChoice* khr = find_choice(*fb.paths, KernelPath::khr_coopmat);
+        REQUIRE(khr);
+        CHECK_FALSE(khr->unsupported.empty());
+        check_no_validation_messages();
+    }
+}

@@ -230,6 +230,14 @@ TEST_CASE("plot ticks and reference slopes") {
     REQUIRE(lg.size() == 4);
     CHECK(lg[3].value == doctest::Approx(1000));
     CHECK(log_ticks(3, 40).size() == 3);  // 5, 10, 20
+    // One style down a decade axis: 0.1, 0.01, 1e-3 (the row-weights plot read "0.01, 1.0e-03").
+    const auto small = log_ticks(1e-5, 1);
+    REQUIRE(small.size() == 6);
+    CHECK(small[0].label == "1e-5");
+    CHECK(small[2].label == "1e-3");
+    CHECK(small[3].label == "0.01");
+    CHECK(small[5].label == "1");
+    CHECK(log_ticks(2e-4, 2e-3)[1].label == "5e-4");
     CHECK(linear_ticks(1, 1).empty());
     const auto ys = slope_line({256, 512, 1024}, 1024, 8.0, 2.0);
     CHECK(ys[0] == doctest::Approx(0.5));

@@ -58,15 +58,21 @@ void HeatmapView::draw(AppState& s, const ViewContext& ctx) {
         const AccuracyResult& a = *ctx.accuracy;
         const bool old_params = !ctx.current(a.gen);
         const StaleScope dim(old_params);
-        ImGui::SameLine();
         // Next to a baseline: keys drawn at random with the same density keep that share of the mass.
         // (Causal: dense attention spreads over j <= i only, about half the pairs.)
         const bool causal = ctx.model && !ctx.model->heads.empty() && ctx.model->heads[0].pattern().causal;
         const double density = ctx.model ? std::min(1.0, ctx.model->stats.density * (causal ? 2.0 : 1.0)) : 0.0;
+        char mass[96];
         if (a.kept_mass)
-            ImGui::Text("  kept mass %.1f%%%s (random keys: %.1f%%)", 100.0 * *a.kept_mass, a.sampled ? "*" : "", 100.0 * density);
+            std::snprintf(mass, sizeof mass, "  kept mass %.1f%%%s (random keys: %.1f%%)", 100.0 * *a.kept_mass,
+                          a.sampled ? "*" : "", 100.0 * density);
         else
-            ImGui::TextDisabled("  kept mass ...");
+            std::snprintf(mass, sizeof mass, "  kept mass ...");
+        // On the toolbar's line when it fits, else under it (1280 x 800 cut it at the right edge).
+        const float mass_end = ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + ImGui::CalcTextSize(mass).x;
+        if (mass_end <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
+        if (a.kept_mass) ImGui::TextUnformatted(mass);
+        else ImGui::TextDisabled("%s", mass);
         if (a.sampled && ImGui::IsItemHovered())
             ImGui::SetTooltip("Mean over %lld sampled rows of the dense weight on the pairs the pattern keeps.", (long long)a.rows_used);
         else

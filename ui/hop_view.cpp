@@ -2,6 +2,7 @@
 
 #include "colormap.h"
 #include "figure.h"
+#include "format.h"
 #include "hops.h"
 #include "plot.h"
 #include "widgets.h"
@@ -121,7 +122,7 @@ std::string hop_headline(const ViewContext& ctx) {
             break;
         }
     std::snprintf(buf, sizeof buf, "diameter %s   mean %.2f hops   full reach %s%s", dia.c_str(), r.mean_hops,
-                  full > 0 ? (std::to_string(full) + " layers").c_str() : "never", r.exact ? "" : "   (sampled)");
+                  full > 0 ? (std::to_string(full) + (full == 1 ? " layer" : " layers")).c_str() : "never", r.exact ? "" : "   (sampled)");
     return buf;
 }
 
@@ -174,7 +175,13 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
     ImGui::BeginChild("token", {0, h_avail}, false);
     {
         int tok = std::clamp(s.view.hop_token, 0, int(std::max<int64_t>(0, n - 1)));
-        ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
+        // The two sliders share what the labels leave of the row (1280 x 800 cut "depth" off).
+        const ImGuiStyle& st = ImGui::GetStyle();
+        const float labels = ImGui::CalcTextSize("token").x + ImGui::CalcTextSize("to it").x +
+                             ImGui::CalcTextSize("depth").x + ImGui::GetFrameHeight() + 6 * st.ItemSpacing.x +
+                             4 * st.ItemInnerSpacing.x;
+        const float sliders = std::max(ImGui::GetFontSize() * 6, ImGui::GetContentRegionAvail().x - labels);
+        ImGui::SetNextItemWidth(std::min(ImGui::GetFontSize() * 10, sliders * 0.68f));
         // (Written back only when moved: a clamp to a passing n must not stick.)
         if (ImGui::SliderInt("token", &tok, 0, int(std::max<int64_t>(0, n - 1)))) s.view.hop_token = tok;
         tip("Token whose hop map and neighbourhood are shown (also: click a query in the mask view).");
@@ -182,7 +189,7 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
         ImGui::Checkbox("to it", &s.view.hop_to);
         tip("On: hops from every token to this one (what it hears). Off: from this token to every other (who hears it).");
         ImGui::SameLine();
-        ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
+        ImGui::SetNextItemWidth(std::min(ImGui::GetFontSize() * 5, sliders * 0.32f));
         ImGui::SliderInt("depth", &s.view.hop_depth, 1, 3);
         tip("Neighbourhood depth of the arc diagram: 1, 2 or 3 hops (step it to see paths grow layer by layer).");
 
@@ -221,8 +228,10 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
                                   (long long)th->token);
             }
             // Legend of the strip.
+            ImGui::PushTextWrapPos(0.0f);  // narrow panels: wrapped, not cut
             ImGui::TextDisabled("hops %s token %lld: white 0, bright 1 ... dark %d, red never%s", s.view.hop_to ? "to" : "from",
                                 (long long)th->token, maxh, th_ok ? "" : "  (updating)");
+            ImGui::PopTextWrapPos();
         } else {
             dl->AddRectFilled(p0, {p0.x + sw, p0.y + strip_h}, IM_COL32(40, 40, 45, 255));
             ImGui::TextDisabled("hop map: waiting for the analysis...");
@@ -319,6 +328,10 @@ void HopView::draw(AppState& s, const ViewContext& ctx) {
             }
             if (hidden > 0)
                 sub += (sub.empty() ? "" : ", ") + std::string("heaviest ") + grouped_count(int64_t(drawn)) + " arcs";
+            // Narrow panels (1280 x 800) get the short form rather than a caption cut at the edge.
+            if (ImGui::CalcTextSize(head.c_str()).x > as.x - 12 - ImGui::CalcTextSize("only hop d").x - 40)
+                head = (nb_.truncated ? ">= " : "") + grouped_count(int64_t(nb_.edges.size())) + " edges, " +
+                       std::to_string(s.view.hop_depth) + " hop" + (s.view.hop_depth > 1 ? "s" : "");
             if (!sub.empty()) dl->AddText({a0.x + 6, a0.y + 4 + line_h}, IM_COL32(130, 130, 140, 255), sub.c_str());
             dl->AddText({a0.x + 6, a0.y + 4}, IM_COL32(170, 170, 180, 255), head.c_str());
         }

@@ -139,7 +139,10 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
     const auto sy = [&](double ty) { return p0.y + float(zoom_.to_px_y(ty)); };
     // The matrix's extent, where the image does not cover it (each layer of fill costs frame
     // time on a software rasteriser).
-    const bool have_image = ctx.mask && !image_.empty() && ctx.model && ctx.mask->gen == ctx.model->gen;
+    // An image of older params is still drawn (veiled, below) while it is of this n: the last
+    // finished figure, not a blank canvas, until the new one lands.
+    const bool image_fits = ctx.mask && ctx.model && (ctx.mask->gen == ctx.model->gen || image_n_ == n);
+    const bool have_image = !image_.empty() && image_fits;
     if (!have_image || !(image_region_ == zoom_.visible(n, size.x, size.y)))
         dl->AddRectFilled({sx(0), sy(0)}, {sx(double(n)), sy(double(n))}, empty_color);
 
@@ -151,10 +154,11 @@ void MaskView::draw(AppState& s, const ViewContext& ctx) {
             image_region_ = r.image.region;
             colored_from_ = r.id;
             colored_by_component_ = s.view.color_by_component;
+            image_n_ = ctx.model && ctx.model->gen == r.gen ? ctx.model->stats.n : -1;
             if (image_region_ == TokenRect{0, 0, n, n}) overview_ = image_;
         }
         image_current_ = ctx.current(r.gen) && r.request == request(s);
-        if (!image_.empty() && r.image.region.rows > 0 && ctx.model && r.gen == ctx.model->gen) {
+        if (!image_.empty() && r.image.region.rows > 0 && image_fits) {
             const TokenRect& g = image_region_;
             draw_image(*ctx.textures, TextureSlot::mask, image_, dl, {sx(double(g.col0)), sy(double(g.row0))},
                        {sx(double(g.col0 + g.cols)), sy(double(g.row0 + g.rows))});

@@ -35,6 +35,7 @@ private:
     DeferredClick click_;
     // Colourised images, cached by the result they came from.
     uint64_t colored_from_ = 0;  // MaskImageResult::id
+    int64_t image_n_ = -1;       // n of the model the image was drawn for (-1: unknown)
     bool colored_by_component_ = false;
     Rgba8Image image_;
     Rgba8Image overview_;  // the last full-matrix image (minimap)

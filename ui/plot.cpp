@@ -29,6 +29,18 @@ std::vector<Tick> linear_ticks(double lo, double hi, int target) {
     return ticks;
 }
 
+namespace {
+// A decade tick: "0.1", "0.01", then "1e-3", "5e-4" (never "1.0e-03" under "0.01").
+std::string decade_label(double v) {
+    if (v >= 0.01) return short_number(v);
+    const int e = int(std::floor(std::log10(v) + 1e-9));
+    const double m = v / std::pow(10.0, e);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0fe%d", m, e);
+    return buf;
+}
+}  // namespace
+
 std::vector<Tick> log_ticks(double lo, double hi) {
     std::vector<Tick> ticks;
     if (!(lo > 0) || !(hi > lo)) return ticks;
@@ -38,7 +50,7 @@ std::vector<Tick> log_ticks(double lo, double hi) {
         for (double m : {1.0, 2.0, 5.0}) {
             if (m != 1.0 && !fine) continue;
             const double v = m * std::pow(10.0, d);
-            if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks.push_back({v, short_number(v)});
+            if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks.push_back({v, decade_label(v)});
         }
     return ticks;
 }

@@ -1,6 +1,7 @@
 #include "query_view.h"
 
 #include "colormap.h"
+#include "figure.h"
 #include "format.h"
 #include "plot.h"
 #include "widgets.h"
@@ -59,7 +60,8 @@ void QueryView::draw(const AppState& s, const ViewContext& ctx) {
     ImGui::SameLine();
     ImGui::TextDisabled("(click a query in the mask, or move the hop token)");
     const StaleScope dim(!ctx.current(m->gen));
-    ImGui::Text("%s keys kept (%.3f%% of the row)", format_count(qi.keys).c_str(), 100.0 * double(qi.keys) / double(mask.n()));
+    ImGui::Text("%s keys kept (%s of the row)", format_count(qi.keys).c_str(),
+                percent_label(double(qi.keys) / double(mask.n())).c_str());
     if (ImGui::BeginTable("query_parts", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
         for (const QueryPart& p : qi.parts) {
             ImGui::TableNextRow();
@@ -88,9 +90,11 @@ void QueryView::draw(const AppState& s, const ViewContext& ctx) {
         if (list.size() < 160)
             list += (list.empty() ? "" : " ") + std::to_string(b.key_block) + (b.gathered ? "g" : b.partial ? "p" : "f");
     }
+    ImGui::PushTextWrapPos(0.0f);  // 1280 x 800 cut the line at the panel's edge
     ImGui::Text("query block %lld: %zu key blocks (%lld full, %lld partial, %lld gathered), %lld without keys of this row",
                 (long long)qi.query_block, qi.blocks.size(), (long long)full, (long long)partial, (long long)gathered,
                 (long long)idle);
+    ImGui::PopTextWrapPos();
     ImGui::TextDisabled("%s%s", list.c_str(), list.size() >= 160 ? " ..." : "");
     tip("The kernel's view of this query's block of 64 rows: each key block it visits, f = full (no per-element "
         "test), p = partial (bitmask), g = gathered. Blocks without keys of this row are visited for the other rows.");

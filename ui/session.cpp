@@ -95,9 +95,16 @@ std::string session_to_json(const AppState& s) {
     j["pattern"] = json::parse(to_json(s.params.pattern));
     j["preset"] = s.preset_path;
     const Params& p = s.params;
-    j["params"] = {{"d", p.d},           {"heads", p.heads},       {"layer", p.layer},
-                   {"device", p.device}, {"source", source_name(p.source)}, {"data_seed", p.data_seed},
-                   {"q", p.q_path},      {"k", p.k_path},          {"v", p.v_path}};
+    j["params"] = {{"d", p.d},
+                   {"heads", p.heads},
+                   {"layer", p.layer},
+                   {"device", p.device},
+                   {"source", source_name(p.source)},
+                   {"data_seed", p.data_seed},
+                   {"q", p.q_path},
+                   {"k", p.k_path},
+                   {"v", p.v_path},
+                   {"kernel_path", std::string(path_name(p.kernel_path))}};
     const ViewSettings& v = s.view;
     j["view"] = {{"head", v.head},
                  {"color_by_component", v.color_by_component},
@@ -151,6 +158,12 @@ AppState session_from_json(std::string_view text) {
         get_string(*p, "params", "q", s.params.q_path);
         get_string(*p, "params", "k", s.params.k_path);
         get_string(*p, "params", "v", s.params.v_path);
+        // Sessions written before the kernel-path setting have none: auto.
+        if (auto it = p->find("kernel_path"); it != p->end()) {
+            const auto path = it->is_string() ? parse_kernel_path(it->get<std::string>()) : std::nullopt;
+            if (!path) bad("params.kernel_path", "one of " + kernel_path_names(), *it);
+            s.params.kernel_path = *path;
+        }
     }
     if (const json* v = section(j, "view")) {
         get_int(*v, "view", "head", 0, 4095, s.view.head);

@@ -2,24 +2,31 @@
 
 #include "colormap.h"
 #include "format.h"
+#include "threads.h"
 #include "widgets.h"
 
 #include <imgui.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 namespace salab::ui {
 
-std::vector<StackThumb> stack_thumbnails(const Pattern& p, int side) {
+std::vector<StackThumb> stack_thumbnails(const Pattern& p, int side, std::stop_token stop) {
     std::vector<StackThumb> out;
     const int64_t n = p.n;
     if (n <= 0) return out;
     AggregateOptions opt;
     opt.max_rows_per_pixel = 4;
     opt.threads = 0;
+    if (stop.stop_possible()) opt.cancelled = [stop] { return stop.stop_requested(); };
     for (int l = 0; l < p.num_layers(); ++l)
         for (int h = 0; h < int(p.layers[size_t(l)].heads.size()); ++h) {
+            if (stop.stop_requested()) return out;
             StackThumb t;
             t.layer = l;
             t.head = h;
@@ -37,35 +44,125 @@ std::vector<StackThumb> stack_thumbnails(const Pattern& p, int side) {
     return out;
 }
 
+struct StackThumbnailer::Builder {
+    std::function<void()> wake;
+    mutable std::mutex m;
+    std::condition_variable_any cv;
+    std::optional<Pattern> pending;  // asked for, not yet taken by the thread
+    std::optional<Pattern> asked;    // the pattern last asked for
+    bool running = false;
+    std::stop_source cancel;  // of the build in progress
+    std::shared_ptr<const Result> done;
+    std::jthread thread;  // last: started once the members above exist
+
+    explicit Builder(std::function<void()> w) : wake(std::move(w)) {
+        thread = std::jthread([this](std::stop_token st) { loop(st); });
+    }
+
+    void loop(std::stop_token st) {
+        lower_thread_priority();
+        for (;;) {
+            Pattern p;
+            std::stop_token stop;
+            {
+                std::unique_lock lock(m);
+                cv.wait(lock, st, [&] { return pending.has_value(); });
+                if (st.stop_requested()) return;
+                p = std::move(*pending);
+                pending.reset();
+                cancel = std::stop_source();
+                stop = cancel.get_token();
+                running = true;
+            }
+            auto r = std::make_shared<Result>();
+            r->pattern = p;
+            try {
+                validate(p);
+                r->thumbs = stack_thumbnails(p, 24, stop);
+            } catch (const std::exception& e) {
+                r->thumbs.clear();
+                r->error = e.what();
+            }
+            {
+                std::lock_guard lock(m);
+                running = false;
+                if (stop.stop_requested() || st.stop_requested()) continue;  // superseded: never shown
+                done = std::move(r);
+            }
+            if (wake) wake();
+        }
+    }
+};
+
+StackThumbnailer::StackThumbnailer(std::function<void()> wake) : b_(std::make_unique<Builder>(std::move(wake))) {}
+
+StackThumbnailer::~StackThumbnailer() {
+    {
+        std::lock_guard lock(b_->m);
+        b_->cancel.request_stop();
+    }
+    b_->thread.request_stop();
+    b_->cv.notify_all();
+}
+
+void StackThumbnailer::request(const Pattern& p) {
+    std::lock_guard lock(b_->m);
+    if (b_->asked && *b_->asked == p) return;
+    b_->asked = p;
+    b_->pending = p;
+    b_->cancel.request_stop();
+    b_->cv.notify_all();
+}
+
+std::shared_ptr<const StackThumbnailer::Result> StackThumbnailer::latest() const {
+    std::lock_guard lock(b_->m);
+    return b_->done;
+}
+
+bool StackThumbnailer::busy() const {
+    std::lock_guard lock(b_->m);
+    return b_->running || b_->pending.has_value();
+}
+
 void StackView::draw(AppState& s, const ViewContext& ctx) {
     const Pattern& p = s.params.pattern;
     if (p.is_flat()) {
         ImGui::TextDisabled("a flat pattern: one layer, one head (stacks show a grid of layers x heads here)");
         return;
     }
-    if (!(built_for_ == p)) {
-        try {
-            validate(p);
-            thumbs_ = stack_thumbnails(p);
-        } catch (const std::exception& e) {
-            thumbs_.clear();
-            ImGui::TextDisabled("%s", e.what());
-        }
-        built_for_ = p;
+    thumbnailer_.request(p);
+    const std::shared_ptr<const StackThumbnailer::Result> res = thumbnailer_.latest();
+    const bool current = res && res->pattern == p;
+    if (!res) {
+        ImGui::TextDisabled("counting the thumbnails of %d layers ...", p.num_layers());
+        return;
     }
+    if (!res->error.empty()) {
+        ImGui::TextDisabled("%s", res->error.c_str());
+        if (!current) updating_mark(true);
+        return;
+    }
+    const std::vector<StackThumb>& thumbs_ = res->thumbs;
+    const StaleScope dim(!current);
     int heads = 1;
-    for (const Layer& l : p.layers) heads = std::max(heads, int(l.heads.size()));
+    for (const Layer& l : res->pattern.layers) heads = std::max(heads, int(l.heads.size()));
     const float avail = ImGui::GetContentRegionAvail().x;
     const float lh = ImGui::GetTextLineHeightWithSpacing();
     const float cell = std::clamp((avail - 40.0f) / float(heads) - 8.0f, 32.0f, 96.0f);
-    ImGui::TextDisabled("layers (rows) x heads (columns) at n = %s; click one to show it", format_count(p.n).c_str());
+    ImGui::TextDisabled("layers (rows) x heads (columns) at n = %s; click one to show it",
+                        format_count(res->pattern.n).c_str());
+    if (!current) {
+        ImGui::SameLine();
+        updating_mark(true);
+    }
     ImDrawList* dl = ImGui::GetWindowDrawList();
     for (const StackThumb& t : thumbs_) {
         if (t.head > 0) ImGui::SameLine();
         ImGui::BeginGroup();
         const ImVec2 p0 = ImGui::GetCursorScreenPos();
         ImGui::PushID(t.layer * 1000 + t.head);
-        if (ImGui::InvisibleButton("thumb", {cell, cell})) {
+        // A veiled grid may be of another stack: its layers need not exist in this one.
+        if (ImGui::InvisibleButton("thumb", {cell, cell}) && current) {
             s.params.layer = t.layer;
             s.view.head = t.head;
         }

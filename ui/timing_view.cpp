@@ -29,6 +29,44 @@ std::string bytes_text(int64_t b) {
 
 }  // namespace
 
+std::string path_pick_reason(const std::vector<PathChoice>* choices, KernelPath path) {
+    if (path == KernelPath::automatic) return {};
+    if (!choices || choices->empty()) return "the compute device is not open yet";
+    const PathChoice* c = find_choice(*choices, path);
+    return c ? c->unsupported : "not offered by the compute device";
+}
+
+std::string path_pick_label(KernelPath path) {
+    const std::string name(path_name(path));
+    if (path == KernelPath::automatic) return name + " (fastest here)";
+    return name + (path_dtype(path) == DType::f16 ? " (f16)" : " (f32)");
+}
+
+bool draw_path_picker(KernelPath& chosen, const std::vector<PathChoice>* choices, float width) {
+    bool changed = false;
+    ImGui::SetNextItemWidth(width);
+    if (ImGui::BeginCombo("kernel path", path_pick_label(chosen).c_str())) {
+        for (KernelPath p : kKernelPaths) {
+            const std::string why = path_pick_reason(choices, p);
+            ImGui::BeginDisabled(!why.empty());
+            if (ImGui::Selectable(path_pick_label(p).c_str(), p == chosen) && p != chosen) {
+                chosen = p;
+                changed = true;
+            }
+            ImGui::EndDisabled();
+            if (!why.empty()) {
+                ImGui::SameLine();
+                ImGui::TextDisabled("- %s", why.c_str());
+            }
+        }
+        ImGui::EndCombo();
+    }
+    tip("Kernel family of the live timing, sparse and dense alike (salab-cli run/bench --path). Paths the "
+        "compute device cannot run are greyed out with the reason; a saved choice the device cannot run falls back "
+        "to auto, and the timing says so.");
+    return changed;
+}
+
 std::vector<const TimingSample*> latest_per_problem(const std::deque<TimingSample>& samples) {
     std::vector<const TimingSample*> rows;
     for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
@@ -67,9 +105,18 @@ void TimingView::draw(AppState& s, const ViewContext& ctx, ViewActions& actions)
     ImGui::TextDisabled("device");
     ImGui::SameLine();
     ImGui::TextUnformatted(ctx.device_name.empty() ? "(none)" : ctx.device_name.c_str());
+    draw_path_picker(s.params.kernel_path, ctx.paths, std::min(tw * 0.45f, ImGui::GetFontSize() * 13.0f));
     if (last && !last->path.empty()) {
         ImGui::SameLine();
-        ImGui::TextDisabled("kernel %s", last->path.c_str());
+        const StaleScope dim(!current);
+        ImGui::TextDisabled("ran %s", last->path.c_str());
+        tip("The kernel variant that produced these times (RunResult::path): family, storage, and the tiled "
+            "kernel's variant (-t4: 4 invocations per row, -r8: 8 rows per invocation, -bcast: lane broadcasts).");
+    }
+    if (last && !last->path_note.empty()) {
+        ImGui::PushTextWrapPos(0.0f);
+        ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.3f, 1.0f), "%s", last->path_note.c_str());
+        ImGui::PopTextWrapPos();
     }
     if (last) {
         const StaleScope dim(!current);

@@ -29,6 +29,15 @@ std::vector<SpeedupPoint> speedup_points(const std::deque<TimingSample>& samples
 // Reference line y = y0 * (x / x0)^slope through the first point, sampled at xs.
 std::vector<double> slope_line(const std::vector<double>& xs, double x0, double y0, double slope);
 
+// The kernel-path picker (issue 15): one item per path of compute/kernel_plan.h. An item is
+// selectable when the device runs it; else it is drawn disabled with this reason: the device's
+// path_unsupported() text, or "the compute device is not open yet" before the first timing.
+std::string path_pick_reason(const std::vector<PathChoice>* choices, KernelPath path);
+// "nv-coopmat (f16)": the path and the storage it is timed in; "auto (fastest here)".
+std::string path_pick_label(KernelPath path);
+// The combo itself; returns true when `chosen` changed.
+bool draw_path_picker(KernelPath& chosen, const std::vector<PathChoice>* choices, float width);
+
 class TimingView {
 public:
     void draw(AppState& s, const ViewContext& ctx, ViewActions& actions);

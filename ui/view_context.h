@@ -33,6 +33,7 @@ struct ViewContext {
     std::string activity;       // what the worker does now
     std::string compute_error;  // device / run failure
     std::string device_name;    // compute device
+    const std::vector<PathChoice>* paths = nullptr;  // its kernel paths at the current d (null: not open yet)
     Textures* textures = nullptr;
 
     bool current(uint64_t result_gen) const { return result_gen == gen; }
