@@ -1,5 +1,6 @@
 // The kernel-path picker's logic (issue 15's GUI setting): which paths a device runs, why the
 // others cannot, the picker's labels, and the setting in sessions. No device: DeviceInfo by hand.
+#include "attention_cm2.h"
 #include "kernel_plan.h"
 #include "vk_context.h"
 
@@ -66,7 +67,8 @@ TEST_SUITE("kernel_plan") {
         CHECK(contains(nv, "lacks VK_NV_cooperative_matrix"));
         CHECK_FALSE(contains(nv, "--dtype"));
         CHECK_FALSE(find_choice(lp, KernelPath::nv_coopmat2)->unsupported.empty());
-        CHECK(contains(find_choice(lp, KernelPath::khr_coopmat)->unsupported, "not part of this build"));
+        CHECK(contains(find_choice(lp, KernelPath::khr_coopmat)->unsupported,
+                       cm2_shaders_built() ? "lacks VK_KHR_cooperative_matrix" : "not part of this build"));
 
         // A device with VK_NV_cooperative_matrix: nv-coopmat runs (f16) at d = 64, not at d = 96.
         const std::vector<PathChoice> nv64 = path_choices(nvidia_like(), 64);
