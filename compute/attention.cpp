@@ -2,11 +2,11 @@
 
 #include "attention_cm2.h"
 
+#include "density_shared.h"
 #include "gpu_buffer.h"
 #include "gpu_timer.h"
 #include "half.h"
 #include "pipeline.h"
-#include "density_shared.h"
 #include "shared.h"
 
 #include <algorithm>
@@ -52,8 +52,7 @@ struct AttentionEngine::Impl {
     PipelineCache pipelines;
     GpuTimer timer;
 
-    explicit Impl(VulkanContext& c)
-        : ctx(c), dummy(c, 16), pipelines(c, kBindings, sizeof(gpu::AttnPush)), timer(c) {}
+    explicit Impl(VulkanContext& c) : ctx(c), dummy(c, 16), pipelines(c, kBindings, sizeof(gpu::AttnPush)), timer(c) {}
 
     void ensure_dtype(DType dtype) {
         if (dtype == uploaded_dtype) return;
@@ -116,7 +115,8 @@ struct AttentionEngine::Impl {
         mb.num_merges = uint32_t(plan.merges.size() / 4);
         mb.longest_entries = 0;  // items are (tag, first, last, slot)
         for (size_t i = 0; i + 3 < plan.items.size(); i += 4)
-            mb.longest_entries = std::max<int64_t>(mb.longest_entries, int64_t(plan.items[i + 2]) - int64_t(plan.items[i + 1]));
+            mb.longest_entries =
+                std::max<int64_t>(mb.longest_entries, int64_t(plan.items[i + 2]) - int64_t(plan.items[i + 1]));
         mb.items = GpuBuffer(ctx, plan.items.size() * 4);
         mb.items.write(ctx, plan.items.data(), plan.items.size() * 4);
         mb.merges = GpuBuffer(ctx, plan.merges.size() * 4);
@@ -161,8 +161,10 @@ struct AttentionEngine::Impl {
         if (path == KernelPath::nv_coopmat2) return pipelines.get(cm2->shader, {});
         const bool f16 = dtype == DType::f16;
         if (path == KernelPath::tiled) {
-            const std::string name = std::string(tiled->subgroup ? "attention_tiled_sg_" : "attention_tiled_") + (f16 ? "f16" : "f32");
-            return pipelines.get(name, {tiled->d4, tiled->tpr, tiled->kc, tiled->ds, tiled->workgroup(), tiled->bcast ? 1u : 0u, tiled->rows});
+            const std::string name =
+                std::string(tiled->subgroup ? "attention_tiled_sg_" : "attention_tiled_") + (f16 ? "f16" : "f32");
+            return pipelines.get(name, {tiled->d4, tiled->tpr, tiled->kc, tiled->ds, tiled->workgroup(),
+                                        tiled->bcast ? 1u : 0u, tiled->rows, tiled->chunk});
         }
         return pipelines.get(f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
     }
@@ -172,9 +174,29 @@ struct AttentionEngine::Impl {
     }
 
     RunResult dispatch(const KernelPlan& plan, const RunOptions& opt) {
-        const KernelPath path = choose_path(ctx.info(), opt.dtype, shape.d, opt.path);
+        KernelPath path = choose_path(ctx.info(), opt.dtype, shape.d, opt.path);
         ensure_dtype(opt.dtype);
         const MaskBuffers* mb = plan.kind == KernelPlan::Kind::blocks ? &buffers_for(plan) : nullptr;
+        if (path == KernelPath::tiled && ctx.info().device_type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+            // lavapipe's loop budget: the most key blocks one workgroup visits, times the
+            // tiled kernel's counted steps per block, must stay below 65535 (else its loops end
+            // early, silently). Automatic: the rowwise kernel (fewer steps per block) takes over.
+            const int64_t all = (shape.n + gpu::kBlock - 1) / gpu::kBlock;
+            int64_t blocks = all;
+            if (mb) blocks = mb->longest_entries;
+            if (plan.kind == KernelPlan::Kind::band)
+                blocks = std::min(all, (plan.band.left + plan.band.right + 1) / int64_t(gpu::kBlock) + 2);
+            const TiledShape t = choose_tiled_shape(ctx.info(), shape.d, opt.tiled);
+            const uint64_t steps = t.loop_steps(uint64_t(blocks));
+            if (t && steps > kCpuLoopBudget) {
+                if (opt.path == KernelPath::tiled)
+                    throw InputError("--path tiled: " + std::to_string(blocks) +
+                                     " key blocks per query block at d = " + std::to_string(shape.d) + " take " +
+                                     std::to_string(steps) + " loop steps, past " + ctx.info().name +
+                                     "'s 65535: use --path rowwise, a smaller n or a sparser pattern");
+                path = KernelPath::rowwise;
+            }
+        }
         const bool split = mb && mb->num_items > 0;
         uint32_t mode = gpu::kModeSparse;
         if (plan.kind == KernelPlan::Kind::dense) mode = plan.causal ? gpu::kModeDenseCausal : gpu::kModeDense;
@@ -202,7 +224,10 @@ struct AttentionEngine::Impl {
         }
         const Pipeline& pipe = attention_pipeline(path, opt.dtype, cm2 ? &*cm2 : nullptr, tiled ? &*tiled : nullptr);
 
-        std::array<VkBuffer, kBindings> bufs{q.handle(), k.handle(), v.handle(), o.handle(),
+        std::array<VkBuffer, kBindings> bufs{q.handle(),
+                                             k.handle(),
+                                             v.handle(),
+                                             o.handle(),
                                              mb ? mb->row_ptr.handle() : dummy.handle(),
                                              mb ? mb->entries.handle() : dummy.handle(),
                                              mb ? mb->bits.handle() : dummy.handle(),
@@ -212,9 +237,9 @@ struct AttentionEngine::Impl {
                                              split ? mb->part_ml.handle() : dummy.handle(),
                                              split ? mb->merges.handle() : dummy.handle()};
         VkDescriptorSet set = pipelines.bind_buffers(bufs);
-        const Pipeline* merge = split ? &pipelines.get(opt.dtype == DType::f16 ? "split_merge_f16" : "split_merge_f32",
-                                                       {d4_for(shape.d)})
-                                      : nullptr;
+        const Pipeline* merge =
+            split ? &pipelines.get(opt.dtype == DType::f16 ? "split_merge_f16" : "split_merge_f32", {d4_for(shape.d)})
+                  : nullptr;
 
         gpu::AttnPush pc{};
         pc.n = uint32_t(shape.n);
@@ -305,10 +330,11 @@ struct AttentionEngine::Impl {
         if (tiled && tiled->tpr > 1) res.path += "-t" + std::to_string(tiled->tpr);
         if (tiled && tiled->rows > 1) res.path += "-r" + std::to_string(tiled->rows);
         if (tiled && tiled->bcast) res.path += "-bcast";
+        if (tiled && tiled->chunk < tiled->d4) res.path += "-c" + std::to_string(4 * tiled->chunk);
         if (split) res.path += "+split";
         if (plan.kind == KernelPlan::Kind::band) res.path += "+band";
         if (std::vector<double> ms = timer.read_ms(); !ms.empty()) {  // empty: no timestamps here
-            ms.erase(ms.begin(), ms.begin() + (total - repeats));       // the warm-up runs
+            ms.erase(ms.begin(), ms.begin() + (total - repeats));     // the warm-up runs
             res.gpu_ms = median(ms);
             res.min_ms = *std::min_element(ms.begin(), ms.end());
             res.max_ms = *std::max_element(ms.begin(), ms.end());
@@ -402,38 +428,37 @@ RunResult AttentionEngine::run(const KernelPlan& plan, const RunOptions& options
         throw InputError("kernel plan for " + std::to_string(plan.heads) + " heads, problem has " +
                          std::to_string(s.heads));
     switch (plan.kind) {
-        case KernelPlan::Kind::dense:
-            break;
-        case KernelPlan::Kind::band:
-            if (plan.band.left < 0 || plan.band.right < 0)
-                throw InputError("band ends must be >= 0, got left " + std::to_string(plan.band.left) +
-                                 " and right " + std::to_string(plan.band.right));
-            if (plan.band.left > s.n || plan.band.right > s.n) {
-                // Radii past n keep every key anyway; clamping keeps the shader's sums in 32 bits.
-                KernelPlan clamped = plan;
-                clamped.band = {std::min(plan.band.left, s.n), std::min(plan.band.right, s.n)};
-                return impl_->dispatch(clamped, options);
-            }
-            break;
-        case KernelPlan::Kind::blocks: {
-            const BlockMask* m = plan.blocks.get();
-            if (!m || m->n != s.n || (m->heads != s.heads && m->heads != 1) || m->block != int(gpu::kBlock))
-                throw InputError(m ? "block mask (n=" + std::to_string(m->n) + ", heads=" + std::to_string(m->heads) +
-                                         ", block=" + std::to_string(m->block) + ") does not match the problem (n=" +
-                                         std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)"
-                                   : std::string("kernel plan of a block mask without one"));
-            // The coopmat2 kernel runs one 64-row query block per workgroup: a problem with too
-            // few query blocks x heads to fill the GPU is split along its block lists
-            // (cm2_split_chunk), unless the plan already splits it.
-            if (plan.split.empty() &&
-                choose_path(impl_->ctx.info(), options.dtype, s.d, options.path) == KernelPath::nv_coopmat2)
-                if (const int chunk = cm2_split_chunk(*m, s.heads); chunk > 0) {
-                    KernelPlan split = plan;
-                    split.split = plan_split(*m, s.heads, chunk);
-                    if (!split.split.empty()) return impl_->dispatch(split, options);
-                }
-            break;
+    case KernelPlan::Kind::dense: break;
+    case KernelPlan::Kind::band:
+        if (plan.band.left < 0 || plan.band.right < 0)
+            throw InputError("band ends must be >= 0, got left " + std::to_string(plan.band.left) + " and right " +
+                             std::to_string(plan.band.right));
+        if (plan.band.left > s.n || plan.band.right > s.n) {
+            // Radii past n keep every key anyway; clamping keeps the shader's sums in 32 bits.
+            KernelPlan clamped = plan;
+            clamped.band = {std::min(plan.band.left, s.n), std::min(plan.band.right, s.n)};
+            return impl_->dispatch(clamped, options);
         }
+        break;
+    case KernelPlan::Kind::blocks: {
+        const BlockMask* m = plan.blocks.get();
+        if (!m || m->n != s.n || (m->heads != s.heads && m->heads != 1) || m->block != int(gpu::kBlock))
+            throw InputError(m ? "block mask (n=" + std::to_string(m->n) + ", heads=" + std::to_string(m->heads) +
+                                     ", block=" + std::to_string(m->block) + ") does not match the problem (n=" +
+                                     std::to_string(s.n) + ", heads=" + std::to_string(s.heads) + ", block 64)"
+                               : std::string("kernel plan of a block mask without one"));
+        // The coopmat2 kernel runs one 64-row query block per workgroup: a problem with too
+        // few query blocks x heads to fill the GPU is split along its block lists
+        // (cm2_split_chunk), unless the plan already splits it.
+        if (plan.split.empty() &&
+            choose_path(impl_->ctx.info(), options.dtype, s.d, options.path) == KernelPath::nv_coopmat2)
+            if (const int chunk = cm2_split_chunk(*m, s.heads); chunk > 0) {
+                KernelPlan split = plan;
+                split.split = plan_split(*m, s.heads, chunk);
+                if (!split.split.empty()) return impl_->dispatch(split, options);
+            }
+        break;
+    }
     }
     return impl_->dispatch(plan, options);
 }
@@ -457,8 +482,8 @@ std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const V
     const auto& s = im.shape;
     if (s.n == 0) throw InputError("no Q/K/V uploaded");
     if (view.head < 0 || view.head >= s.heads) throw InputError("viewport head out of range");
-    if (view.rows < 1 || view.cols < 1 || view.stride < 1 || view.row0 < 0 || view.col0 < 0 ||
-        view.row0 >= s.n || view.col0 >= s.n)
+    if (view.rows < 1 || view.cols < 1 || view.stride < 1 || view.row0 < 0 || view.col0 < 0 || view.row0 >= s.n ||
+        view.col0 >= s.n)
         throw InputError("viewport is empty or outside the matrix");
     if (mask && (mask->n != s.n || (mask->heads != s.heads && mask->heads != 1)))
         throw InputError("block mask does not match the uploaded problem");
@@ -568,14 +593,15 @@ std::vector<float> AttentionEngine::mask_density(const DeviceMask& mask, const D
     auto& im = *impl_;
     if (grid.head < 0 || (mask.heads != 1 && grid.head >= mask.heads))
         throw InputError("density grid head out of range");
-    if (grid.cells_y < 1 || grid.cells_x < 1 || grid.rows < grid.cells_y || grid.cols < grid.cells_x ||
-        grid.row0 < 0 || grid.col0 < 0)
+    if (grid.cells_y < 1 || grid.cells_x < 1 || grid.rows < grid.cells_y || grid.cols < grid.cells_x || grid.row0 < 0 ||
+        grid.col0 < 0)
         throw InputError("density grid is empty, has negative offsets or more cells than tokens");
     const int64_t limit = int64_t(1) << 32;
     if (grid.row0 + grid.rows >= limit || grid.col0 + grid.cols >= limit)
         throw InputError("density grid exceeds 2^32 tokens");
     // The shader's floor(i * len / cells) needs i * (len % cells) < 2^32.
-    if ((grid.rows % grid.cells_y != 0 && grid.cells_y >= 65536) || (grid.cols % grid.cells_x != 0 && grid.cells_x >= 65536))
+    if ((grid.rows % grid.cells_y != 0 && grid.cells_y >= 65536) ||
+        (grid.cols % grid.cells_x != 0 && grid.cells_x >= 65536))
         throw InputError("density grid: at most 65,535 unequal cells per side");
     const uint64_t groups_x = (uint64_t(grid.cells_x) + 7) / 8, groups_y = (uint64_t(grid.cells_y) + 7) / 8;
     if (groups_x > 65535 || groups_y > 65535) throw InputError("density grid exceeds 524,280 cells per side");

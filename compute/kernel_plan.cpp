@@ -178,9 +178,9 @@ const PathChoice* find_choice(const std::vector<PathChoice>& choices, KernelPath
 }
 
 KernelPath portable_path(const DeviceInfo& device, DType dtype, int64_t d) {
-    // CPU devices: the tiled kernel's unrolled code for d > 64 takes lavapipe minutes to compile
-    // (d = 128 ran past 2 minutes; d = 64 takes ~3 s), so wider heads stay on rowwise there.
-    if (device.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && d4_for(d) > 16) return KernelPath::rowwise;
+    // Every d: on CPU devices wide heads run the head dimension in chunks (TiledShape::chunk), so
+    // their code is no bigger than d = 64's. (The engine still takes rowwise where a workgroup's
+    // key blocks would run past lavapipe's loop budget, see AttentionEngine's dispatch.)
     return path_unsupported(device, dtype, d, KernelPath::tiled).empty() ? KernelPath::tiled : KernelPath::rowwise;
 }
 
@@ -193,6 +193,7 @@ TiledShape choose_tiled_shape(const DeviceInfo& i, int64_t d, TiledRequest want)
     if (want.bcast < 0) want.bcast = env("SALAB_TILED_BCAST", -1);
     if (want.rows == 0) want.rows = env("SALAB_TILED_ROWS", 0u);
     if (want.kc == 0) want.kc = env("SALAB_TILED_KC", 0u);
+    if (want.chunk == 0) want.chunk = env("SALAB_TILED_CHUNK", 0u);
     auto pow2_floor = [](uint32_t x) {
         uint32_t p = 1;
         while (p * 2 <= x) p *= 2;
@@ -209,12 +210,11 @@ TiledShape choose_tiled_shape(const DeviceInfo& i, int64_t d, TiledRequest want)
     t.bcast = shuffles && i.subgroup_size >= 8 && (want.bcast > 0 || (want.bcast < 0 && cpu && tpr == 1));
     if (t.bcast) tpr = 1;
     t.rows = tpr > 1 ? 1u : std::min(8u, pow2_floor(want.rows > 0 ? want.rows : (cpu ? 8u : 1u)));
-    // Code size: the loops over rows, d and a step's keys are unrolled; beyond 128 vec4 of rows x
-    // d the driver's compile time explodes (lavapipe: d = 64 with 8 rows compiles in ~3 s, d = 128
-    // with 8 rows ran past 10 minutes), so wider heads take fewer rows.
+    // Registers: Q and O hold rows x d4 vec4s; beyond 128 of them wider heads take fewer rows.
     while (t.rows > 1 && t.rows * t.d4 > 128) t.rows /= 2;
     // BCAST reads keys by subgroup lane: the workgroup must be whole subgroups of >= 8 lanes.
     while (t.bcast && t.rows > 1 && 64u / t.rows < i.subgroup_size) t.rows /= 2;
+    t.chunk = std::min(t.d4, want.chunk > 0 ? pow2_floor(want.chunk) : (cpu && t.d4 > 16 ? kCpuChunk : t.d4));
     // Shared memory: at most 48 KiB so that a multiprocessor holds several workgroups.
     const uint32_t budget = std::min<uint32_t>(i.max_shared_memory ? i.max_shared_memory : 16384u, 48u * 1024u);
     for (;; tpr /= 2) {
@@ -278,16 +278,14 @@ SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {
 
 std::string KernelPlan::describe() const {
     switch (kind) {
-        case Kind::dense:
-            return causal ? "dense causal" : "dense";
-        case Kind::band:
-            return "band (" + std::to_string(band.left) + ", " + std::to_string(band.right) + ")";
-        case Kind::blocks: {
-            std::string s = "block mask";
-            if (blocks && blocks->gathered_blocks > 0) s += ", " + std::to_string(blocks->gathered_blocks) + " gathered";
-            if (!split.empty()) s += ", split " + std::to_string(split.chunk);
-            return s;
-        }
+    case Kind::dense: return causal ? "dense causal" : "dense";
+    case Kind::band: return "band (" + std::to_string(band.left) + ", " + std::to_string(band.right) + ")";
+    case Kind::blocks: {
+        std::string s = "block mask";
+        if (blocks && blocks->gathered_blocks > 0) s += ", " + std::to_string(blocks->gathered_blocks) + " gathered";
+        if (!split.empty()) s += ", split " + std::to_string(split.chunk);
+        return s;
+    }
     }
     return "?";
 }
@@ -295,13 +293,11 @@ std::string KernelPlan::describe() const {
 bool KernelPlan::operator==(const KernelPlan& o) const {
     if (kind != o.kind || heads != o.heads) return false;
     switch (kind) {
-        case Kind::dense:
-            return causal == o.causal;
-        case Kind::band:
-            return band == o.band;
-        case Kind::blocks:
-            return same_mask(blocks.get(), o.blocks.get()) && split.items == o.split.items &&
-                   split.merges == o.split.merges;
+    case Kind::dense: return causal == o.causal;
+    case Kind::band: return band == o.band;
+    case Kind::blocks:
+        return same_mask(blocks.get(), o.blocks.get()) && split.items == o.split.items &&
+               split.merges == o.split.merges;
     }
     return false;
 }
@@ -350,8 +346,10 @@ KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const
     // Structural components: the kernel's mask (gathered when that packs) straight from the
     // components' block geometry (compute/block_mask_struct.h), timed as a whole.
     if (options.structural && !masks.empty())
-        if (std::optional<BlockMask> built = build_block_mask_structural(masks, plain ? plain->block : 64, 0, options.gather)) {
-            KernelPlan plan = plan_blocks(std::make_shared<const BlockMask>(std::move(*built)), heads, options.split_chunk);
+        if (std::optional<BlockMask> built =
+                build_block_mask_structural(masks, plain ? plain->block : 64, 0, options.gather)) {
+            KernelPlan plan =
+                plan_blocks(std::make_shared<const BlockMask>(std::move(*built)), heads, options.split_chunk);
             plan.structural = true;
             plan.build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             return plan;

@@ -98,27 +98,47 @@ const PathChoice* find_choice(const std::vector<PathChoice>& choices, KernelPath
 //         that several workgroups share a multiprocessor). lavapipe (32 KiB): kc = 32 at d = 64.
 //   ds    vec4s per staged row: d4 (ceil(d / 4) to a power of two), + 1 when tpr > 1 so that the
 //         tpr keys read at once fall in different shared-memory banks.
+//   chunk vec4s of the head dimension per unrolled chunk: the loops over d are unrolled within a
+//         chunk and loop over the d4 / chunk chunks. d4 (fully unrolled) on GPUs and for d <= 64;
+//         CPU devices take kCpuChunk for wider heads: lavapipe's compile time grows with the
+//         unrolled code (rows x chunk x 8 keys), minutes for d = 128 fully unrolled, and indexing
+//         Q and O by the chunk counter costs it little.
 // A TiledRequest field left at its default picks as above; another value forces it (tests,
-// measurements), reduced until it fits. SALAB_TILED_TPR / _BCAST / _ROWS / _KC set the defaults
+// measurements), reduced until it fits. SALAB_TILED_TPR / _BCAST / _ROWS / _KC / _CHUNK set the defaults
 // (measurements without a rebuild).
+// The chunk of wide heads on CPU devices (see `chunk` above).
+inline constexpr uint32_t kCpuChunk = 4;
 struct TiledRequest {
-    uint32_t tpr = 0;   // 0: pick
-    int bcast = -1;     // -1: pick
-    uint32_t rows = 0;  // 0: pick
-    uint32_t kc = 0;    // 0: pick (the largest that fits); else at most this
+    uint32_t tpr = 0;    // 0: pick
+    int bcast = -1;      // -1: pick
+    uint32_t rows = 0;   // 0: pick
+    uint32_t kc = 0;     // 0: pick (the largest that fits); else at most this
+    uint32_t chunk = 0;  // 0: pick; else vec4s per unrolled head-dimension chunk (a power of two)
     bool operator==(const TiledRequest&) const = default;
 };
 struct TiledShape {
     uint32_t tpr = 1, kc = 32, ds = 16, d4 = 16, rows = 1;
+    uint32_t chunk = 16;  // vec4s of the head dimension per unrolled chunk (<= d4; d4: one chunk)
     bool bcast = false;
     bool subgroup = false;  // the _sg shader (tpr > 1 or bcast)
     std::string why_not;    // set when the kernel cannot run here (kc = 8 does not fit)
     uint32_t workgroup() const { return 64u * tpr / rows; }
     uint32_t shared_bytes() const { return 2u * kc * ds * 16u + kc * 4u; }
     // Counted loop steps per visited key block (lavapipe's 65535 budget, see the shader).
-    uint32_t loop_steps_per_block() const { return 1u + (64u / kc) * (1u + std::max(1u, kc / (8u * tpr))); }
+    // A step of 8 keys loops over the chunks twice (scores, then V) when there are several.
+    uint32_t chunks() const { return d4 > chunk ? d4 / chunk : 1u; }
+    uint32_t loop_steps_per_block() const {
+        return 1u + (64u / kc) * (1u + std::max(1u, kc / (8u * tpr)) * (1u + (chunks() > 1 ? 2u * chunks() : 0u)));
+    }
+    // Counted steps of one invocation that visits `blocks` key blocks, loading Q and storing O
+    // included; lavapipe leaves its loops silently past 65535 (kCpuLoopBudget).
+    uint64_t loop_steps(uint64_t blocks) const {
+        return blocks * loop_steps_per_block() + (chunks() > 1 ? (1u + rows) * chunks() : 0u) + 1u;
+    }
     explicit operator bool() const { return why_not.empty(); }
 };
+// lavapipe's (Mesa 22.3) limit on the counted loop steps of one invocation (attention_body.glsl).
+inline constexpr uint64_t kCpuLoopBudget = 65535;
 TiledShape choose_tiled_shape(const DeviceInfo& device, int64_t d, TiledRequest request = {});
 
 // How a block mask's work is spread over workgroups when some query blocks have far longer block
@@ -136,9 +156,9 @@ struct SplitPlan {
 SplitPlan plan_split(const BlockMask& mask, int heads, int chunk = 0);
 
 struct PlanOptions {
-    bool band = true;     // heads that are one band run from two integers, no block mask
-    bool gather = true;   // pack scattered key blocks into gathered blocks when that visits fewer
-    int split_chunk = 0;  // see plan_split
+    bool band = true;        // heads that are one band run from two integers, no block mask
+    bool gather = true;      // pack scattered key blocks into gathered blocks when that visits fewer
+    int split_chunk = 0;     // see plan_split
     bool dense = true;       // heads that keep every pair (a dense component) run without a block mask
     bool structural = true;  // build the mask from the components' geometry (block_mask_struct.h) when
                              // they allow it, instead of deriving it from `plain`
@@ -167,8 +187,8 @@ struct KernelPlan {
 // The plan for a layer's masks. `plain` is their block mask compiled without gathering (shared
 // with the views, which need the plain form); it may be null when the heads are one band and
 // options.band is on, when they are dense (options.dense), or when the structural builder can
-// build them (options.structural; no random, lsh or topk component). `heads` is the problem's head count (masks.size() may be 1 for a flat
-// pattern shared by every head).
+// build them (options.structural; no random, lsh or topk component). `heads` is the problem's head count (masks.size()
+// may be 1 for a flat pattern shared by every head).
 KernelPlan plan_kernel(const std::vector<HeadMask>& masks, std::shared_ptr<const BlockMask> plain, int heads,
                        const PlanOptions& options = {});
 // A plan that visits one given block mask as it is (tests, imported masks).

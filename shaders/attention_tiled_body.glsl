@@ -16,10 +16,14 @@
 // loads lane by lane (a runtime loop over the lanes, even at a uniform address; Mesa 22.3), so
 // eight lanes reading one address cost eight loads. With BCAST each lane's load is a different
 // key, the broadcast is a register shuffle, and ROWS = 4 spreads each over four rows. The hot
-// loops hold no `if` (masks are selects, padding is zeros in shared memory). Loops over d, rows
-// and the keys of a step have constant trip counts and are unrolled; per visited key block an
-// invocation runs TiledShape::loop_steps_per_block() counted steps of lavapipe's budget of 65535
-// (see attention_body.glsl).
+// loops hold no `if` (masks are selects, padding is zeros in shared memory). Loops over rows and
+// the keys of a step have constant trip counts and are unrolled; so is the loop over the head
+// dimension up to d = 64 (D4 = 16). Wider heads run it in chunks of DC = 16 vec4s: the chunk's
+// loop is unrolled, the loop over the NCH = D4 / 16 chunks is not (FOR_CHUNKS), which keeps the
+// code of d = 128 and 256 the size of d = 64's (fully unrolled, lavapipe compiled d = 128 for
+// minutes) at the cost of indexing Q and O by a loop counter. Per visited key block an invocation
+// runs TiledShape::loop_steps_per_block() counted steps of lavapipe's budget of 65535 (see
+// attention_body.glsl), 16 * NCH of them chunk steps when NCH > 1.
 #include "attention_common.glsl"
 
 layout(std430, binding = kBindO) writeonly buffer OBuf { STORAGE_T o_data[]; };
@@ -45,9 +49,24 @@ const uint STEP = 8;  // keys scored per online-softmax update
 // Loops over d, rows and the keys of a step: unrolled on request ([[unroll]] reaches the
 // driver's compiler; Mesa's NIR honours it after specialization, where its size heuristic would
 // keep these big bodies as loops and count every step against lavapipe's budget).
-#define FOR_C4U(c4) [[unroll]] for (uint c4 = 0u; c4 < D4; ++c4)
 #define FOR_U(u) [[unroll]] for (uint u = 0u; u < STEP; ++u)
 #define FOR_R(r) [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+// The head dimension in chunks: DC vec4s per chunk (an unrolled loop), NCH chunks.
+// FOR_CHUNKS(BODY) runs BODY(h) for h = 0 .. NCH - 1: spelt out once with a constant h when there
+// is one chunk (d <= 64: the code is as if there were no chunks), else in a loop that is never
+// unrolled ([[dont_unroll]]: one copy of BODY, NCH counted steps of lavapipe's budget).
+// BODY(h) is a macro name; in it, FOR_C4C(c4, h) runs c4 over the chunk's vec4 indices.
+// CHUNK (a power of two) is choose_tiled_shape's `chunk`: D4 where compile time does not matter.
+layout(constant_id = 7) const uint CHUNK = 16;
+const uint DC = D4 < CHUNK ? D4 : CHUNK;
+const uint NCH = D4 / DC;
+#define FOR_CHUNKS(BODY) \
+    if (NCH == 1u) {     \
+        BODY(0u)         \
+    } else {             \
+        [[dont_unroll]] for (uint h_ = 0u; h_ < NCH; ++h_) { BODY(h_) } \
+    }
+#define FOR_C4C(c4, h) [[unroll]] for (uint c4##_c = 0u, c4 = (h) * DC; c4##_c < DC; ++c4##_c, ++c4)
 
 shared vec4 ks[KC * DS];
 shared vec4 vs[KC * DS];
@@ -82,16 +101,21 @@ void main() {
     uint rows[ROWS];
     FOR_R(r) {
         rows[r] = qblock * kBlock + rbase + r * rstride;  // rows past n run along, never write
-        const uint qb = head_base + min(rows[r], n - 1u) * d;
-        FOR_C4U(c4) {
-            vec4 x;
-            LOAD4(x, q_data, qb, c4, rows[r] < n);
-            q[r * D4 + c4] = x * pc.scale_log2;
-            acc[r * D4 + c4] = vec4(0.0);
-        }
         m[r] = -3.0e38;  // running max (log2 domain); finite so m - m_new is never inf - inf
         l[r] = 0.0;
     }
+
+#define SALAB_Q_INIT(H)                                               \
+    FOR_R(r) {                                                        \
+        const uint qb = head_base + min(rows[r], n - 1u) * d;         \
+        FOR_C4C(c4, H) {                                              \
+            vec4 x;                                                   \
+            LOAD4(x, q_data, qb, c4, rows[r] < n);                    \
+            q[r * D4 + c4] = x * pc.scale_log2;                       \
+            acc[r * D4 + c4] = vec4(0.0);                             \
+        }                                                             \
+    }
+    FOR_CHUNKS(SALAB_Q_INIT)
 
     for (uint e = first; e < last; ++e) {
         uint w0, w1;
@@ -132,19 +156,23 @@ void main() {
                     const uint my_key = key_of[mine];
 #define SALAB_KEY_U(U) keys[U] = subgroupBroadcast(my_key, U);
                     SALAB_REP8(SALAB_KEY_U)
-                    FOR_C4U(c4) {
-                        const vec4 kv = ks[mine * DS + c4];
 #define SALAB_QK_U(U) { const vec4 kb_ = subgroupBroadcast(kv, U); FOR_R(r) s[r * STEP + U] += dot(q[r * D4 + c4], kb_); }
-                        SALAB_REP8(SALAB_QK_U)
-                    }
+#define SALAB_QK_BCAST(H)                       \
+    FOR_C4C(c4, H) {                            \
+        const vec4 kv = ks[mine * DS + c4];     \
+        SALAB_REP8(SALAB_QK_U)                  \
+    }
+                    FOR_CHUNKS(SALAB_QK_BCAST)
                 } else
 #endif
                 {
                     FOR_U(u) keys[u] = key_of[(k0 + u) * TPR + lane];
-                    FOR_C4U(c4) FOR_U(u) {
-                        const vec4 kv = ks[((k0 + u) * TPR + lane) * DS + c4];
-                        FOR_R(r) s[r * STEP + u] += dot(q[r * D4 + c4], kv);
-                    }
+#define SALAB_QK(H)                                                   \
+    FOR_C4C(c4, H) FOR_U(u) {                                         \
+        const vec4 kv = ks[((k0 + u) * TPR + lane) * DS + c4];        \
+        FOR_R(r) s[r * STEP + u] += dot(q[r * D4 + c4], kv);          \
+    }
+                    FOR_CHUNKS(SALAB_QK)
                 }
                 float p[ROWS * STEP], correction[ROWS];
                 FOR_R(r) {
@@ -170,26 +198,30 @@ void main() {
                 // selected, not multiplied away.
 #ifdef SALAB_TILED_SUBGROUP
                 if (BCAST != 0u) {
-                    FOR_C4U(c4) {
-                        const vec4 vv = vs[mine * DS + c4];
-                        vec4 a[ROWS];
-                        FOR_R(r) a[r] = acc[r * D4 + c4] * correction[r];
 #define SALAB_PV_U(U) { const vec4 vb_ = subgroupBroadcast(vv, U); FOR_R(r) a[r] = kept[r * STEP + U] ? a[r] + p[r * STEP + U] * vb_ : a[r]; }
-                        SALAB_REP8(SALAB_PV_U)
-                        FOR_R(r) acc[r * D4 + c4] = a[r];
-                    }
+#define SALAB_PV_BCAST(H)                                         \
+    FOR_C4C(c4, H) {                                              \
+        const vec4 vv = vs[mine * DS + c4];                       \
+        vec4 a[ROWS];                                             \
+        FOR_R(r) a[r] = acc[r * D4 + c4] * correction[r];         \
+        SALAB_REP8(SALAB_PV_U)                                    \
+        FOR_R(r) acc[r * D4 + c4] = a[r];                         \
+    }
+                    FOR_CHUNKS(SALAB_PV_BCAST)
                 } else
 #endif
                 {
-                    FOR_C4U(c4) {
-                        vec4 a[ROWS];
-                        FOR_R(r) a[r] = acc[r * D4 + c4] * correction[r];
-                        FOR_U(u) {
-                            const vec4 vv = vs[((k0 + u) * TPR + lane) * DS + c4];
-                            FOR_R(r) a[r] = kept[r * STEP + u] ? a[r] + p[r * STEP + u] * vv : a[r];
-                        }
-                        FOR_R(r) acc[r * D4 + c4] = a[r];
-                    }
+#define SALAB_PV(H)                                                                       \
+    FOR_C4C(c4, H) {                                                                      \
+        vec4 a[ROWS];                                                                     \
+        FOR_R(r) a[r] = acc[r * D4 + c4] * correction[r];                                 \
+        FOR_U(u) {                                                                        \
+            const vec4 vv = vs[((k0 + u) * TPR + lane) * DS + c4];                        \
+            FOR_R(r) a[r] = kept[r * STEP + u] ? a[r] + p[r * STEP + u] * vv : a[r];      \
+        }                                                                                 \
+        FOR_R(r) acc[r * D4 + c4] = a[r];                                                 \
+    }
+                    FOR_CHUNKS(SALAB_PV)
                 }
             }
         }
@@ -204,11 +236,13 @@ void main() {
         const float w = exp2(m[0] - big_m);
         l[0] *= w;
         [[unroll]] for (uint x = 1u; x < TPR; x <<= 1u) l[0] += subgroupShuffleXor(l[0], x);
-        FOR_C4U(c4) {
-            vec4 a = acc[c4] * w;
-            [[unroll]] for (uint x = 1u; x < TPR; x <<= 1u) a += subgroupShuffleXor(a, x);
-            acc[c4] = a;
-        }
+#define SALAB_MERGE(H)                                                                      \
+    FOR_C4C(c4, H) {                                                                        \
+        vec4 a = acc[c4] * w;                                                               \
+        [[unroll]] for (uint x = 1u; x < TPR; x <<= 1u) a += subgroupShuffleXor(a, x);      \
+        acc[c4] = a;                                                                        \
+    }
+        FOR_CHUNKS(SALAB_MERGE)
         m[0] = big_m;
     }
 #endif
@@ -218,14 +252,17 @@ void main() {
             if (slot != kNoKey) {  // split-k chunk: unnormalised partial result, merged later
                 const uint pr = slot * kBlock + rbase + r * rstride;
                 part_ml[pr] = vec2(m[r], l[r]);
-                FOR_C4U(c4)  // rows padded to 4 * D4 floats (split_merge_body.glsl reads vec4s)
-                    [[unroll]] for (uint j = 0u; j < 4u; ++j) part_o[(pr * D4 + c4) * 4u + j] = acc[r * D4 + c4][j];
+                // rows padded to 4 * D4 floats (split_merge_body.glsl reads vec4s)
+#define SALAB_STORE_PART(H) \
+    FOR_C4C(c4, H)[[unroll]] for (uint j = 0u; j < 4u; ++j) part_o[(pr * D4 + c4) * 4u + j] = acc[r * D4 + c4][j];
+                FOR_CHUNKS(SALAB_STORE_PART)
             } else {
                 const float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;  // empty rows give zeros
                 const uint ob = head_base + rows[r] * d;
-                FOR_C4U(c4)
-                    [[unroll]] for (uint j = 0u; j < 4u; ++j)
-                        if (4u * c4 + j < d) o_data[ob + 4u * c4 + j] = STORAGE_T(acc[r * D4 + c4][j] * inv);
+#define SALAB_STORE_O(H)                                \
+    FOR_C4C(c4, H)[[unroll]] for (uint j = 0u; j < 4u; ++j) \
+        if (4u * c4 + j < d) o_data[ob + 4u * c4 + j] = STORAGE_T(acc[r * D4 + c4][j] * inv);
+                FOR_CHUNKS(SALAB_STORE_O)
             }
         }
     }

@@ -1,6 +1,6 @@
 // Every GPU kernel against the CPU oracle, over odd sizes, several heads, empty and dense rows.
-#include "gpu_fixture.h"
 #include "components.h"
+#include "gpu_fixture.h"
 #include "oracle.h"
 
 #include "block_mask.h"
@@ -14,47 +14,14 @@
 #include <cmath>
 
 using namespace salab;
+using salab::test::check_mixed_heads;
 using salab::test::check_no_validation_messages;
-using salab::test::gpu_context;
-using salab::test::oracle;
 using salab::test::global_first;
+using salab::test::gpu_context;
+using salab::test::mixed_heads;
+using salab::test::oracle;
 using salab::test::random_keys;
 using salab::test::window;
-
-namespace {
-
-
-// Heads with different patterns: a window + global (dense rows) + random, a dilated causal
-// window, and a mask whose every third row is emptied.
-std::vector<Csr> mixed_heads(int64_t n, int heads) {
-    std::vector<Csr> out;
-    for (int h = 0; h < heads; ++h) {
-        HeadPattern hp;
-        if (h % 3 == 0) hp.components = {window(3), global_first(1), random_keys(2, 7)};
-        if (h % 3 == 1) {
-            hp.causal = true;
-            hp.components = {window(5, 2), random_keys(1, 3)};
-        }
-        if (h % 3 == 2) hp.components = {window(40), global_first(2)};
-        Csr c = build_csr(HeadMask(hp, n));
-        if (h % 3 == 2) {  // empty every third row
-            Csr e;
-            e.n = n;
-            e.row_ptr.push_back(0);
-            for (int64_t i = 0; i < n; ++i) {
-                if (i % 3 != 1)
-                    e.cols.insert(e.cols.end(), c.cols.begin() + c.row_ptr[size_t(i)],
-                                  c.cols.begin() + c.row_ptr[size_t(i) + 1]);
-                e.row_ptr.push_back(int64_t(e.cols.size()));
-            }
-            c = std::move(e);
-        }
-        out.push_back(std::move(c));
-    }
-    return out;
-}
-
-}  // namespace
 
 TEST_SUITE("gpu") {
     TEST_CASE("sparse kernel matches the oracle over odd sizes, heads, empty and dense rows") {
@@ -74,12 +41,7 @@ TEST_SUITE("gpu") {
                         BlockMask bm = compile_block_mask(csr, 64, 0, gather);
                         if (gather && n >= 1000) CHECK(bm.gathered_blocks > 0);
                         RunResult r = engine.run(bm, {.read_back = true});
-                        const double err = relative_error(r.out, oracle(csr, x, n, d));
-                        CHECK(err < 1e-4);
-                        if (heads == 3 && n >= 7) {  // empty rows come out as exact zeros
-                            const size_t row = size_t(2 * n + 1) * size_t(d);
-                            for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
-                        }
+                        check_mixed_heads(r.out, r.path, "", oracle(csr, x, n, d), n, d, heads);
                     }
         check_no_validation_messages();
     }
@@ -195,7 +157,8 @@ TEST_SUITE("gpu") {
                         for (int64_t dd : {64, 128}) {  // the tensor-core kernel where there is one
                             QKV y = make_qkv(heads, n, dd, 6, QkvSource::gaussian);
                             engine.upload(y.q, y.k, y.v, {heads, n, dd});
-                            RunResult h = engine.run_band(band->left, band->right, {.dtype = DType::f16, .read_back = true});
+                            RunResult h =
+                                engine.run_band(band->left, band->right, {.dtype = DType::f16, .read_back = true});
                             CAPTURE(h.path);
                             CHECK(relative_error(h.out, oracle(csr, y, n, dd)) < 2e-2);
                         }
@@ -233,7 +196,8 @@ TEST_SUITE("gpu") {
                     auto csr = mixed_heads(n, 3);
                     QKV x = make_qkv(3, n, d, 3, QkvSource::gaussian);
                     engine.upload(x.q, x.k, x.v, {3, n, d});
-                    RunResult r = engine.run(compile_block_mask(csr, 64, 0, gather), {.dtype = DType::f16, .read_back = true});
+                    RunResult r =
+                        engine.run(compile_block_mask(csr, 64, 0, gather), {.dtype = DType::f16, .read_back = true});
                     CAPTURE(r.path);
                     CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 2e-2);
                     // The dense kernels, causal and not.
@@ -271,7 +235,8 @@ TEST_SUITE("gpu") {
                     for (int64_t e = c.row_ptr[size_t(i)]; e < c.row_ptr[size_t(i) + 1]; ++e) {
                         double dot = 0;
                         for (int64_t k = 0; k < d; ++k)
-                            dot += double(x.q[base + size_t(i * d + k)]) * x.k[base + size_t(c.cols[size_t(e)] * d + k)];
+                            dot +=
+                                double(x.q[base + size_t(i * d + k)]) * x.k[base + size_t(c.cols[size_t(e)] * d + k)];
                         s.push_back(dot / std::sqrt(double(d)));
                         mx = std::max(mx, s.back());
                     }
@@ -280,7 +245,8 @@ TEST_SUITE("gpu") {
                     for (int64_t e = c.row_ptr[size_t(i)]; e < c.row_ptr[size_t(i) + 1]; ++e) {
                         const int64_t j = c.cols[size_t(e)];
                         if (j >= v.col0 && (j - v.col0) % stride == 0 && (j - v.col0) / stride < v.cols)
-                            want[size_t((j - v.col0) / stride)] = std::exp(s[size_t(e - c.row_ptr[size_t(i)])] - mx) / sum;
+                            want[size_t((j - v.col0) / stride)] =
+                                std::exp(s[size_t(e - c.row_ptr[size_t(i)])] - mx) / sum;
                     }
                     for (int64_t col = 0; col < v.cols; ++col)
                         CHECK(p[size_t(r * v.cols + col)] == doctest::Approx(want[size_t(col)]).epsilon(1e-4));

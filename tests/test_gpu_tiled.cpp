@@ -3,8 +3,8 @@
 // shuffles, the lane-broadcast loop, the plain fallback without subgroup operations), over odd
 // sizes, head dimensions 1..256, several heads with different patterns, gathered blocks, bands,
 // dense causal, split-k and empty rows; and the planner's choice of portable kernel.
-#include "gpu_fixture.h"
 #include "components.h"
+#include "gpu_fixture.h"
 #include "oracle.h"
 
 #include "block_mask.h"
@@ -18,43 +18,16 @@
 #include <string>
 
 using namespace salab;
+using salab::test::check_mixed_heads;
 using salab::test::check_no_validation_messages;
 using salab::test::global_first;
 using salab::test::gpu_context;
+using salab::test::mixed_heads;
 using salab::test::oracle;
 using salab::test::random_keys;
 using salab::test::window;
 
 namespace {
-
-// Per-head patterns: window + global (dense rows) + random, a dilated causal window, and a
-// window whose every third row is emptied.
-std::vector<Csr> per_head_masks(int64_t n, int heads) {
-    std::vector<Csr> out;
-    for (int h = 0; h < heads; ++h) {
-        HeadPattern hp;
-        if (h % 3 == 0) hp.components = {window(3), global_first(1), random_keys(2, 7)};
-        if (h % 3 == 1) {
-            hp.causal = true;
-            hp.components = {window(5, 2), random_keys(1, 3)};
-        }
-        if (h % 3 == 2) hp.components = {window(40)};
-        Csr c = build_csr(HeadMask(hp, n));
-        if (h % 3 == 2) {
-            Csr e;
-            e.n = n;
-            e.row_ptr.push_back(0);
-            for (int64_t i = 0; i < n; ++i) {
-                if (i % 3 != 1)
-                    e.cols.insert(e.cols.end(), c.cols.begin() + c.row_ptr[size_t(i)], c.cols.begin() + c.row_ptr[size_t(i) + 1]);
-                e.row_ptr.push_back(int64_t(e.cols.size()));
-            }
-            c = std::move(e);
-        }
-        out.push_back(std::move(c));
-    }
-    return out;
-}
 
 struct Variant {
     const char* name;
@@ -90,7 +63,7 @@ TEST_SUITE("gpu") {
             for (int64_t d : {1, 5, 40})
                 for (bool gather : {false, true}) {
                     const int heads = n == 1 ? 1 : 3;
-                    auto csr = per_head_masks(n, heads);
+                    auto csr = mixed_heads(n, heads);
                     QKV x = make_qkv(heads, n, d, uint64_t(n * 7 + d), QkvSource::gaussian);
                     engine.upload(x.q, x.k, x.v, {heads, n, d});
                     const BlockMask bm = compile_block_mask(csr, 64, 0, gather);
@@ -101,13 +74,7 @@ TEST_SUITE("gpu") {
                         CAPTURE(gather);
                         CAPTURE(v.name);
                         RunResult r = engine.run(bm, tiled(v.request));
-                        CAPTURE(r.path);
-                        CHECK(r.path.starts_with("tiled-f32"));
-                        CHECK(relative_error(r.out, want) < 1e-4);
-                        if (heads == 3 && n >= 7) {  // empty rows of head 2 are exact zeros
-                            const size_t row = size_t(2 * n + 1) * size_t(d);
-                            for (int64_t c = 0; c < d; ++c) CHECK(r.out[row + size_t(c)] == 0.0f);
-                        }
+                        check_mixed_heads(r.out, r.path, "tiled-f32", want, n, d, heads);
                     }
                 }
         check_no_validation_messages();
@@ -116,20 +83,27 @@ TEST_SUITE("gpu") {
     TEST_CASE("tiled kernel: head dimensions 1 to 256, n not a multiple of the block, f16 storage") {
         AttentionEngine engine(gpu_context());
         const int64_t n = 70;
-        // d > 64 compiles for minutes on lavapipe (see portable_path); GPUs take every d.
+        // Wide heads (d4 = 32, 64) run in chunks on CPU devices; each variant is a pipeline that
+        // lavapipe compiles for tens of seconds, so there only the automatic shape and one forced
+        // chunk of 8 vec4s (a second chunk size through the same code) run d > 64.
         const bool cpu = gpu_context().info().device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-        for (int64_t d : {3, 17, 33, 64, 128, 200, 256}) {
-            if (cpu && d > 64) continue;
+        for (int64_t d : {1, 3, 17, 33, 64, 65, 96, 128, 200, 256}) {
             CAPTURE(d);
-            auto csr = per_head_masks(n, 2);
+            auto csr = mixed_heads(n, 2);
             QKV x = make_qkv(2, n, d, uint64_t(d), QkvSource::gaussian);
             engine.upload(x.q, x.k, x.v, {2, n, d});
             const BlockMask bm = compile_block_mask(csr, 64, 0, true);
             const std::vector<float> want = oracle(csr, x, n, d);
-            for (const Variant& v : {kVariants[0], kVariants[1], kVariants[6]}) {
+            std::vector<Variant> variants{kVariants[0], kVariants[1], kVariants[6]};
+            if (cpu && d > 64) variants = {kVariants[0]};
+            if (d > 64) variants.push_back({"chunk 8", {.chunk = 8}});
+            for (const Variant& v : variants) {
                 CAPTURE(v.name);
                 RunResult r = engine.run(bm, tiled(v.request));
-                CHECK(relative_error(r.out, want) < 1e-4);
+                CAPTURE(r.path);
+                CHECK(r.path.starts_with("tiled-f32"));
+                if (d > 64 && (cpu || v.request.chunk > 0)) CHECK(r.path.find("-c") != std::string::npos);
+                check_mixed_heads(r.out, r.path, "tiled-f32", want, n, d, 2);
                 if (gpu_context().fp16_enabled()) {
                     RunResult h = engine.run(bm, tiled(v.request, DType::f16));
                     CAPTURE(h.path);
@@ -170,7 +144,7 @@ TEST_SUITE("gpu") {
                     CHECK(relative_error(dn.out, oracle(dense_csr, x, n, d)) < 1e-4);
                     // Split-k: long lists in chunks of 1 entry, merged.
                     if (n >= 65) {
-                        auto csr = per_head_masks(n, heads);
+                        auto csr = mixed_heads(n, heads);
                         auto bm = std::make_shared<const BlockMask>(compile_block_mask(csr, 64, 0, true));
                         RunResult s = engine.run(plan_blocks(bm, heads, 1), tiled(v.request));
                         CAPTURE(s.path);
@@ -185,13 +159,14 @@ TEST_SUITE("gpu") {
     TEST_CASE("portable path: the planner picks the tiled kernel, rowwise stays selectable and exact") {
         const DeviceInfo& info = gpu_context().info();
         CHECK(portable_path(info, DType::f32, 64) == KernelPath::tiled);
+        CHECK(portable_path(info, DType::f32, 128) == KernelPath::tiled);
         const char* forced = std::getenv("SALAB_PATH");  // scripts/device_paths.sh
         if (!info.nv_coopmat2 && !info.nv_coopmat && !info.khr_coopmat && !(forced && *forced))
             CHECK(choose_path(info, DType::f32, 64) == KernelPath::tiled);
         CHECK(parse_kernel_path("portable") == KernelPath::tiled);
         AttentionEngine engine(gpu_context());
         const int64_t n = 130, d = 40;
-        auto csr = per_head_masks(n, 3);
+        auto csr = mixed_heads(n, 3);
         QKV x = make_qkv(3, n, d, 3, QkvSource::gaussian);
         engine.upload(x.q, x.k, x.v, {3, n, d});
         RunOptions o;
@@ -200,6 +175,18 @@ TEST_SUITE("gpu") {
         RunResult r = engine.run(compile_block_mask(csr), o);
         CHECK(r.path == "rowwise-f32");
         CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
+        if (info.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+            // lavapipe's loop budget: dense n = 16,384 at d = 256 takes 256 key blocks per query
+            // block, past 65535 steps in chunks; forcing tiled is refused, nothing runs wrong.
+            const int64_t big = 16384, wide = 256;
+            const TiledShape t = choose_tiled_shape(info, wide);
+            CHECK(t.loop_steps(uint64_t(big / 64)) > kCpuLoopBudget);
+            std::vector<float> zeros(size_t(big * wide), 0.0f);
+            engine.upload(zeros, zeros, zeros, {1, big, wide});
+            RunOptions f;
+            f.path = KernelPath::tiled;
+            CHECK_THROWS_AS(engine.run_dense(false, f), InputError);
+        }
         check_no_validation_messages();
     }
 }
@@ -238,9 +225,21 @@ TEST_CASE("tiled shape: sizes from the device limits, rowwise where the tiles do
     CHECK(t.rows == 8);
     CHECK(t.kc == 32);  // 64 would need 32,768 + 256 B
     CHECK(t.workgroup() == 8);
-    CHECK(choose_tiled_shape(cpu, 128).rows == 4);  // rows x d4 <= 128: compile time
+    CHECK(t.chunk == t.d4);  // d <= 64: fully unrolled
+    CHECK(t.loop_steps_per_block() == 11);
+    CHECK(choose_tiled_shape(cpu, 128).rows == 4);  // rows x d4 <= 128: registers
     CHECK(choose_tiled_shape(cpu, 256).rows == 2);
-    CHECK(portable_path(cpu, DType::f32, 128) == KernelPath::rowwise);  // compile time on CPUs
+    // Wide heads on CPUs: the head dimension in chunks (compile time), the tiled kernel.
+    t = choose_tiled_shape(cpu, 128);
+    CHECK(t.chunk == kCpuChunk);
+    CHECK(t.chunks() == 32 / kCpuChunk);
+    CHECK(t.loop_steps_per_block() > 11);
+    CHECK(t.loop_steps(1) > t.loop_steps_per_block());
+    CHECK(choose_tiled_shape(cpu, 256, {.chunk = 64}).chunk == 64);
+    CHECK(choose_tiled_shape(cpu, 96, {.chunk = 3}).chunk == 2);  // a power of two
+    CHECK(portable_path(cpu, DType::f32, 128) == KernelPath::tiled);
+    CHECK(portable_path(cpu, DType::f32, 256) == KernelPath::tiled);
+    CHECK(choose_tiled_shape(gpu, 256).chunk == 64);  // GPUs unroll every d
 
     DeviceInfo plain = gpu;  // no subgroup shuffles: the fallback
     plain.subgroup_shuffle = false;
