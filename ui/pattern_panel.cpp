@@ -119,8 +119,10 @@ void PatternPanel::draw_panel(AppState& s, const PatternPanelData& data, const V
             }
             ImGui::EndCombo();
         }
-        tip("Built-in patterns (assets/presets). Keys 1-9 pick the first nine. \"(edited)\": changed since it was "
-            "loaded (n aside); pick it again to reset.");
+        // The combo cuts a long name at its edge (1280 x 800): the tooltip starts with all of it.
+        tip((match.label + "\n\nBuilt-in patterns (assets/presets). Keys 1-9 pick the first nine. \"(edited)\": "
+                           "changed since it was loaded (n aside); pick it again to reset.")
+                .c_str());
     } else {
         ImGui::TextDisabled("no presets found (assets/presets)");
     }
