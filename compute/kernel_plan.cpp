@@ -18,17 +18,6 @@ namespace salab {
 
 namespace {
 
-struct PathName {
-    KernelPath path;
-    std::string_view name;
-};
-constexpr std::array<PathName, 6> kPathNames{{{KernelPath::automatic, "auto"},
-                                              {KernelPath::tiled, "tiled"},
-                                              {KernelPath::rowwise, "rowwise"},
-                                              {KernelPath::nv_coopmat, "nv-coopmat"},
-                                              {KernelPath::nv_coopmat2, "nv-coopmat2"},
-                                              {KernelPath::khr_coopmat, "khr-coopmat"}}};
-
 // The v1 tensor-core kernel's shape: 16x16x16 fp16 x fp16 -> fp32 on 32-lane subgroups.
 bool has_nv_16x16x16(const DeviceInfo& i) {
     for (const auto& s : i.coopmat_shapes)
@@ -61,28 +50,6 @@ bool same_mask(const BlockMask* a, const BlockMask* b) {
 }
 
 }  // namespace
-
-std::string_view path_name(KernelPath path) {
-    for (const auto& p : kPathNames)
-        if (p.path == path) return p.name;
-    return "?";
-}
-
-std::optional<KernelPath> parse_kernel_path(std::string_view name) {
-    if (name == "portable") return KernelPath::tiled;  // the older name
-    for (const auto& p : kPathNames)
-        if (p.name == name) return p.path;
-    return std::nullopt;
-}
-
-std::string kernel_path_names() {
-    std::string s;
-    for (const auto& p : kPathNames) {
-        if (!s.empty()) s += ", ";
-        s += p.name;
-    }
-    return s;
-}
 
 std::string path_unsupported(const DeviceInfo& i, DType dtype, int64_t d, KernelPath path) {
     const std::string name(path_name(path));

@@ -1,5 +1,8 @@
-// apply_model (app_state.h): a real model's Q/K/V stack as the .npy source of the live view.
+// apply_model (app_state.h): a real model's Q/K/V stack as the .npy source of the live view;
+// restore_model (session.h), which reopens the stack a session names.
 #include "app_state.h"
+#include "errors.h"
+#include "session.h"
 
 #include "model_qkv.h"
 
@@ -20,6 +23,27 @@ void apply_model(AppState& s, const std::string& dir, int layer) {
     if (p.pattern.n != m.n) set_tokens(s, m.n);
     s.view.head = std::clamp(s.view.head, 0, m.heads - 1);
     s.model = ModelRef{dir, layer, m.layers, m.tokens};
+}
+
+std::string restore_model(AppState& s) {
+    if (s.model.dir.empty()) return "";
+    const ModelRef want = s.model;
+    try {
+        apply_model(s, want.dir, want.layer);
+        return "";
+    } catch (const InputError& e) {
+        // The stack's files are gone: a session that reads them would fail in every view.
+        s.model = ModelRef{};
+        if (s.params.source == QkSource::npy) {
+            s.params.source = QkSource::structured;
+            s.params.q_path.clear();
+            s.params.k_path.clear();
+            s.params.v_path.clear();
+        }
+        std::string what = e.what();
+        if (what.size() > 160) what = what.substr(0, 157) + "...";
+        return "session: model " + want.dir + " not reopened (" + what + "); using the structured source";
+    }
 }
 
 }  // namespace salab::ui

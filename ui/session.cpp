@@ -191,27 +191,6 @@ AppState session_from_json(std::string_view text) {
     return s;
 }
 
-std::string restore_model(AppState& s) {
-    if (s.model.dir.empty()) return "";
-    const ModelRef want = s.model;
-    try {
-        apply_model(s, want.dir, want.layer);
-        return "";
-    } catch (const InputError& e) {
-        // The stack's files are gone: a session that reads them would fail in every view.
-        s.model = ModelRef{};
-        if (s.params.source == QkSource::npy) {
-            s.params.source = QkSource::structured;
-            s.params.q_path.clear();
-            s.params.k_path.clear();
-            s.params.v_path.clear();
-        }
-        std::string what = e.what();
-        if (what.size() > 160) what = what.substr(0, 157) + "...";
-        return "session: model " + want.dir + " not reopened (" + what + "); using the structured source";
-    }
-}
-
 void save_session(const std::string& path, const AppState& s) {
     write_file_atomic(path, session_to_json(s) + "\n", "session");
 }
