@@ -32,6 +32,9 @@ struct PipelineStatistic {
 struct Pipeline {
     Owned<vkDestroyPipeline> pipeline;
     std::vector<PipelineStatistic> statistics;  // empty when the driver reports none
+    // Set by the engine once a run dispatched it: a first dispatch may include the driver's
+    // compile (lavapipe compiles at first use), so the engine times it only after a warm-up.
+    mutable bool dispatched = false;
     // An integer statistic by name ("Register Count"), -1 when absent.
     int64_t statistic(const std::string& name) const;
 };
