@@ -146,6 +146,8 @@ int cmd_devices(const CliArgs& a) {
                        {"nv_coopmat2", cm2}, {"buffer_device_address", d.buffer_device_address},
                        {"pipeline_statistics", d.pipeline_statistics}, {"kernel_statistics", stats[i]},
                        {"rank", d.rank()}});
+        if (d.required_subgroup_size)  // subgroup sizes a pipeline may require (min, max)
+            out.back()["required_subgroup_sizes"] = {d.min_subgroup_size, d.max_subgroup_size};
         if (!stats_error[i].empty()) out.back()["kernel_statistics_error"] = stats_error[i];
         if (a.probe) out.back()["gemm_probe"] = probes[i];
     }
@@ -157,11 +159,14 @@ int cmd_devices(const CliArgs& a) {
         const auto& d = devs[i];
         std::printf("[%d] %s (%s, Vulkan %s)%s\n", d.index, d.name.c_str(), d.type.c_str(), d.api_version.c_str(),
                     d.usable ? "" : ("  UNUSABLE: " + d.unusable_reason).c_str());
-        std::printf("    driver %s; %llu MiB device-local; shared %u B; subgroup %u%s; fp16 %s; timestamps %s (%.3g ns)\n",
-                    d.driver.c_str(), (unsigned long long)(d.device_local_bytes >> 20), d.max_shared_memory,
-                    d.subgroup_size, d.subgroup_arithmetic ? " (arithmetic)" : "",
-                    d.fp16_arithmetic && d.storage16 ? "yes" : "no", d.timestamps ? "yes" : "no",
-                    d.timestamp_period_ns);
+        const std::string sizes = d.required_subgroup_size ? ", required " + std::to_string(d.min_subgroup_size) + "-" +
+                                                                 std::to_string(d.max_subgroup_size)
+                                                           : "";
+        std::printf(
+            "    driver %s; %llu MiB device-local; shared %u B; subgroup %u%s%s; fp16 %s; timestamps %s (%.3g ns)\n",
+            d.driver.c_str(), (unsigned long long)(d.device_local_bytes >> 20), d.max_shared_memory, d.subgroup_size,
+            sizes.c_str(), d.subgroup_arithmetic ? " (arithmetic)" : "",
+            d.fp16_arithmetic && d.storage16 ? "yes" : "no", d.timestamps ? "yes" : "no", d.timestamp_period_ns);
         std::printf("    workgroups: %u invocations, size %u x %u x %u; bufferDeviceAddress %s; pipeline statistics %s\n",
                     d.max_workgroup_invocations, d.max_workgroup_size[0], d.max_workgroup_size[1],
                     d.max_workgroup_size[2], d.buffer_device_address ? "yes" : "no",

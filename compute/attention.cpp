@@ -90,6 +90,7 @@ struct AttentionEngine::Impl {
         GpuBuffer row_ptr, entries, bits, gather;
         // Split-k (kModeSparseItems), when the plan splits some query block.
         uint32_t num_items = 0, num_merges = 0;
+        uint32_t head_copies = 1, slot_stride = 0;  // SplitPlan::head_copies, slots per copy
         int64_t longest_entries = 0;  // the longest entry range one workgroup visits
         GpuBuffer items, part_o, part_ml, merges;
     };
@@ -121,7 +122,9 @@ struct AttentionEngine::Impl {
         mb.items.write(ctx, plan.items.data(), plan.items.size() * 4);
         mb.merges = GpuBuffer(ctx, plan.merges.size() * 4);
         mb.merges.write(ctx, plan.merges.data(), plan.merges.size() * 4);
-        const uint64_t rows = uint64_t(plan.slots) * gpu::kBlock;
+        mb.head_copies = uint32_t(plan.head_copies);
+        mb.slot_stride = uint32_t(plan.slots);
+        const uint64_t rows = uint64_t(plan.total_slots()) * gpu::kBlock;
         mb.part_o = GpuBuffer(ctx, rows * 4u * d4_for(shape.d) * 4u);
         mb.part_ml = GpuBuffer(ctx, rows * 8u);
     }
@@ -131,17 +134,17 @@ struct AttentionEngine::Impl {
     std::weak_ptr<const BlockMask> cached_mask;
     const BlockMask* cached_mask_ptr = nullptr;
     std::optional<MaskBuffers> cached_buffers;
-    std::vector<uint32_t> cached_items;  // the split the buffers hold
+    SplitPlan cached_split;  // the split the buffers hold
 
     MaskBuffers& buffers_for(const KernelPlan& plan) {
         if (!cached_buffers || cached_mask_ptr != plan.blocks.get() || cached_mask.expired() ||
-            cached_items != plan.split.items) {
+            cached_split != plan.split) {
             cached_buffers.reset();
             cached_buffers = upload_mask(*plan.blocks);
             upload_split(plan.split, *cached_buffers);
             cached_mask = plan.blocks;
             cached_mask_ptr = plan.blocks.get();
-            cached_items = plan.split.items;
+            cached_split = plan.split;
         }
         return *cached_buffers;
     }
@@ -157,7 +160,8 @@ struct AttentionEngine::Impl {
     // The kernel family's shader for this dtype and d.
     const Pipeline& attention_pipeline(KernelPath path, DType dtype, const Cm2Kernel* cm2, const TiledShape* tiled) {
         if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
-        if (path == KernelPath::khr_coopmat) return pipelines.get("attention_khr_d" + std::to_string(shape.d), {});
+        if (path == KernelPath::khr_coopmat)  // 32-lane subgroups (required where the default differs)
+            return pipelines.get("attention_khr_d" + std::to_string(shape.d), {}, 32);
         if (path == KernelPath::nv_coopmat2) return pipelines.get(cm2->shader, {});
         const bool f16 = dtype == DType::f16;
         if (path == KernelPath::tiled) {
@@ -262,10 +266,13 @@ struct AttentionEngine::Impl {
         const uint32_t max_y = 65535;
         // One full run: the attention dispatch(es), then a barrier so runs never overlap.
         // `count` workgroups folded into a grid of kGridRow-wide rows (the shaders unfold it).
+        // z: the head copies of a split shared by every head (SplitPlan::head_copies).
         auto dispatch_items = [&](VkCommandBuffer cb, uint32_t count) {
             pc.num_items = count;
+            pc.slot_stride = mb->slot_stride;
             vkCmdPushConstants(cb, pipelines.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc), &pc);
-            vkCmdDispatch(cb, std::min(gpu::kGridRow, count), (count + gpu::kGridRow - 1) / gpu::kGridRow, 1);
+            vkCmdDispatch(cb, std::min(gpu::kGridRow, count), (count + gpu::kGridRow - 1) / gpu::kGridRow,
+                          mb->head_copies);
         };
         auto record_run = [&](VkCommandBuffer cb) {
             vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.pipeline);
@@ -378,7 +385,7 @@ std::vector<KernelStatistics> AttentionEngine::kernel_statistics(int64_t d) {
         shaders.push_back("attention_khr_d" + std::to_string(d));
     std::vector<KernelStatistics> out;
     for (const auto& name : shaders) {
-        const Pipeline& p = impl_->pipelines.get(name, {});
+        const Pipeline& p = impl_->pipelines.get(name, {}, name.starts_with("attention_khr") ? 32u : 0u);
         KernelStatistics k{name, p.statistic("Register Count"), {}};
         for (const auto& st : p.statistics) k.values.emplace_back(st.name, st.value);
         out.push_back(std::move(k));

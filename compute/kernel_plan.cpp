@@ -88,8 +88,11 @@ std::string path_unsupported(const DeviceInfo& i, DType dtype, int64_t d, Kernel
             if (!i.khr_coopmat) return i.name + " lacks VK_KHR_cooperative_matrix";
             if (!i.vulkan_memory_model) return i.name + " lacks the Vulkan memory model (vulkanMemoryModel)";
             if (!(i.fp16_arithmetic && i.storage16)) return i.name + " lacks fp16 storage/arithmetic";
-            if (i.subgroup_size != 32) return name + " needs 32-lane subgroups; " + i.name + " has " +
-                                              std::to_string(i.subgroup_size);
+            if (!i.can_run_subgroup_size(32))
+                return name + " needs 32-lane subgroups; " + i.name + " has " + std::to_string(i.subgroup_size) +
+                       (i.required_subgroup_size ? " (required sizes " + std::to_string(i.min_subgroup_size) + "-" +
+                                                       std::to_string(i.max_subgroup_size) + ")"
+                                                 : " and no subgroup size control");
             if (!has_khr_16x16x16(i))
                 return i.name + " reports no subgroup-scope 16x16x16 fp16 x fp16 -> fp32 cooperative matrix";
             if (d != 64 && d != 128) return name + " is built for d = 64 and 128, got d = " + std::to_string(d);
@@ -112,10 +115,10 @@ KernelPath choose_path(const DeviceInfo& device, DType dtype, int64_t d, KernelP
     if (const char* env = std::getenv("SALAB_PATH"); env && *env)
         if (const std::optional<KernelPath> p = parse_kernel_path(env); p && *p != KernelPath::automatic)
             if (path_unsupported(device, dtype, d, *p).empty()) return *p;
-    // Fastest first. f32 storage has no tensor-core kernel. khr-coopmat runs only when forced
-    // until it has been checked against the oracle on hardware that has it (lavapipe has not;
-    // see docs/benchmarks.md): a kernel nobody has run is not a default.
-    for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat})
+    // Fastest first. f32 storage has no tensor-core kernel. khr-coopmat is the one AMD and Intel
+    // matrix units have; NVIDIA without coopmat2 keeps the v1 kernel (on an H200 khr-coopmat
+    // ran 0.77-0.81x of v1's speed at d = 64, 1.04-1.95x at d = 128; docs/benchmarks.md).
+    for (KernelPath p : {KernelPath::nv_coopmat2, KernelPath::nv_coopmat, KernelPath::khr_coopmat})
         if (path_unsupported(device, dtype, d, p).empty()) return p;
     return portable_path(device, dtype, d);
 }
@@ -219,10 +222,17 @@ SplitPlan plan_split(const BlockMask& mask, int heads, int chunk) {
     }
     if (longest <= t) return plan;
     plan.chunk = t;
+    // A mask shared by every head is planned for head 0 and run once per head (head_copies).
+    // SALAB_SPLIT_HEAD_COPIES=0 lists every head instead (measurements: the same work).
+    const char* copies_env = std::getenv("SALAB_SPLIT_HEAD_COPIES");
+    const bool copies = mask.heads == 1 && !(copies_env && std::string_view(copies_env) == "0");
+    const int listed = copies ? 1 : heads;
+    plan.head_copies = copies ? heads : 1;
     // One item per (head, query block) plus the pieces of split lists: sized once (16 heads of
     // 1024 query blocks regrew this for longer than the structural mask takes to build).
-    plan.items.reserve(size_t(heads) * size_t(mask.num_blocks) * 4 + size_t(mask.row_ptr.back() / uint32_t(t) + 1) * 4);
-    for (int h = 0; h < heads; ++h) {
+    plan.items.reserve(size_t(listed) * size_t(mask.num_blocks) * 4 +
+                       size_t(listed) * size_t(mask.row_ptr.back() / uint32_t(t) + 1) * 4);
+    for (int h = 0; h < listed; ++h) {
         const int64_t mh = mask.heads == 1 ? 0 : h;
         for (int64_t qb = 0; qb < mask.num_blocks; ++qb) {
             const uint32_t tag = uint32_t(qb) | (uint32_t(h) << gpu::kItemHeadShift);
@@ -262,9 +272,7 @@ bool KernelPlan::operator==(const KernelPlan& o) const {
     switch (kind) {
     case Kind::dense: return causal == o.causal;
     case Kind::band: return band == o.band;
-    case Kind::blocks:
-        return same_mask(blocks.get(), o.blocks.get()) && split.items == o.split.items &&
-               split.merges == o.split.merges;
+    case Kind::blocks: return same_mask(blocks.get(), o.blocks.get()) && split == o.split;
     }
     return false;
 }

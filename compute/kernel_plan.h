@@ -145,11 +145,17 @@ TiledShape choose_tiled_shape(const DeviceInfo& device, int64_t d, TiledRequest 
 // lists than others: work items (4 words: query block | head << 20, first entry, end entry,
 // partial slot or 0xffffffff for a direct write) and merges (query block | head << 20, first
 // slot, slot count, 0). Empty when nothing is split.
+// A mask shared by every head (mask.heads == 1) is split once: items and merges name head 0,
+// and the kernels run them `head_copies` times (dispatch z = head copy c: head c, slots
+// + c * slots), so planning costs the same for 1 head as for 16.
 struct SplitPlan {
     std::vector<uint32_t> items, merges;
-    int64_t slots = 0;
+    int64_t slots = 0;  // partial slots of one head copy
     int64_t chunk = 0;
+    int head_copies = 1;  // times the items and merges run, one head each
     bool empty() const { return merges.empty(); }
+    int64_t total_slots() const { return slots * head_copies; }
+    bool operator==(const SplitPlan&) const = default;
 };
 // chunk: 0 = automatic (split only lists far longer than the mean), < 0 = never, > 0 = split
 // every list longer than chunk entries into pieces of about chunk.

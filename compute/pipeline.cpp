@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include "errors.h"
 #include "shaders.h"
 
 #include <stdexcept>
@@ -96,8 +97,9 @@ PipelineCache::PipelineCache(VulkanContext& ctx, uint32_t bindings, uint32_t pus
     SALAB_VK(vkAllocateDescriptorSets(dev, &ai, &set_));
 }
 
-const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<uint32_t>& spec) {
-    auto key = std::make_pair(shader, spec);
+const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<uint32_t>& spec,
+                                   uint32_t subgroup_size) {
+    auto key = std::make_tuple(shader, spec, subgroup_size);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     auto words = shader_spirv(shader);
     VkShaderModuleCreateInfo mi{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
@@ -116,6 +118,16 @@ const Pipeline& PipelineCache::get(const std::string& shader, const std::vector<
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
     ci.layout = layout_;
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfo required{
+        VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
+    if (subgroup_size != 0 && subgroup_size != ctx_.info().subgroup_size) {
+        if (!ctx_.info().can_run_subgroup_size(subgroup_size))
+            throw VulkanError(shader + " needs " + std::to_string(subgroup_size) + "-lane subgroups; " +
+                              ctx_.info().name + " cannot run them");
+        // (Workgroup widths are multiples of the size: SPIR-V 1.6 modules then get full subgroups.)
+        required.requiredSubgroupSize = subgroup_size;
+        ci.stage.pNext = &required;
+    }
     if (ctx_.info().pipeline_statistics) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
     VkPipeline pipeline;
     VkResult r = vkCreateComputePipelines(ctx_.device(), VK_NULL_HANDLE, 1, &ci, nullptr, &pipeline);

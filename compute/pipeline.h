@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -45,8 +46,10 @@ public:
     PipelineCache(const PipelineCache&) = delete;
     PipelineCache& operator=(const PipelineCache&) = delete;
 
-    // Specialization constants are 32-bit, numbered 0, 1, ... in order.
-    const Pipeline& get(const std::string& shader, const std::vector<uint32_t>& spec);
+    // Specialization constants are 32-bit, numbered 0, 1, ... in order. subgroup_size > 0: the
+    // pipeline runs with that many lanes per subgroup (the device's default, or required through
+    // subgroup size control: DeviceInfo::can_run_subgroup_size must hold).
+    const Pipeline& get(const std::string& shader, const std::vector<uint32_t>& spec, uint32_t subgroup_size = 0);
     VkPipelineLayout layout() const { return layout_; }
     // Points the (single, reused) descriptor set at these buffers. Only valid while no earlier
     // submission using the set is in flight (every engine call waits for its work).
@@ -63,7 +66,7 @@ private:
     Owned<vkDestroyPipelineLayout> layout_;
     Owned<vkDestroyDescriptorPool> pool_;
     VkDescriptorSet set_ = VK_NULL_HANDLE;  // freed with pool_
-    std::map<std::pair<std::string, std::vector<uint32_t>>, Pipeline> cache_;
+    std::map<std::tuple<std::string, std::vector<uint32_t>, uint32_t>, Pipeline> cache_;
 };
 
 }  // namespace salab

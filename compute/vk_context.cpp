@@ -97,7 +97,14 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
 
     VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
     VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+    VkPhysicalDeviceSubgroupSizeControlProperties size_control{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES};
     subgroup.pNext = &driver;
+    VkPhysicalDeviceProperties basic;
+    vkGetPhysicalDeviceProperties(pd, &basic);
+    const bool has_size_control =
+        basic.apiVersion >= VK_API_VERSION_1_3 || has_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+    if (has_size_control) driver.pNext = &size_control;
     VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
     props2.pNext = &subgroup;
     vkGetPhysicalDeviceProperties2(pd, &props2);
@@ -145,8 +152,13 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
     VkPhysicalDeviceCooperativeMatrix2FeaturesNV fcm2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_2_FEATURES_NV};
     VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fexec{
         VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    VkPhysicalDeviceSubgroupSizeControlFeatures fsize{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
     f11.pNext = &f12;
     void** tail = &f12.pNext;
+    if (has_size_control) {
+        *tail = &fsize;
+        tail = &fsize.pNext;
+    }
     if (has_khr_coop) { *tail = &fkhr; tail = &fkhr.pNext; }
     if (has_coop2) { *tail = &fcm2; tail = &fcm2.pNext; }
     if (has_exec_props) { *tail = &fexec; tail = &fexec.pNext; }
@@ -213,8 +225,13 @@ DeviceInfo probe(VkInstance instance, VkPhysicalDevice pd, int index) {
     }
     info.fp16_arithmetic = api12 && f12.shaderFloat16;
     info.storage16 = api12 && f11.storageBuffer16BitAccess;
-    info.subgroup_size_control = has_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) ||
-                                 p.apiVersion >= VK_API_VERSION_1_3;
+    info.subgroup_size_control = has_size_control;
+    info.required_subgroup_size = api12 && has_size_control && fsize.subgroupSizeControl &&
+                                  (size_control.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT);
+    if (info.required_subgroup_size) {
+        info.min_subgroup_size = size_control.minSubgroupSize;
+        info.max_subgroup_size = size_control.maxSubgroupSize;
+    }
 
     if (has_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
         auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
@@ -422,6 +439,16 @@ ContextResult VulkanContext::create(const ContextOptions& options) {
         tail = &cm2.pNext;
         exts.push_back(VK_NV_COOPERATIVE_MATRIX_2_EXTENSION_NAME);
         if (ctx->info_.buffer_device_address) f12.bufferDeviceAddress = VK_TRUE;
+    }
+    // Required subgroup sizes (the khr-coopmat kernel's 32 lanes on AMD's wave64 default).
+    VkPhysicalDeviceSubgroupSizeControlFeatures size_control{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
+    if (ctx->info_.required_subgroup_size) {
+        size_control.subgroupSizeControl = VK_TRUE;
+        *tail = &size_control;
+        tail = &size_control.pNext;
+        if (ctx->info_.api_version_number < VK_API_VERSION_1_3)
+            exts.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
     }
     // Register counts of our pipelines (occupancy), where the driver reports statistics.
     VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec{

@@ -83,7 +83,16 @@ struct DeviceInfo {
     uint32_t subgroup_size = 0;
     bool subgroup_arithmetic = false;  // subgroupAdd/Max in compute
     bool subgroup_shuffle = false;     // subgroupShuffleXor and subgroupBroadcast in compute (tiled _sg shaders)
-    bool subgroup_size_control = false;
+    bool subgroup_size_control = false;  // VK_EXT_subgroup_size_control or Vulkan 1.3 (listed)
+    // A compute pipeline may ask for any power of two in [min, max] (subgroupSizeControl enabled,
+    // compute in requiredSubgroupSizeStages): how AMD's wave64 devices run 32-lane kernels.
+    bool required_subgroup_size = false;
+    uint32_t min_subgroup_size = 0, max_subgroup_size = 0;
+    // Can a compute pipeline run with `size` lanes per subgroup (the default or required)?
+    bool can_run_subgroup_size(uint32_t size) const {
+        return subgroup_size == size ||
+               (required_subgroup_size && min_subgroup_size <= size && size <= max_subgroup_size);
+    }
     bool fp16_arithmetic = false;      // shaderFloat16
     bool storage16 = false;            // storageBuffer16BitAccess
     bool timestamps = false;           // compute queue has timestamp bits

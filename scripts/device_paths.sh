@@ -6,7 +6,7 @@
 # Expects, like scripts/device_check.sh, a carried build in $CARRY/build-dev (default .devcarry;
 # configured with -DSALAB_BUILD_GUI=OFF -DSALAB_STATIC_RUNTIME=ON) and the Vulkan loader debs
 # (libvulkan1, libglvnd0, ...) in .gl/ or $CARRY/gl/.
-# Usage: [ANCHORS=0] bash scripts/device_paths.sh OUT_DIR [paths...]   (default: tiled rowwise nv-coopmat2 khr-coopmat nv-coopmat)
+# Usage: [ANCHORS=0] [CHECKS=0] [TESTS='name*,...'] bash scripts/device_paths.sh OUT_DIR [paths...]   (default: tiled rowwise nv-coopmat2 khr-coopmat nv-coopmat)
 set -uo pipefail
 out=${1:?output directory}; shift
 paths=${*:-tiled rowwise nv-coopmat2 khr-coopmat nv-coopmat}
@@ -30,11 +30,11 @@ for path in $paths; do
   # (A check line ends in " ok" and holds "max rel error": only salab-cli's own error line skips.)
   case "$why" in *" ok") ;; *) el "$path: skipped: $why"; echo "$why" > "$out/$path.skipped"; continue;; esac
   el "$path: gpu suite with SALAB_PATH=$path"
-  SALAB_PATH=$path timeout 300 "$tests" --test-suite=gpu > "$out/$path.gpu_suite.txt" 2>&1
+  SALAB_PATH=$path timeout 300 "$tests" --test-suite=gpu ${TESTS:+-tc="$TESTS"} > "$out/$path.gpu_suite.txt" 2>&1
   echo "rc=$?" >> "$out/$path.gpu_suite.txt"; tail -4 "$out/$path.gpu_suite.txt"
   dtypes="f16"; case "$path" in tiled|rowwise) dtypes="f16 f32";; esac  # tensor-core paths: f16 only
   el "$path: presets run --check ($dtypes, d = 64 and 128, n = 4097, 3 heads)"
-  for p in assets/presets/*.json; do
+  [ "${CHECKS:-1}" = 1 ] && for p in assets/presets/*.json; do  # CHECKS=0 skips them
     for dt in $dtypes; do
       for d in 64 128; do
         h="--heads 3"; [ "$(basename "$p")" = gemma_stack.json ] && h=""
@@ -43,7 +43,7 @@ for path in $paths; do
     done
   done > "$out/$path.checks.txt" 2>&1
   echo "ok: $(grep -c ' ok' "$out/$path.checks.txt") of $(wc -l < "$out/$path.checks.txt")"; grep -v " ok" "$out/$path.checks.txt" | head -5
-  if [ "${ANCHORS:-1}" = 1 ]; then  # ANCHORS=0 skips the anchor suite (minutes on the portable paths)
+  if [ "${ANCHORS:-1}" = 1 ]; then  # ANCHORS=0 skips the anchor suite (minutes on the portable paths); TESTS= picks gpu cases
     el "$path: anchors (f16)"
     timeout 200 $cli bench --suite anchors --repeats 5 --dtype f16 --path "$path" --json > "$out/$path.anchors.jsonl" 2> "$out/$path.anchors.err"
     python3 scripts/bench_table.py "$out/$path.anchors.jsonl" > "$out/$path.anchors.md" 2>&1; head -30 "$out/$path.anchors.md"

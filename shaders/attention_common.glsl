@@ -92,11 +92,12 @@ bool work_item(out uint qblock, out uint head, out uint first, out uint last, ou
         const uint idx = gl_WorkGroupID.y * kGridRow + gl_WorkGroupID.x;
         if (idx >= pc.num_items) return false;
         const uvec4 it = work_items[idx];
+        // z: the head copy of a split shared by every head (SplitPlan::head_copies).
         qblock = it.x & kItemBlockMask;
-        head = it.x >> kItemHeadShift;
+        head = (it.x >> kItemHeadShift) + gl_WorkGroupID.z;
         first = it.y;
         last = it.z;
-        slot = it.w;
+        slot = it.w == kNoKey ? kNoKey : it.w + gl_WorkGroupID.z * pc.slot_stride;
     } else {
         qblock = gl_WorkGroupID.x;
         head = gl_WorkGroupID.y + pc.head_offset;

@@ -104,9 +104,10 @@ layout(push_constant) uniform AttnPush {
     uint band_left;    // kModeBand: keys [row - band_left, row + band_right]
     uint band_right;
     float p_shift;     // coopmat2 kernels: P = 2^(S - m - p_shift) keeps an fp16 O finite
+    uint slot_stride;  // kModeSparseItems: partial slots per head copy (dispatch z = head copy)
 #ifdef __cplusplus
 };
-static_assert(sizeof(AttnPush) == 68, "push constant layout must match GLSL std430");
+static_assert(sizeof(AttnPush) == 72, "push constant layout must match GLSL std430");
 }  // namespace salab::gpu
 #else
 } pc;

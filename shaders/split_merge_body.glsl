@@ -2,7 +2,8 @@
 // one partial result per chunk (running max m, sum l and the unnormalised output, fp32); this
 // combines them exactly as the online softmax would have: M = max m_s, L = sum l_s 2^(m_s - M),
 // O = sum O_s 2^(m_s - M) / L. One workgroup per merge, one invocation per query row.
-// Merge word 0: query block | head << kItemHeadShift; word 1: first slot; word 2: slot count.
+// Merge word 0: query block | head << kItemHeadShift; word 1: first slot; word 2: slot count
+// (of head copy 0: copy z adds z to the head and z * slot_stride to the slots).
 #extension GL_GOOGLE_include_directive : require
 #include "shared.h"
 
@@ -25,17 +26,19 @@ void main() {
     const uint idx = gl_WorkGroupID.y * kGridRow + gl_WorkGroupID.x;
     if (idx >= pc.num_items) return;
     const uvec4 mg = merges[idx];
-    const uint qblock = mg.x & kItemBlockMask, head = mg.x >> kItemHeadShift;
+    // z: the head copy of a split shared by every head (slots of copy z follow those of z - 1).
+    const uint qblock = mg.x & kItemBlockMask, head = (mg.x >> kItemHeadShift) + gl_WorkGroupID.z;
+    const uint first_slot = mg.y + gl_WorkGroupID.z * pc.slot_stride;
     const uint row = qblock * kBlock + gl_LocalInvocationID.x;
     if (row >= pc.n) return;
     const uint d = pc.d;
     float big_m = -3.0e38;
-    for (uint s = 0u; s < mg.z; ++s) big_m = max(big_m, part_ml[(mg.y + s) * kBlock + gl_LocalInvocationID.x].x);
+    for (uint s = 0u; s < mg.z; ++s) big_m = max(big_m, part_ml[(first_slot + s) * kBlock + gl_LocalInvocationID.x].x);
     float big_l = 0.0;
     vec4 acc[D4];
     FOR_C4(c4) acc[c4] = vec4(0.0);
     for (uint s = 0u; s < mg.z; ++s) {
-        const uint pr = (mg.y + s) * kBlock + gl_LocalInvocationID.x;
+        const uint pr = (first_slot + s) * kBlock + gl_LocalInvocationID.x;
         const vec2 ml = part_ml[pr];
         const float w = exp2(ml.x - big_m);
         big_l += ml.y * w;

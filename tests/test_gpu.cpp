@@ -96,13 +96,28 @@ TEST_SUITE("gpu") {
         std::vector<HeadMask> one{HeadMask(hp, n)};
         const BlockMask bm = compile_block_mask(one);
         const SplitPlan plan = plan_split(bm, 2);
-        CHECK(plan.merges.size() / 4 == 2);  // query block 0 of each head
+        // Query block 0, planned once for the mask every head shares and run for both heads.
+        CHECK(plan.merges.size() / 4 == 1);
+        CHECK(plan.head_copies == 2);
+        CHECK(plan.total_slots() == 2 * plan.slots);
         QKV x = make_qkv(2, n, d, 17, QkvSource::gaussian);
         engine.upload(x.q, x.k, x.v, {2, n, d});
         RunResult r = engine.run(bm, {.read_back = true});
         CHECK(r.path.find("+split") != std::string::npos);
         std::vector<Csr> csr(2, build_csr(one[0]));
         CHECK(relative_error(r.out, oracle(csr, x, n, d)) < 1e-4);
+        // Five heads sharing one mask with a forced chunk: every list split, each head copy
+        // writing its own slots (a wrong slot stride would mix the heads' partial results).
+        {
+            QKV x5 = make_qkv(5, 1000, 16, 23, QkvSource::gaussian);
+            engine.upload(x5.q, x5.k, x5.v, {5, 1000, 16});
+            std::vector<HeadMask> m1{HeadMask(hp, 1000)};
+            const KernelPlan kp = plan_blocks(std::make_shared<const BlockMask>(compile_block_mask(m1)), 5, 2);
+            CHECK(kp.split.head_copies == 5);
+            RunResult r5 = engine.run(kp, {.read_back = true});
+            CHECK(r5.path.find("+split") != std::string::npos);
+            CHECK(relative_error(r5.out, oracle(std::vector<Csr>(5, build_csr(m1[0])), x5, 1000, 16)) < 1e-4);
+        }
         check_no_validation_messages();
     }
 
