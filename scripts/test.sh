@@ -10,10 +10,13 @@ bash scripts/install-deps.sh
 jobs=$(nproc)
 cmake -S . -B build-ci -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALAB_WERROR=ON
 cmake --build build-ci -j "$jobs"
-(cd build-ci && ctest --output-on-failure -j 1 --timeout 1200)
+# As many cases at once as there are CPUs: each is its own process, and one gpu case on lavapipe
+# keeps about one core busy. The cli cases (one scratch directory) take turns, the two window
+# cases run alone (tests/CMakeLists.txt).
+(cd build-ci && ctest --output-on-failure -j "$jobs" --timeout 1200)
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSALAB_SANITIZE=ON -DSALAB_BUILD_GUI=OFF -DSALAB_WERROR=ON
 cmake --build build-asan -j "$jobs" --target salab_tests
-(cd build-asan && ctest --output-on-failure -L 'cpu|hostile')  # the cpu/* and hostile/* cases, one process each
+(cd build-asan && ctest --output-on-failure -j "$jobs" -L 'cpu|hostile')  # the cpu/* and hostile/* cases, one process each
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALAB_FUZZ=ON \
   -DSALAB_BUILD_GUI=OFF -DSALAB_BUILD_TESTS=OFF
 cmake --build build-fuzz -j "$jobs" --target salab_fuzzers

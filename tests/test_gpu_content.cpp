@@ -109,6 +109,11 @@ TEST_SUITE("gpu") {
                     for (int64_t k : {1, 7, 64, 300}) {
                         if (k == 300 && (n < 1000 || d != 16))
                             continue;
+                        // n = 4097 at d = 64 (four times d = 16's scoring, on both sides): k = 64
+                        // only. The select kernel reads scores, not d: k = 1 and 7 run past the
+                        // 2048-key chunks at d = 16, and at d = 64 for n <= 1000.
+                        if (n > 1000 && d == 64 && k != 64)
+                            continue;
                         CAPTURE(n);
                         CAPTURE(d);
                         CAPTURE(causal);
@@ -224,12 +229,17 @@ TEST_SUITE("gpu") {
         ContentKernels ck(gpu_context());
         const int64_t n = 4096, d = 64, k = 64;
         const QKV x = make_qkv(1, n, d, 1, QkvSource::structured);
+        // A CPU device (lavapipe) reports its figure without warm-up and repeats: each pass costs
+        // seconds there and its timing says nothing about a GPU's.
+        const bool cpu = gpu_context().info().device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+        const int reps = cpu ? 1 : 3;
         for (bool causal : {false, true}) {
-            ck.topk(x.q, x.k, n, d, k, causal); // warm-up: pipelines, allocations
+            if (!cpu)
+                ck.topk(x.q, x.k, n, d, k, causal); // warm-up: pipelines, allocations
             std::vector<double> ms;
             int64_t refined = 0;
             double score_ms = 0, select_ms = 0;
-            for (int rep = 0; rep < 3; ++rep) {
+            for (int rep = 0; rep < reps; ++rep) {
                 const auto r = ck.topk(x.q, x.k, n, d, k, causal);
                 ms.push_back(r.gpu_ms);
                 refined = r.refined;
@@ -238,10 +248,10 @@ TEST_SUITE("gpu") {
             }
             std::sort(ms.begin(), ms.end());
             MESSAGE("topk indexer n=4096 d=64 k=64 causal="
-                    << causal << ": median " << ms[1] << " ms (min " << ms[0]
+                    << causal << ": median " << ms[ms.size() / 2] << " ms (min " << ms[0]
                     << "; last run: scores " << score_ms << " ms, select " << select_ms
                     << " ms), rows re-checked on the host: " << refined);
-            CHECK(ms[1] >= 0.0);
+            CHECK(ms[0] >= 0.0);
         }
         const Component c = lsh_component(16, 2, 0);
         const auto l = ck.lsh(x.q, x.k, n, d, c);

@@ -41,11 +41,30 @@ save("scalar.npy", "<f4", (), bytes(4))
 raw = open(os.path.join(npy, "qkv.npy"), "rb").read()
 open(os.path.join(npy, "truncated.npy"), "wb").write(raw[:100])
 PY
+# One target per CPU at a time (each libFuzzer process runs on one core): every target still
+# gets its SECONDS of a whole core; the logs are printed in order afterwards.
+jobs=$(nproc)
+fuzz_one() {
+  local t=$1 rc=0
+  (cd "$work/findings/$t" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+     -max_len=65536 -print_final_stats=1 "$work/$t" >"$work/fuzz_$t.log" 2>&1) || rc=$?
+  echo "$rc" >"$work/fuzz_$t.rc"
+}
+running=0
+for t in pattern session npy; do
+  if (( running >= jobs )); then
+    wait -n
+    running=$((running - 1))
+  fi
+  echo "fuzz_$t: ${secs}s"
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait
 status=0
 for t in pattern session npy; do
-  echo "fuzz_$t: ${secs}s"
-  if ! (cd "$work/findings/$t" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -max_len=65536 -print_final_stats=1 "$work/$t" >"$work/fuzz_$t.log" 2>&1); then
+  echo "fuzz_$t:"
+  if [[ $(cat "$work/fuzz_$t.rc") != 0 ]]; then
     # The crash report (error line, stack, input as text and base64) sits above the stats.
     grep -v -e '^#' -e 'NEW_FUNC' "$work/fuzz_$t.log" | tail -n 60
     status=1
