@@ -51,17 +51,20 @@ inline Component topk_component(int64_t k) {
 // Heads with different patterns, the GPU suites' odd masks (every kernel path runs the same
 // ones): head h % 3 == 0 a window + a global token (a dense row) + random keys, h % 3 == 1 a
 // dilated causal window + random keys, h % 3 == 2 a wide window + two global tokens with every
-// third row (i % 3 == 1) emptied.
-inline std::vector<Csr> mixed_heads(int64_t n, int heads) {
+// third row (i % 3 == 1) emptied. MixedHeads sets the random keys per row and the wide window.
+struct MixedHeads {
+    int64_t random0 = 2, random1 = 1, wide = 40;
+};
+inline std::vector<Csr> mixed_heads(int64_t n, int heads, MixedHeads m = {}) {
     std::vector<Csr> out;
     for (int h = 0; h < heads; ++h) {
         HeadPattern hp;
-        if (h % 3 == 0) hp.components = {window(3), global_first(1), random_keys(2, 7)};
+        if (h % 3 == 0) hp.components = {window(3), global_first(1), random_keys(m.random0, 7)};
         if (h % 3 == 1) {
             hp.causal = true;
-            hp.components = {window(5, 2), random_keys(1, 3)};
+            hp.components = {window(5, 2), random_keys(m.random1, 3)};
         }
-        if (h % 3 == 2) hp.components = {window(40), global_first(2)};
+        if (h % 3 == 2) hp.components = {window(m.wide), global_first(2)};
         Csr c = build_csr(HeadMask(hp, n));
         if (h % 3 == 2) {
             Csr e;

@@ -35,35 +35,10 @@ using salab::test::window;
 
 namespace {
 
-// Head 0: window + global row/column + random keys (full, partial and, with gathering,
-// gathered blocks); head 1: causal dilated window + random; head 2: wide window with every
-// third row emptied.
+// The GPU suites' mixed heads (tests/components.h) with more random keys and a wider window:
+// full, partial and, with gathering, gathered blocks, and head 2's emptied rows.
 std::vector<Csr> mixed_heads(int64_t n) {
-    std::vector<Csr> out;
-    for (int h = 0; h < 3; ++h) {
-        HeadPattern hp;
-        if (h == 0) hp.components = {window(3), global_first(1), random_keys(3, 7)};
-        if (h == 1) {
-            hp.causal = true;
-            hp.components = {window(5, 2), random_keys(2, 3)};
-        }
-        if (h == 2) hp.components = {window(70), global_first(2)};
-        Csr c = build_csr(HeadMask(hp, n));
-        if (h == 2) {
-            Csr e;
-            e.n = n;
-            e.row_ptr.push_back(0);
-            for (int64_t i = 0; i < n; ++i) {
-                if (i % 3 != 1)
-                    e.cols.insert(e.cols.end(), c.cols.begin() + c.row_ptr[size_t(i)],
-                                  c.cols.begin() + c.row_ptr[size_t(i) + 1]);
-                e.row_ptr.push_back(int64_t(e.cols.size()));
-            }
-            c = std::move(e);
-        }
-        out.push_back(std::move(c));
-    }
-    return out;
+    return salab::test::mixed_heads(n, 3, {.random0 = 3, .random1 = 2, .wide = 70});
 }
 
 // The variants to test: every one this device builds for d (each forced in turn).
