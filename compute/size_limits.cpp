@@ -34,9 +34,15 @@ namespace {
 
 // Per component: an upper bound on the keys of one row, on the runs of one row, and on pairs
 // kept by whole rows (global rows, global blocks) on top of that.
+// Also, in 64 x 64 blocks: an upper bound on the key blocks one query block lists, and on the
+// blocks listed on top of that by query blocks holding whole rows.
 struct CompCost {
     double row_keys = 0, row_runs = 0, extra_pairs = 0;
+    double qblock_blocks = 0, extra_blocks = 0;
 };
+constexpr double kB = 64;  // the block of the bound (check_block_mask's)
+// Key blocks touched by keys spanning `span` consecutive positions.
+double span_blocks(double span) { return std::ceil(span / kB) + 1; }
 
 CompCost component_cost(const Component& c, int64_t n64) {
     const double n = double(n64);
@@ -47,6 +53,7 @@ CompCost component_cost(const Component& c, int64_t n64) {
         const double reach = std::min(double(c.radius), std::floor((n - 1) / d));
         k.row_keys = std::min(n, 2 * reach + 1);
         k.row_runs = c.dilation == 1 ? 1 : k.row_keys;
+        k.qblock_blocks = span_blocks(2 * reach * d + kB);
         break;
     }
     case ComponentType::global: {
@@ -55,21 +62,30 @@ CompCost component_cost(const Component& c, int64_t n64) {
         k.row_keys = g;
         k.row_runs = 1 + every + double(c.tokens.size());
         k.extra_pairs = g * n;  // rows in G keep everything
+        // Column blocks: those of the first ones, one per every-th and per listed token; as many
+        // query blocks hold global rows, and list every key block.
+        k.qblock_blocks = span_blocks(std::min(double(c.first), n)) + every + double(c.tokens.size());
+        k.extra_blocks = k.qblock_blocks * std::ceil(n / kB);
         break;
     }
     case ComponentType::random:
         k.row_keys = k.row_runs = std::min(double(c.per_query), n);
+        k.qblock_blocks = kB * k.row_keys;
         break;
     case ComponentType::strided: {
         const double l = std::min(double(c.stride), n + 1);
         k.row_keys = std::min(n, 2 * l - 1 + n / l + 1);
         k.row_runs = std::min(n, n / l + 2);
+        // The band |i - j| < l, and per multiple of l the 64 rows' keys shifted by it (2 blocks).
+        k.qblock_blocks = span_blocks(2 * l + kB) + (l >= kB ? 2 * (std::floor(n / l) + 1) : n);
         break;
     }
     case ComponentType::fixed: {
         const double l = double(c.block), nb = std::floor((n - 1) / l) + 1;
         k.row_keys = std::min(n, l + nb * double(c.summary));
         k.row_runs = nb + 2;
+        // The query block's own groups, and each group's summary columns.
+        k.qblock_blocks = span_blocks(2 * l + kB) + nb * span_blocks(double(c.summary));
         break;
     }
     case ComponentType::block: {
@@ -80,48 +96,60 @@ CompCost component_cost(const Component& c, int64_t n64) {
         k.row_keys = std::min(n, blocks * b);
         k.row_runs = blocks + 1;
         k.extra_pairs = std::min(n, gb * b) * n;
+        // A query block meets at most ceil(64 / b) + 1 block rows; each block spans
+        // ceil(b / 64) + 1 key blocks. The global block rows list everything.
+        k.qblock_blocks = (std::ceil(kB / b) + 1) * blocks * span_blocks(b);
+        k.extra_blocks = span_blocks(std::min(n, gb * b)) * std::ceil(n / kB);
         break;
     }
     case ComponentType::lsh:
         k.row_keys = k.row_runs = n;  // unknown until hashed
+        k.qblock_blocks = n;
         break;
     case ComponentType::topk:
         k.row_keys = k.row_runs = std::min(double(c.k), n);
+        k.qblock_blocks = kB * k.row_keys;
         break;
     case ComponentType::dense:
         k.row_keys = n;
         k.row_runs = 1;
+        k.qblock_blocks = n;
         break;
     }
     return k;
 }
 
-HeadCost finish(double pairs, double runs, int64_t n64, bool causal) {
-    const double n = double(n64);
+HeadCost finish(double pairs, double runs, double qblock_blocks, double extra_blocks, int64_t n64, bool causal) {
+    const double n = double(n64), nb = std::ceil(n / kB);
     const double all = causal ? n * (n + 1) / 2 : n * n;
-    return {std::min(pairs, all), std::min(runs, std::max(n, all))};
+    const double blocks = nb * std::min(nb, qblock_blocks) + extra_blocks;
+    return {std::min(pairs, all), std::min(runs, std::max(n, all)), std::min(blocks, nb * nb)};
 }
 
 }  // namespace
 
 HeadCost head_cost(const HeadPattern& head, int64_t n) {
-    double pairs = 0, runs = 0;
+    double pairs = 0, runs = 0, qblocks = 0, extra = 0;
     for (const Component& c : head.components) {
         const CompCost k = component_cost(c, n);
         pairs += k.row_keys * double(n) + k.extra_pairs;
         runs += k.row_runs * double(n);
+        qblocks += k.qblock_blocks;
+        extra += k.extra_blocks;
     }
-    return finish(pairs, runs, n, head.causal);
+    return finish(pairs, runs, qblocks, extra, n, head.causal);
 }
 
 HeadCost head_cost(const HeadMask& mask) {
     const int64_t n = mask.n();
     const HeadPattern& head = mask.pattern();
-    double pairs = 0, runs = 0;
+    double pairs = 0, runs = 0, qblocks = 0, extra = 0;
     for (size_t ci = 0; ci < head.components.size(); ++ci) {
         const Component& c = head.components[ci];
+        const CompCost k = component_cost(c, n);
+        qblocks += k.qblock_blocks;
+        extra += k.extra_blocks;
         if (c.type != ComponentType::lsh) {
-            const CompCost k = component_cost(c, n);
             pairs += k.row_keys * double(n) + k.extra_pairs;
             runs += k.row_runs * double(n);
             continue;
@@ -142,7 +170,7 @@ HeadCost head_cost(const HeadMask& mask) {
         pairs += lsh;
         runs += lsh;
     }
-    return finish(pairs, runs, n, head.causal);
+    return finish(pairs, runs, qblocks, extra, n, head.causal);
 }
 
 void check_content_build(const HeadPattern& head, int64_t n, int64_t d) {
@@ -217,7 +245,8 @@ void check_row_walk(const HeadCost& cost, std::string_view what, std::string_vie
 double listed_blocks_bound(const std::vector<HeadCost>& heads, int64_t n, int block) {
     const double nb = std::ceil(double(n) / double(block));
     double total = 0;
-    for (const HeadCost& h : heads) total += std::min(nb * nb, h.pairs);
+    // HeadCost::blocks counts 64 x 64 blocks: it bounds any larger block too.
+    for (const HeadCost& h : heads) total += std::min({nb * nb, h.pairs, block >= 64 ? h.blocks : nb * nb});
     return total;
 }
 

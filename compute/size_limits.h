@@ -34,6 +34,9 @@ void check_json_depth(std::string_view text, std::string_view what, int max_dept
 struct HeadCost {
     double pairs = 0;
     double runs = 0;
+    // Listed 64 x 64 blocks of the head's block mask (from the components' block geometry: a
+    // window of radius 256 lists about 10 per query block, not n / 64).
+    double blocks = 0;
 };
 // From the pattern alone; lsh counts as dense (its buckets are not known yet).
 HeadCost head_cost(const HeadPattern& head, int64_t n);

@@ -7,6 +7,7 @@
 #include "mask.h"
 #include "npy.h"
 #include "pattern.h"
+#include "problem.h"
 #include "size_limits.h"
 #include "synthetic.h"
 #ifdef SALAB_HAVE_UI
@@ -247,6 +248,50 @@ TEST_SUITE("hostile") {
         CHECK(saturating_mul(int64_t(1) << 40, int64_t(1) << 40) == std::numeric_limits<int64_t>::max());
         int64_t out = 0;
         CHECK(!checked_mul(std::numeric_limits<int64_t>::max(), int64_t(2), out));
+    }
+
+    TEST_CASE("limits: the block-mask bound follows the block geometry, so a window at n = 2^20 fits") {
+        // The bound is an upper bound of what the compiler lists, for every preset and odd n.
+        auto check_bound = [](const Pattern& pattern, int64_t n) {
+            for (int layer = 0; layer < pattern.num_layers(); ++layer) {
+                const Problem p = prepare_problem(pattern, {.n = n, .d = 8, .layer = layer});
+                for (size_t h = 0; h < p.masks.size(); ++h) {
+                    CAPTURE(h);
+                    const BlockMask one = compile_block_mask(std::vector<HeadMask>{p.masks[h]}, 64);
+                    CHECK(head_cost(p.masks[h]).blocks >= double(one.listed_blocks()));
+                    if (!p.pattern.needs_qk())
+                        CHECK(head_cost(p.masks[h].pattern(), n).blocks >= double(one.listed_blocks()));
+                }
+            }
+        };
+        for (const auto& entry : fs::directory_iterator(fs::path(SALAB_SOURCE_DIR) / "assets/presets")) {
+            CAPTURE(entry.path().string());
+            const Pattern pattern = load_pattern(entry.path().string());
+            for (int64_t n : {1, 63, 65, 777, 4097}) {
+                CAPTURE(n);
+                check_bound(pattern, n);
+            }
+        }
+        for (
+            const char* json :
+            {R"({"n": 3000, "components": [{"type": "window", "radius": 7, "dilation": 3}, {"type": "global", "every": 100, "tokens": [5, 99]}]})",
+             R"({"n": 3000, "components": [{"type": "strided", "stride": 70}, {"type": "strided", "stride": 9}]})",
+             R"({"n": 3000, "components": [{"type": "fixed", "block": 40, "summary": 3}]})",
+             R"({"n": 3000, "components": [{"type": "block", "block": 32, "window_blocks": 2, "global_blocks": 3, "random_blocks": 2, "seed": 4}]})",
+             R"({"n": 3000, "causal": true, "components": [{"type": "block", "block": 192, "window_blocks": 1, "global_blocks": 1, "random_blocks": 1, "seed": 1}, {"type": "random", "per_query": 3, "seed": 2}]})"}) {
+            CAPTURE(json);
+            for (int64_t n : {100, 3000}) check_bound(parse_pattern(json), n);
+        }
+        // Radius 256 at n = 2^20: about ten 64 x 64 blocks per query block (n / 64 x n / 64 would
+        // be 2.7e8, over the limit); dense at that n is still refused.
+        const int64_t n = int64_t(1) << 20;
+        const Pattern w = parse_pattern(R"({"n": 1024, "components": [{"type": "window", "radius": 256}]})");
+        const HeadCost c = head_cost(w.layers[0].heads[0], n);
+        CHECK(c.blocks <= 11.0 * double(n / 64));
+        CHECK_NOTHROW(check_block_mask({c}, n, "window"));
+        const Pattern dense = parse_pattern(R"({"n": 1024, "components": [{"type": "dense"}]})");
+        CHECK_THROWS_WITH_AS(check_block_mask({head_cost(dense.layers[0].heads[0], n)}, n, "dense"),
+                             doctest::Contains("use a smaller n"), InputError);
     }
 
     // ---- disk filling --------------------------------------------------------------------------
