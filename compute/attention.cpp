@@ -94,6 +94,9 @@ struct AttentionEngine::Impl {
         int64_t longest_entries = 0;  // the longest entry range one workgroup visits
         GpuBuffer items, part_o, part_ml, merges;
     };
+    // Softmax weights on a viewport (AttentionEngine::probabilities); pair 1/2: also dense (causal)
+    // attention's, after the mask's (shaders/probabilities.comp).
+    std::vector<float> probabilities(const BlockMask* mask, const Viewport& view, uint32_t pair);
     MaskBuffers upload_mask(const BlockMask& m) {
         MaskBuffers b;
         b.row_ptr = GpuBuffer(ctx, m.row_ptr.size() * 4);
@@ -491,7 +494,22 @@ RunResult AttentionEngine::run_band(int64_t left, int64_t right, const RunOption
 }
 
 std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const Viewport& view) {
-    auto& im = *impl_;
+    return impl_->probabilities(mask, view, 0);
+}
+
+AttentionEngine::WeightPair AttentionEngine::probabilities_pair(const BlockMask& mask, bool dense_causal,
+                                                                const Viewport& view) {
+    std::vector<float> both = impl_->probabilities(&mask, view, dense_causal ? 2u : 1u);
+    const auto cells = std::ptrdiff_t(both.size() / 2);
+    WeightPair w;
+    w.dense.assign(both.begin() + cells, both.end());
+    both.resize(size_t(cells));
+    w.sparse = std::move(both);
+    return w;
+}
+
+std::vector<float> AttentionEngine::Impl::probabilities(const BlockMask* mask, const Viewport& view, uint32_t pair) {
+    auto& im = *this;
     const auto& s = im.shape;
     if (s.n == 0) throw InputError("no Q/K/V uploaded");
     if (view.head < 0 || view.head >= s.heads) throw InputError("viewport head out of range");
@@ -503,11 +521,11 @@ std::vector<float> AttentionEngine::probabilities(const BlockMask* mask, const V
     if (mask && mask->gathered_blocks > 0)
         throw InputError("probabilities needs a block mask compiled without gathering");
     im.ensure_dtype(DType::f32);
-    const size_t cells = size_t(view.rows) * size_t(view.cols);
+    const size_t cells = size_t(view.rows) * size_t(view.cols) * (pair > 0 ? 2u : 1u);
     GpuBuffer out(im.ctx, cells * 4);
     std::optional<Impl::MaskBuffers> mb;
     if (mask) mb = im.upload_mask(*mask);
-    const Pipeline& pipe = im.pipelines.get("probabilities", {d4_for(s.d)});
+    const Pipeline& pipe = im.pipelines.get("probabilities", {d4_for(s.d), pair});
     std::array<VkBuffer, kBindings> bufs;
     bufs.fill(im.dummy.handle());
     bufs[gpu::kBindQ] = im.q.handle();

@@ -127,6 +127,13 @@ public:
     // Softmax weights P(i, j) on a viewport, for `mask` (or all pairs when mask is null).
     // Returns rows x cols floats; cells whose pair is not kept are 0.
     std::vector<float> probabilities(const BlockMask* mask, const Viewport& view);
+    // The same for `mask` and for dense attention (causal: j <= i) in one pass over the scores,
+    // which both need: what the heatmap and the row plot show side by side, in half the time of
+    // two probabilities() calls. mask must not be null.
+    struct WeightPair {
+        std::vector<float> sparse, dense;
+    };
+    WeightPair probabilities_pair(const BlockMask& mask, bool dense_causal, const Viewport& view);
 
     // Density image of `mask` on a viewport, computed on the GPU from the block mask alone (no
     // Q/K/V upload needed, no n x n work on the host: what a mask view at n = 65,536 needs).

@@ -177,7 +177,8 @@ TiledShape choose_tiled_shape(const DeviceInfo& i, int64_t d, TiledRequest want)
     if (!shuffles) tpr = 1;
     tpr = std::min(tpr, std::max<uint32_t>(1, i.subgroup_size));
     while (tpr > 1 && i.max_workgroup_invocations && 64u * tpr > i.max_workgroup_invocations) tpr /= 2;
-    t.bcast = shuffles && i.subgroup_size >= 8 && (want.bcast > 0 || (want.bcast < 0 && cpu && tpr == 1));
+    // The lane-broadcast loop only when asked for: on lavapipe it now costs 1.6-2x (see kernel_plan.h).
+    t.bcast = shuffles && i.subgroup_size >= 8 && want.bcast > 0;
     if (t.bcast) tpr = 1;
     t.rows = tpr > 1 ? 1u : std::min(8u, pow2_floor(want.rows > 0 ? want.rows : (cpu ? 8u : 1u)));
     // Registers: Q and O hold rows x d4 vec4s; beyond 128 of them wider heads take fewer rows.

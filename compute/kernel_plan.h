@@ -86,13 +86,16 @@ const PathChoice* find_choice(const std::vector<PathChoice>& choices, KernelPath
 //         (the fallback: nothing to merge); 4 on GPUs with subgroup shuffles of >= 4 lanes (the
 //         row's lanes split its keys and merge their softmax states by shuffles at the end; 256
 //         invocations fill a multiprocessor's warps with 64 rows of registers each).
-//   bcast the lane-broadcast inner loop, on CPU devices with subgroup broadcasts of >= 8 lanes
-//         (lavapipe loads lane by lane inside loops even at a uniform address, so each lane loads
-//         a different key and subgroupBroadcast hands it to the others).
+//   bcast the lane-broadcast inner loop (each lane loads a different key and subgroupBroadcast
+//         hands it to the others; needs subgroup broadcasts of >= 8 lanes): only when requested.
+//         It was the default on CPU devices until 2026-12-04, when on lavapipe (quiet machine,
+//         same build, one head unless named) it measured 1.6-2.0x slower than the plain loop:
+//         dense n = 4,096, d = 64: 908 vs 445 ms (f16 storage 829 vs 452); d = 128: 1,746 vs
+//         1,074; n = 1,000, 2 heads: 104-106 vs 54-55; Longformer n = 4,096: 155 vs 78; BigBird
+//         155 vs 91 (d = 16: equal).
 //   rows  query rows per invocation (register blocking; tpr = 1): 8 on CPU devices (each loaded
-//         and broadcast key serves eight rows; lavapipe, dense n = 1,000, d = 64, 2 heads, a
-//         loaded machine, interleaved: 8 rows + bcast 0.54-0.79 s, 8 rows without 0.69-0.94 s,
-//         4 rows + bcast 1.0-1.1 s), 1 elsewhere. Workgroup: 64 * tpr / rows.
+//         key serves eight rows; lavapipe, dense n = 4,096, d = 64: 8 rows 445 ms, 4 rows 574),
+//         1 elsewhere. Workgroup: 64 * tpr / rows.
 //   kc    keys staged per step, the largest of 64, 32, 16, 8 (and >= 8 * tpr) whose K and V tiles,
 //         2 * kc * ds * 16 bytes + kc key ids, fit the device's shared memory (at most 48 KiB, so
 //         that several workgroups share a multiprocessor). lavapipe (32 KiB): kc = 32 at d = 64.

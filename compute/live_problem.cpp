@@ -8,9 +8,10 @@
 #include "vk_context.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <utility>
 
@@ -467,9 +468,12 @@ void LiveProblem::State::stage_heatmap(const LiveRequest& req, const std::functi
     r.request = v;
     r.w = int(vp.cols);
     r.h = int(vp.rows);
-    r.sparse = engine->probabilities(blocks.get(), vp);
+    // The mask's weights and dense attention's from one pass over the scores (dense_ref is the
+    // causal dense mask when the pattern is causal, else null: every pair).
+    AttentionEngine::WeightPair w = engine->probabilities_pair(*blocks, dense_ref != nullptr, vp);
     if (stale()) return;
-    r.dense = engine->probabilities(dense_ref.get(), vp);
+    r.sparse = std::move(w.sparse);
+    r.dense = std::move(w.dense);
     r.ms = ms_since(t0);
     heat_done = v;
     out.heat = std::move(r);
@@ -487,9 +491,10 @@ void LiveProblem::State::stage_row_weights(const LiveRequest& req, const std::fu
     r.gen = gen;
     r.id = next_version();
     r.request = v;
-    r.sparse = engine->probabilities(blocks.get(), vp);
+    AttentionEngine::WeightPair w = engine->probabilities_pair(*blocks, dense_ref != nullptr, vp);
     if (stale()) return;
-    r.dense = engine->probabilities(dense_ref.get(), vp);
+    r.sparse = std::move(w.sparse);
+    r.dense = std::move(w.dense);
     row_done = v;
     out.row = std::move(r);
 }
@@ -740,6 +745,24 @@ LiveStage LiveProblem::next_stage(const LiveRequest& req) const {
 void LiveProblem::run_stage(LiveStage stage, const LiveRequest& req, const std::function<bool()>& stale,
                             LiveUpdate& out, std::stop_token hop_stop) {
     State& s = *s_;
+    // SALAB_STAGE_LOG=1: one line per stage on stderr (generation, stage, wall ms), to see where
+    // an update's latency goes.
+    static const bool log = [] {
+        const char* v = std::getenv("SALAB_STAGE_LOG");
+        return v && *v && *v != '0';
+    }();
+    const auto t0 = Clock::now();
+    struct Log {
+        bool on;
+        LiveStage stage;
+        uint64_t gen;
+        Clock::time_point t0;
+        ~Log() {
+            if (on && stage != LiveStage::idle)
+                std::fprintf(stderr, "salab: stage gen %llu %s %.1f ms\n", static_cast<unsigned long long>(gen),
+                             std::string(stage_name(stage)).c_str(), ms_since(t0));
+        }
+    } logged{log, stage, req.gen, t0};
     try {
         switch (stage) {
             case LiveStage::model: s.stage_model(req, stale, out); break;

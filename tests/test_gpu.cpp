@@ -229,44 +229,62 @@ TEST_SUITE("gpu") {
         check_no_validation_messages();
     }
 
-    TEST_CASE("probability viewport matches a CPU softmax") {
+    TEST_CASE("probability viewport matches a CPU softmax, alone and paired with dense weights") {
         AttentionEngine engine(gpu_context());
-        const int64_t n = 150, d = 16;
-        auto csr = mixed_heads(n, 3);
-        QKV x = make_qkv(3, n, d, 9, QkvSource::gaussian);
-        engine.upload(x.q, x.k, x.v, {3, n, d});
-        BlockMask bm = compile_block_mask(csr);
-        for (int head : {0, 2})
-            for (int64_t stride : {1, 3}) {
-                Viewport v{head, 5, 2, 40, 45, stride};
-                auto p = engine.probabilities(&bm, v);
-                const Csr& c = csr[size_t(head)];
-                const size_t base = size_t(head) * size_t(n * d);
-                for (int64_t r = 0; r < v.rows; ++r) {
-                    const int64_t i = v.row0 + r * stride;
-                    if (i >= n) break;
-                    std::vector<double> s;
-                    double mx = -1e300, sum = 0;
-                    for (int64_t e = c.row_ptr[size_t(i)]; e < c.row_ptr[size_t(i) + 1]; ++e) {
-                        double dot = 0;
-                        for (int64_t k = 0; k < d; ++k)
-                            dot +=
-                                double(x.q[base + size_t(i * d + k)]) * x.k[base + size_t(c.cols[size_t(e)] * d + k)];
-                        s.push_back(dot / std::sqrt(double(d)));
-                        mx = std::max(mx, s.back());
-                    }
-                    for (double t : s) sum += std::exp(t - mx);
-                    std::vector<double> want(size_t(v.cols), 0.0);
-                    for (int64_t e = c.row_ptr[size_t(i)]; e < c.row_ptr[size_t(i) + 1]; ++e) {
-                        const int64_t j = c.cols[size_t(e)];
-                        if (j >= v.col0 && (j - v.col0) % stride == 0 && (j - v.col0) / stride < v.cols)
-                            want[size_t((j - v.col0) / stride)] =
-                                std::exp(s[size_t(e - c.row_ptr[size_t(i)])] - mx) / sum;
-                    }
-                    for (int64_t col = 0; col < v.cols; ++col)
-                        CHECK(p[size_t(r * v.cols + col)] == doctest::Approx(want[size_t(col)]).epsilon(1e-4));
+        // The CPU softmax of row i over the keys of `c`, on the viewport's grid.
+        auto check = [](const std::vector<float>& p, const Csr& c, const QKV& x, int head, int64_t n, int64_t d,
+                        const Viewport& v) {
+            const size_t base = size_t(head) * size_t(n * d);
+            for (int64_t r = 0; r < v.rows; ++r) {
+                const int64_t i = v.row0 + r * v.stride;
+                if (i >= n) break;
+                CAPTURE(i);
+                std::vector<double> s;
+                double mx = -1e300, sum = 0;
+                for (int64_t e = c.row_ptr[size_t(i)]; e < c.row_ptr[size_t(i) + 1]; ++e) {
+                    double dot = 0;
+                    for (int64_t k = 0; k < d; ++k)
+                        dot += double(x.q[base + size_t(i * d + k)]) * x.k[base + size_t(c.cols[size_t(e)] * d + k)];
+                    s.push_back(dot / std::sqrt(double(d)));
+                    mx = std::max(mx, s.back());
                 }
+                for (double t : s) sum += std::exp(t - mx);
+                std::vector<double> want(size_t(v.cols), 0.0);
+                for (int64_t e = c.row_ptr[size_t(i)]; e < c.row_ptr[size_t(i) + 1]; ++e) {
+                    const int64_t j = c.cols[size_t(e)];
+                    if (j >= v.col0 && (j - v.col0) % v.stride == 0 && (j - v.col0) / v.stride < v.cols)
+                        want[size_t((j - v.col0) / v.stride)] =
+                            std::exp(s[size_t(e - c.row_ptr[size_t(i)])] - mx) / sum;
+                }
+                for (int64_t col = 0; col < v.cols; ++col)
+                    CHECK(p[size_t(r * v.cols + col)] == doctest::Approx(want[size_t(col)]).epsilon(1e-4));
             }
+        };
+        for (auto [n, d] : {std::pair<int64_t, int64_t>{150, 16}, {333, 20}}) {
+            CAPTURE(n);
+            CAPTURE(d);
+            auto csr = mixed_heads(n, 3);
+            QKV x = make_qkv(3, n, d, 9, QkvSource::gaussian);
+            engine.upload(x.q, x.k, x.v, {3, n, d});
+            BlockMask bm = compile_block_mask(csr);
+            for (int head : {0, 2})
+                for (int64_t stride : {1, 3}) {
+                    CAPTURE(head);
+                    CAPTURE(stride);
+                    const Viewport v{head, 5, 2, n == 150 ? 40 : 120, 45, stride};
+                    check(engine.probabilities(&bm, v), csr[size_t(head)], x, head, n, d, v);
+                    for (bool causal : {false, true}) {
+                        CAPTURE(causal);
+                        HeadPattern hp;
+                        hp.causal = causal;
+                        hp.components = {Component{.type = ComponentType::dense}};
+                        const Csr dense = build_csr(HeadMask(hp, n));
+                        const AttentionEngine::WeightPair w = engine.probabilities_pair(bm, causal, v);
+                        check(w.sparse, csr[size_t(head)], x, head, n, d, v);
+                        check(w.dense, dense, x, head, n, d, v);
+                    }
+                }
+        }
         check_no_validation_messages();
     }
 
