@@ -30,7 +30,9 @@ LiveRequest request_for(const std::string& json, int64_t d, int heads) {
     r.params.heads = heads;
     r.params.source = QkvSource::gaussian;
     const int64_t n = r.params.pattern.n;
-    r.view.mask = {0, {0, 0, n, n}, 48, 48, false};  // zoomed out: GPU density
+    // Zoomed out (GPU density): more than 8 query rows per pixel even for the smallest n here,
+    // so that a CPU device counts it on the GPU too (see the CPU-device case below).
+    r.view.mask = {0, {0, 0, n, n}, 24, 24, false};
     r.view.heat = {1, {0, 0, n, n}, 4};
     r.view.hop_token = n / 2;
     return r;
@@ -72,7 +74,7 @@ TEST_SUITE("gpu") {
         CHECK(all.model->stats.kept_pairs == all.model->blocks->kept_pairs);
         REQUIRE(all.mask);
         CHECK(all.mask->on_gpu);
-        CHECK(all.mask->image.w == 48);
+        CHECK(all.mask->image.w == 24);
         REQUIRE(all.timing);
         CHECK(all.timing->sparse_ms > 0);
         CHECK(all.timing->sparse_runs >= 3);  // the refined median: 3..15 repeats, as many as fit ~1.5 s
@@ -107,6 +109,32 @@ TEST_SUITE("gpu") {
         CHECK(*all.accuracy->kept_mass > 0.0);
         CHECK(*all.accuracy->kept_mass < 1.0);
         CHECK_FALSE(all.accuracy->sampled);  // n <= 2048: every row
+        check_no_validation_messages();
+    }
+
+    TEST_CASE("live pipeline: a CPU device draws a mask image on the CPU when every row of a pixel is counted") {
+        const char* json =
+            R"({"name":"w","n":301,"components":[{"type":"window","radius":9},{"type":"global","first":3}]})";
+        LiveRequest req = request_for(json, 16, 1);
+        req.view.mask.w = req.view.mask.h = 48;  // 301 rows <= 8 per pixel x 48: exact on the CPU
+        LiveProblem live;
+        live.set_device(&gpu_context());
+        LiveUpdate all;
+        const std::vector<LiveStage> ran = run_all(live, req, all);
+        REQUIRE(ran.size() >= 3);
+        REQUIRE(all.mask);
+        CHECK(all.mask->gpu_error.empty());
+        const bool cpu_device = gpu_context().info().type == "cpu";
+        CHECK(all.mask->on_gpu == !cpu_device);
+        // On a CPU device the image needs no block mask, so it comes first.
+        CHECK(ran[1] == (cpu_device ? LiveStage::mask_image : LiveStage::block_mask));
+        // Either way the image is the exact density of each pixel.
+        const Pattern p = parse_pattern(json);
+        const HeadMask m(p.layers[0].heads[0], p.n);
+        const DensityImage want = aggregate_mask(m, {0, 0, p.n, p.n}, 48, 48);
+        REQUIRE(all.mask->image.density.size() == want.density.size());
+        for (size_t i = 0; i < want.density.size(); ++i)
+            CHECK(all.mask->image.density[i] == doctest::Approx(want.density[i]).epsilon(1e-5));
         check_no_validation_messages();
     }
 
