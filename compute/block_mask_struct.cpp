@@ -852,6 +852,64 @@ struct Worker {
     }
 };
 
+// Where each piece's entries, bitmasks and gather blocks start in the assembled mask (one more
+// than there are pieces: the last is the total). Throws when the total outgrows the encoding.
+struct PieceBase {
+    size_t entries = 0, bits = 0, gather = 0;
+};
+std::vector<PieceBase> piece_bases(const std::vector<Piece>& pieces, const BlockMask& bm) {
+    std::vector<PieceBase> base(pieces.size() + 1);
+    for (size_t i = 0; i < pieces.size(); ++i)
+        base[i + 1] = {base[i].entries + pieces[i].entries.size(), base[i].bits + pieces[i].bits.size(),
+                       base[i].gather + pieces[i].gather.size()};
+    const PieceBase& total = base.back();
+    if (total.entries / 2 >= (size_t(1) << 31))
+        throw std::length_error("block mask has too many entries for 32-bit offsets");
+    if (total.gather / size_t(bm.block) > gpu::kIndexMask ||
+        total.bits / size_t(bm.words_per_partial()) >= (size_t(1) << 32))
+        throw std::length_error("block mask has too many gathered or partial blocks for 32-bit indices");
+    return base;
+}
+
+// Copies a piece into its place in bm (sized for all pieces), rebasing its bitmask and gather
+// indices.
+void copy_piece(const Piece& p, const PieceBase& b, BlockMask& bm) {
+    const uint32_t bit_base = uint32_t(b.bits / size_t(bm.words_per_partial()));
+    const uint32_t gather_base = uint32_t(b.gather / size_t(bm.block));
+    const uint32_t* src = p.entries.v.data();
+    uint32_t* dst = bm.entries.data() + b.entries;
+    for (size_t e = 0; e < p.entries.size(); e += 2) {
+        const BlockEntry be = decode_entry(src[e]);
+        dst[e] = be.gathered ? src[e] + gather_base : src[e];
+        dst[e + 1] = be.partial ? src[e + 1] + bit_base : 0u;
+    }
+    std::copy(p.bits.begin(), p.bits.end(), bm.bits.begin() + std::ptrdiff_t(b.bits));
+    std::copy(p.gather.begin(), p.gather.end(), bm.gather.begin() + std::ptrdiff_t(b.gather));
+}
+
+// Row pointers and statistics of bm from its pieces, in row order.
+void finish_from_pieces(const std::vector<Piece>& pieces, int64_t rows, BlockMask& bm) {
+    bm.row_ptr.resize(size_t(rows) + 1);
+    bm.row_ptr[0] = 0;
+    size_t r = 0;
+    for (const Piece& p : pieces)
+        for (uint32_t c : p.counts) {
+            bm.row_ptr[r + 1] = bm.row_ptr[r] + c;
+            ++r;
+        }
+    bm.min_keys_per_query = std::numeric_limits<int64_t>::max();
+    for (const Piece& p : pieces) {
+        bm.kept_pairs += p.kept;
+        bm.empty_rows += p.empty_rows;
+        bm.full_blocks += p.full;
+        bm.partial_blocks += p.partial;
+        bm.gathered_blocks += p.gathered;
+        bm.min_keys_per_query = std::min(bm.min_keys_per_query, p.min_keys);
+        bm.max_keys_per_query = std::max(bm.max_keys_per_query, p.max_keys);
+    }
+    if (bm.min_keys_per_query == std::numeric_limits<int64_t>::max()) bm.min_keys_per_query = 0;
+}
+
 }  // namespace
 
 std::string structural_block_mask_unsupported(const std::vector<HeadMask>& heads, int block) {
@@ -919,6 +977,13 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
     std::exception_ptr failed;
     std::mutex failed_mutex;
     std::atomic<bool> stop{false};
+    // Called in a catch block: keeps the first failure and stops the other workers.
+    auto record_failure = [&] {
+        std::lock_guard lock(failed_mutex);
+        if (!failed) failed = std::current_exception();
+        stop = true;
+    };
+
     auto build = [&](int w) {
         try {
             Worker wk;
@@ -954,60 +1019,25 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
                 last = now;
             }
         } catch (...) {
-            std::lock_guard lock(failed_mutex);
-            if (!failed) failed = std::current_exception();
-            stop = true;
+            record_failure();
         }
     };
-    auto record_failure = [&] {
-        std::lock_guard lock(failed_mutex);
-        if (!failed) failed = std::current_exception();
-        stop = true;
-    };
-
-    // Assembly in row order, rebasing bitmask and gather indices. With several pieces, each
-    // worker copies its own once all are built and the offsets are known (a barrier, not a
-    // second wake-up of the pool): the copy and the first touch of the output's pages cost as
-    // much as building when one thread does them.
-    struct Base {
-        size_t entries = 0, bits = 0, gather = 0;
-    };
-    std::vector<Base> base(pieces.size() + 1);
+    // Assembly in row order. With several pieces, each worker copies its own once all are built
+    // and the offsets are known (a barrier, not a second wake-up of the pool): the copy and the
+    // first touch of the output's pages cost as much as building when one thread does them.
+    std::vector<PieceBase> base;
     auto prepare = [&]() noexcept {
         if (stop) return;
         try {
-            for (size_t i = 0; i < pieces.size(); ++i)
-                base[i + 1] = {base[i].entries + pieces[i].entries.size(), base[i].bits + pieces[i].bits.size(),
-                               base[i].gather + pieces[i].gather.size()};
-            const Base& total = base.back();
-            if (total.entries / 2 >= (size_t(1) << 31))
-                throw std::length_error("block mask has too many entries for 32-bit offsets");
-            if (total.gather / size_t(block) > gpu::kIndexMask ||
-                total.bits / size_t(bm.words_per_partial()) >= (size_t(1) << 32))
-                throw std::length_error("block mask has too many gathered or partial blocks for 32-bit indices");
+            base = piece_bases(pieces, bm);
             if (pieces.size() > 1) {
-                bm.entries.resize(total.entries);
-                bm.bits.resize(total.bits);
-                bm.gather.resize(total.gather);
+                bm.entries.resize(base.back().entries);
+                bm.bits.resize(base.back().bits);
+                bm.gather.resize(base.back().gather);
             }
         } catch (...) {
             record_failure();
         }
-    };
-    auto copy = [&](int w) {
-        const Piece& p = pieces[size_t(w)];
-        const Base& b = base[size_t(w)];
-        const uint32_t bit_base = uint32_t(b.bits / size_t(bm.words_per_partial()));
-        const uint32_t gather_base = uint32_t(b.gather / size_t(block));
-        const uint32_t* src = p.entries.v.data();
-        uint32_t* dst = bm.entries.data() + b.entries;
-        for (size_t e = 0; e < p.entries.size(); e += 2) {
-            const uint32_t w0 = src[e];
-            dst[e] = (w0 & gpu::kGatherBit) ? w0 + gather_base : w0;
-            dst[e + 1] = (w0 & gpu::kPartialBit) ? src[e + 1] + bit_base : 0u;
-        }
-        std::copy(p.bits.begin(), p.bits.end(), bm.bits.begin() + std::ptrdiff_t(b.bits));
-        std::copy(p.gather.begin(), p.gather.end(), bm.gather.begin() + std::ptrdiff_t(b.gather));
     };
     if (t == 1) {
         build(0);
@@ -1035,32 +1065,12 @@ std::optional<BlockMask> build_block_mask_structural(const std::vector<HeadMask>
                     synced.wait(lock, [&] { return arrived == t; });
                 }
             }
-            if (!stop) copy(w);
+            if (!stop) copy_piece(pieces[size_t(w)], base[size_t(w)], bm);
         };
         WorkerPool::get().run(t, work);
     }
     if (failed) std::rethrow_exception(failed);
-    bm.row_ptr.resize(size_t(rows) + 1);
-    bm.row_ptr[0] = 0;
-    {
-        size_t r = 0;
-        for (const Piece& p : pieces)
-            for (uint32_t c : p.counts) {
-                bm.row_ptr[r + 1] = bm.row_ptr[r] + c;
-                ++r;
-            }
-    }
-    bm.min_keys_per_query = std::numeric_limits<int64_t>::max();
-    for (const Piece& p : pieces) {
-        bm.kept_pairs += p.kept;
-        bm.empty_rows += p.empty_rows;
-        bm.full_blocks += p.full;
-        bm.partial_blocks += p.partial;
-        bm.gathered_blocks += p.gathered;
-        bm.min_keys_per_query = std::min(bm.min_keys_per_query, p.min_keys);
-        bm.max_keys_per_query = std::max(bm.max_keys_per_query, p.max_keys);
-    }
-    if (bm.min_keys_per_query == std::numeric_limits<int64_t>::max()) bm.min_keys_per_query = 0;
+    finish_from_pieces(pieces, rows, bm);
     return bm;
 }
 

@@ -761,17 +761,6 @@ void LiveProblem::run_stage(LiveStage stage, const LiveRequest& req, const std::
         return v && *v && *v != '0';
     }();
     const auto t0 = Clock::now();
-    struct Log {
-        bool on;
-        LiveStage stage;
-        uint64_t gen;
-        Clock::time_point t0;
-        ~Log() {
-            if (on && stage != LiveStage::idle)
-                std::fprintf(stderr, "salab: stage gen %llu %s %.1f ms\n", static_cast<unsigned long long>(gen),
-                             std::string(stage_name(stage)).c_str(), ms_since(t0));
-        }
-    } logged{log, stage, req.gen, t0};
     try {
         switch (stage) {
             case LiveStage::model: s.stage_model(req, stale, out); break;
@@ -794,6 +783,9 @@ void LiveProblem::run_stage(LiveStage stage, const LiveRequest& req, const std::
         s.model_ok = false;
         out.compute_error = e.what();
     }
+    if (log && stage != LiveStage::idle)
+        std::fprintf(stderr, "salab: stage gen %llu %s %.1f ms\n", static_cast<unsigned long long>(req.gen),
+                     std::string(stage_name(stage)).c_str(), ms_since(t0));
 }
 
 LiveLayer sweep_layer(const LiveParams& p, int64_t n, const QKV& qkv) {
