@@ -163,6 +163,7 @@ void bench_one(VulkanContext& ctx, AttentionEngine& engine, const BenchCase& c, 
                   {"blocks_full", run_blocks.full_blocks}, {"blocks_partial", run_blocks.partial_blocks},
                   {"blocks_gathered", run_blocks.gathered_blocks},
                   {"path", sparse.path}, {"plan", plan.describe()}, {"device", engine.device().name}};
+        if (!no_mask) j["split_plan_ms"] = plan.split_ms;  // the split-k part of mask_build_ms
         if (indexer_ms) j["indexer_ms"] = *indexer_ms;
         if (use_band) j["band"] = {plan.band.left, plan.band.right};  // row i keeps keys [i - left, i + right]
         if (dense) {

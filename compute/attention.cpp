@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -92,6 +94,7 @@ struct AttentionEngine::Impl {
         uint32_t num_items = 0, num_merges = 0;
         uint32_t head_copies = 1, slot_stride = 0;  // SplitPlan::head_copies, slots per copy
         int64_t longest_entries = 0;  // the longest entry range one workgroup visits
+        bool gathered = false, partial = false;  // does the mask list gathered / partial blocks
         GpuBuffer items, part_o, part_ml, merges;
     };
     // Softmax weights on a viewport (AttentionEngine::probabilities); pair 1/2: also dense (causal)
@@ -107,6 +110,8 @@ struct AttentionEngine::Impl {
         b.bits.write(ctx, m.bits.data(), m.bits.size() * 4);
         b.gather = GpuBuffer(ctx, m.gather.size() * 4);
         if (!m.gather.empty()) b.gather.write(ctx, m.gather.data(), m.gather.size() * 4);
+        b.gathered = m.gathered_blocks > 0;
+        b.partial = m.partial_blocks > 0;
         for (size_t r = 0; r + 1 < m.row_ptr.size(); ++r)
             b.longest_entries = std::max<int64_t>(b.longest_entries, int64_t(m.row_ptr[r + 1]) - int64_t(m.row_ptr[r]));
         return b;
@@ -160,20 +165,39 @@ struct AttentionEngine::Impl {
         return cm2;
     }
 
-    // The kernel family's shader for this dtype and d.
-    const Pipeline& attention_pipeline(KernelPath path, DType dtype, const Cm2Kernel* cm2, const TiledShape* tiled) {
-        if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + std::to_string(shape.d), {});
+    // The kernel family's shader for this dtype and d, its pipeline built for `mode` (one per
+    // mode a run uses; gpu::kAnyMode: one that reads the mode from the push constants) and, for
+    // coopmat2, for the kinds of entries the block mask has.
+    const Pipeline& attention_pipeline(KernelPath path, DType dtype, uint32_t mode, const Cm2Kernel* cm2,
+                                       const TiledShape* tiled, const MaskBuffers* mb) {
+        const std::string d = std::to_string(shape.d);
+        if (path == KernelPath::nv_coopmat) return pipelines.get("attention_nv_d" + d, {mode});
         if (path == KernelPath::khr_coopmat)  // 32-lane subgroups (required where the default differs)
-            return pipelines.get("attention_khr_d" + std::to_string(shape.d), {}, 32);
-        if (path == KernelPath::nv_coopmat2) return pipelines.get(cm2->shader, {});
+            return pipelines.get("attention_khr_d" + d, {mode}, 32);
+        if (path == KernelPath::nv_coopmat2) {
+            uint32_t entries = gpu::kSpecGathered | gpu::kSpecPartial;
+            if (mb && mode != gpu::kAnyMode)
+                entries = (mb->gathered ? gpu::kSpecGathered : 0u) | (mb->partial ? gpu::kSpecPartial : 0u);
+            return pipelines.get(cm2->shader, {mode, entries});
+        }
         const bool f16 = dtype == DType::f16;
         if (path == KernelPath::tiled) {
             const std::string name =
                 std::string(tiled->subgroup ? "attention_tiled_sg_" : "attention_tiled_") + (f16 ? "f16" : "f32");
             return pipelines.get(name, {tiled->d4, tiled->tpr, tiled->kc, tiled->ds, tiled->workgroup(),
-                                        tiled->bcast ? 1u : 0u, tiled->rows, tiled->chunk});
+                                        tiled->bcast ? 1u : 0u, tiled->rows, tiled->chunk, mode});
         }
-        return pipelines.get(f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d)});
+        return pipelines.get(f16 ? "attention_f16" : "attention_f32", {d4_for(shape.d), mode});
+    }
+
+    // Build the attention pipeline for the run's mode (see attention_pipeline)? On GPUs by default:
+    // the H200's coopmat2 kernel ran dense attention 1.55x faster so (docs/benchmarks.md). Not on
+    // CPU devices, where every pipeline compiles for seconds (lavapipe). SALAB_FIX_MODE=0/1 and
+    // RunOptions::fix_mode override it.
+    bool fix_mode(const RunOptions& opt) const {
+        if (opt.fix_mode) return *opt.fix_mode;
+        if (const char* env = std::getenv("SALAB_FIX_MODE"); env && *env) return std::strcmp(env, "0") != 0;
+        return ctx.info().device_type != VK_PHYSICAL_DEVICE_TYPE_CPU;
     }
 
     static std::string variant_name(KernelPath path, DType dtype) {
@@ -229,7 +253,8 @@ struct AttentionEngine::Impl {
             tiled = choose_tiled_shape(ctx.info(), shape.d, opt.tiled);
             if (!*tiled) throw InputError("tiled: " + tiled->why_not);
         }
-        const Pipeline& pipe = attention_pipeline(path, opt.dtype, cm2 ? &*cm2 : nullptr, tiled ? &*tiled : nullptr);
+        const Pipeline& pipe = attention_pipeline(path, opt.dtype, fix_mode(opt) ? mode : gpu::kAnyMode,
+                                                  cm2 ? &*cm2 : nullptr, tiled ? &*tiled : nullptr, mb);
 
         std::array<VkBuffer, kBindings> bufs{q.handle(),
                                              k.handle(),
@@ -380,16 +405,34 @@ AttentionEngine::~AttentionEngine() = default;
 const DeviceInfo& AttentionEngine::device() const { return impl_->ctx.info(); }
 
 std::vector<KernelStatistics> AttentionEngine::kernel_statistics(int64_t d) {
-    std::vector<std::string> shaders;
-    for (const auto& k : cm2_kernels(impl_->ctx.info(), d)) shaders.push_back(k.shader);
-    if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::nv_coopmat).empty())
-        shaders.push_back("attention_nv_d" + std::to_string(d));
-    if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::khr_coopmat).empty())
-        shaders.push_back("attention_khr_d" + std::to_string(d));
+    struct Entry {
+        std::string label, shader;
+        std::vector<uint32_t> spec;
+        uint32_t subgroup = 0;
+    };
+    std::vector<Entry> shaders;
+    // coopmat2 kernels: the pipeline of each mode a run builds, and the one that reads the mode.
+    const std::pair<const char*, uint32_t> modes[] = {{"dense", gpu::kModeDense},
+                                                      {"band", gpu::kModeBand},
+                                                      {"sparse", gpu::kModeSparse},
+                                                      {"split", gpu::kModeSparseItems},
+                                                      {"any mode", gpu::kAnyMode}};
+    for (const auto& k : cm2_kernels(impl_->ctx.info(), d))
+        for (const auto& [label, mode] : modes)
+            shaders.push_back(
+                {k.shader + " (" + label + ")", k.shader, {mode, gpu::kSpecGathered | gpu::kSpecPartial}});
+    if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::nv_coopmat).empty()) {
+        const std::string name = "attention_nv_d" + std::to_string(d);
+        shaders.push_back({name, name, {gpu::kAnyMode}});
+    }
+    if (path_unsupported(impl_->ctx.info(), DType::f16, d, KernelPath::khr_coopmat).empty()) {
+        const std::string name = "attention_khr_d" + std::to_string(d);
+        shaders.push_back({name, name, {gpu::kAnyMode}, 32u});
+    }
     std::vector<KernelStatistics> out;
-    for (const auto& name : shaders) {
-        const Pipeline& p = impl_->pipelines.get(name, {}, name.starts_with("attention_khr") ? 32u : 0u);
-        KernelStatistics k{name, p.statistic("Register Count"), {}};
+    for (const auto& e : shaders) {
+        const Pipeline& p = impl_->pipelines.get(e.shader, e.spec, e.subgroup);
+        KernelStatistics k{e.label, p.statistic("Register Count"), {}};
         for (const auto& st : p.statistics) k.values.emplace_back(st.name, st.value);
         out.push_back(std::move(k));
     }

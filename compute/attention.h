@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -49,6 +50,9 @@ struct RunOptions {
     double warmup_ms = 0;    // before timing, run the kernel for at least this long (GPU clocks)
     KernelPath path = KernelPath::automatic;  // kernel family (choose_path); forced ones must fit
     TiledRequest tiled{};  // tiled kernel: forced sizes (choose_tiled_shape), default = its pick
+    // Build the kernel's pipeline for this run's mode (dense, band, block mask, split), so the
+    // driver drops the other modes' code: nullopt = on GPUs, off on CPU devices (SALAB_FIX_MODE).
+    std::optional<bool> fix_mode;
 };
 
 struct RunResult {

@@ -23,6 +23,8 @@ namespace salab {
 //   decode_o16  as decode, with O accumulated in fp16; the default where the device has fp16
 //           accumulators at workgroup scope (13% faster at d = 128 on an H200; P is scaled so
 //           that O cannot overflow, see cm2_p_shift)
+// Each is built once per mode it runs and kind of block mask (specialization constants, so the
+// driver drops the other modes' code; SALAB_FIX_MODE=0 builds one pipeline for every mode).
 // SALAB_CM2_VARIANT=<name> picks one (for measurements); SALAB_NO_COOPMAT2=1 or
 // SALAB_PORTABLE=1 turns the coopmat2 path off.
 struct Cm2Kernel {

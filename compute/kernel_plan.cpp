@@ -287,6 +287,7 @@ KernelPlan plan_blocks(std::shared_ptr<const BlockMask> mask, int heads, int spl
     plan.split = plan_split(*mask, heads, split_chunk);
     plan.blocks = std::move(mask);
     plan.build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    plan.split_ms = plan.build_ms;
     return plan;
 }
 

@@ -184,6 +184,7 @@ struct KernelPlan {
     std::shared_ptr<const BlockMask> blocks;
     SplitPlan split;
     double build_ms = 0;  // CPU time of planning (gathering, splitting), not of the plain mask
+    double split_ms = 0;  // the split-k part of build_ms (plan_split)
     // The mask was built from the components (build_ms is then its whole build: the kernel's
     // cost needs nothing of the plain mask).
     bool structural = false;

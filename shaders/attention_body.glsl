@@ -1,4 +1,5 @@
 #extension GL_GOOGLE_include_directive : require
+#define MODE_CONSTANT_ID 1  // the mode, fixed per pipeline (attention_common.glsl)
 #include "attention_common.glsl"
 
 layout(local_size_x = 64) in;  // == kBlock: one invocation per query row of the block

@@ -2,6 +2,18 @@
 #extension GL_GOOGLE_include_directive : require
 #include "shared.h"
 
+// The run's mode (kModeSparse, kModeDense, ...). A kernel that defines MODE_CONSTANT_ID (a free
+// specialization constant id) before including this file can have the mode fixed when its
+// pipeline is built: the host passes the mode there, and the driver compiles a dense or band run
+// without the bitmask, gather and work-item code of the sparse modes (and the other way round).
+// kAnyMode (the default) reads it from the push constants. See AttentionEngine (mode_spec).
+#ifdef MODE_CONSTANT_ID
+layout(constant_id = MODE_CONSTANT_ID) const uint kSpecMode = kAnyMode;
+#define RUN_MODE (kSpecMode != kAnyMode ? kSpecMode : pc.mode)
+#else
+#define RUN_MODE pc.mode
+#endif
+
 layout(std430, binding = kBindQ) readonly buffer QBuf { STORAGE_T q_data[]; };
 layout(std430, binding = kBindK) readonly buffer KBuf { STORAGE_T k_data[]; };
 layout(std430, binding = kBindV) readonly buffer VBuf { STORAGE_T v_data[]; };
@@ -21,7 +33,7 @@ bool band_keeps(uint row, uint key) {
 // Is column `col` (0..kBlock-1) of block entry (word0, word1) kept for query row `row`? Full
 // blocks keep every column (columns past n or unused gather slots are excluded by entry_key).
 bool entry_keeps_col(uint word0, uint word1, uint row, uint col) {
-    if (pc.mode == kModeBand) return band_keeps(row, (word0 & kIndexMask) * kBlock + col);
+    if (RUN_MODE == kModeBand) return band_keeps(row, (word0 & kIndexMask) * kBlock + col);
     if ((word0 & kPartialBit) == 0u) return true;
     const uint wpr = kBlock / 32u;
     uint base = word1 * kBlock * wpr + (row % kBlock) * wpr + col / 32u;
@@ -41,7 +53,7 @@ uint entry_key(uint word0, uint col, uint n) {
     return key < n ? key : kNoKey;
 }
 
-bool sparse_mode() { return pc.mode == kModeSparse || pc.mode == kModeSparseItems; }
+bool sparse_mode() { return RUN_MODE == kModeSparse || RUN_MODE == kModeSparseItems; }
 
 // Bits [a, b] (inclusive, any ints) of a 32-bit word covering columns [0, 32).
 uint range_bits(int a, int b) {
@@ -56,7 +68,7 @@ uint range_bits(int a, int b) {
 void row_mask_words(uint w0, uint w1, uint row, out uint lo, out uint hi) {
     lo = 0xffffffffu;
     hi = 0xffffffffu;
-    if (pc.mode == kModeBand) {
+    if (RUN_MODE == kModeBand) {
         const int first = int(row) - int(pc.band_left) - int(w0 * kBlock);  // first kept column
         const int last = int(row) + int(pc.band_right) - int(w0 * kBlock);  // last kept column
         lo = range_bits(first, last);
@@ -74,13 +86,13 @@ void block_range(uint head, uint qblock, out uint first, out uint last) {
         const uint mh = pc.mask_shared != 0u ? 0u : head;
         first = row_ptr[mh * pc.num_blocks + qblock];
         last = row_ptr[mh * pc.num_blocks + qblock + 1u];
-    } else if (pc.mode == kModeBand) {
+    } else if (RUN_MODE == kModeBand) {
         const uint q0 = qblock * kBlock, q_last = min(pc.n - 1u, q0 + kBlock - 1u);
         first = (q0 > pc.band_left ? q0 - pc.band_left : 0u) / kBlock;
         last = min(pc.n - 1u, q_last + pc.band_right) / kBlock + 1u;
     } else {
         first = 0u;
-        last = pc.mode == kModeDenseCausal ? qblock + 1u : pc.num_blocks;
+        last = RUN_MODE == kModeDenseCausal ? qblock + 1u : pc.num_blocks;
     }
 }
 
@@ -88,7 +100,7 @@ void block_range(uint head, uint qblock, out uint first, out uint last) {
 // directly; else the unnormalised partial result goes to that split-k slot). False for the
 // padding workgroups of an item grid (the whole workgroup returns: uniform).
 bool work_item(out uint qblock, out uint head, out uint first, out uint last, out uint slot) {
-    if (pc.mode == kModeSparseItems) {
+    if (RUN_MODE == kModeSparseItems) {
         const uint idx = gl_WorkGroupID.y * kGridRow + gl_WorkGroupID.x;
         if (idx >= pc.num_items) return false;
         const uvec4 it = work_items[idx];
@@ -117,7 +129,7 @@ void entry_words(uint e, out uint w0, out uint w1) {
     }
 }
 
-bool causal_ok(uint row, uint key) { return pc.mode != kModeDenseCausal || key <= row; }
+bool causal_ok(uint row, uint key) { return RUN_MODE != kModeDenseCausal || key <= row; }
 
 // Loops over the head dimension in vec4 steps: an inner loop of at most 32 steps that compilers
 // fully unroll, inside an outer loop that only runs more than once for d > 128. (lavapipe counts

@@ -25,6 +25,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #define STORAGE_T float16_t
 #define LOAD(x) float(x)
+#define MODE_CONSTANT_ID 0  // the mode, fixed per pipeline (attention_common.glsl)
 #include "attention_common.glsl"
 
 layout(std430, binding = kBindO) writeonly buffer OBuf { float16_t o_data[]; };

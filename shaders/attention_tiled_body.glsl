@@ -24,6 +24,7 @@
 // minutes) at the cost of indexing Q and O by a loop counter. Per visited key block an invocation
 // runs TiledShape::loop_steps_per_block() counted steps of lavapipe's budget of 65535 (see
 // attention_body.glsl), 16 * NCH of them chunk steps when NCH > 1.
+#define MODE_CONSTANT_ID 8  // the mode, fixed per pipeline (attention_common.glsl)
 #include "attention_common.glsl"
 
 layout(std430, binding = kBindO) writeonly buffer OBuf { STORAGE_T o_data[]; };
@@ -93,7 +94,7 @@ void main() {
     const uint rbase = TPR == 1u ? tid : tid / TPR;
     const uint rstride = kBlock / ROWS;
     const uint head_base = head * n * d;
-    const bool causal = pc.mode == kModeDenseCausal;
+    const bool causal = RUN_MODE == kModeDenseCausal;
 
     vec4 q[ROWS * D4];
     vec4 acc[ROWS * D4];

@@ -70,6 +70,13 @@ SALAB_CONST kModeSparseItems = 3u;
 // key blocks of [I*kBlock - band_left, I*kBlock + kBlock - 1 + band_right] with no block mask in
 // memory; edge blocks get their per-row column masks from the band's ends, middle blocks none.
 SALAB_CONST kModeBand = 4u;
+// A pipeline built for one mode gets it as a specialization constant; kAnyMode = a pipeline
+// that reads the mode from the push constants (attention_common.glsl, MODE_CONSTANT_ID).
+SALAB_CONST kAnyMode = 0xffffffffu;
+// The coopmat2 kernel's second specialization constant: which kinds of entries the block mask
+// lists (a mask without gathered or partial blocks compiles without their code).
+SALAB_CONST kSpecGathered = 1u;
+SALAB_CONST kSpecPartial = 2u;
 
 #ifdef __cplusplus
 static_assert(kAttnBindings == kBindMerges + 1u, "every binding is in the layout");

@@ -194,6 +194,68 @@ TEST_SUITE("gpu") {
         check_no_validation_messages();
     }
 
+    TEST_CASE("pipelines built for one mode (fix_mode) match the oracle and the any-mode pipeline") {
+        // Every path this device runs, each plan kind: dense, causal, band, a gathered block mask
+        // with partial blocks, and a split one. The fixed-mode pipeline drops the other modes'
+        // code (and, for coopmat2, the entry kinds the mask lacks): a mode compiled out by
+        // mistake shows here as a wrong output.
+        AttentionEngine engine(gpu_context());
+        const int64_t n = 333;
+        const int heads = 2;
+        const auto csr = mixed_heads(n, heads);
+        auto bm = std::make_shared<const BlockMask>(compile_block_mask(csr, 64, 0, true));
+        REQUIRE(bm->gathered_blocks > 0);
+        REQUIRE(bm->partial_blocks > 0);
+        // The same mask without gathered blocks (contiguous entries only), for coopmat2's variant.
+        auto plain = std::make_shared<const BlockMask>(compile_block_mask(csr, 64, 0, false));
+        HeadPattern wp;
+        wp.components = {window(40)};
+        const std::vector<Csr> band_csr(size_t(heads), build_csr(HeadMask(wp, n)));
+        HeadPattern dp;
+        dp.components = {Component{.type = ComponentType::dense}};
+        std::vector<Csr> dense_csr[2];
+        for (bool causal : {false, true}) {
+            dp.causal = causal;
+            dense_csr[causal] = std::vector<Csr>(size_t(heads), build_csr(HeadMask(dp, n)));
+        }
+        struct Case {
+            std::string name;
+            KernelPlan plan;
+            const std::vector<Csr>* truth;
+        };
+        const Case cases[] = {{"dense", plan_dense(heads, false), &dense_csr[0]},
+                              {"causal", plan_dense(heads, true), &dense_csr[1]},
+                              {"band", plan_band(heads, {40, 40}), &band_csr},
+                              {"blocks", plan_blocks(bm, heads, 0), &csr},
+                              {"contiguous blocks", plan_blocks(plain, heads, 0), &csr},
+                              {"split", plan_blocks(bm, heads, 2), &csr}};
+        int paths_run = 0;
+        for (KernelPath path : {KernelPath::tiled, KernelPath::rowwise, KernelPath::nv_coopmat, KernelPath::nv_coopmat2,
+                                KernelPath::khr_coopmat}) {
+            const bool tensor = path != KernelPath::tiled && path != KernelPath::rowwise;
+            const DType dtype = tensor ? DType::f16 : DType::f32;
+            const int64_t d = tensor ? 64 : 16;
+            if (!path_unsupported(gpu_context().info(), dtype, d, path).empty()) continue;
+            ++paths_run;
+            QKV x = make_qkv(heads, n, d, uint64_t(d + 3), QkvSource::gaussian);
+            engine.upload(x.q, x.k, x.v, {heads, n, d});
+            for (const Case& c : cases) {
+                CAPTURE(path_name(path));
+                CAPTURE(c.name);
+                RunOptions fixed{.dtype = dtype, .read_back = true, .path = path};
+                fixed.fix_mode = true;
+                RunOptions any = fixed;
+                any.fix_mode = false;
+                const RunResult a = engine.run(c.plan, fixed), b = engine.run(c.plan, any);
+                CAPTURE(a.path);
+                CHECK(relative_error(a.out, oracle(*c.truth, x, n, d)) < (tensor ? 2e-2 : 1e-4));
+                CHECK(relative_error(a.out, b.out) < (tensor ? 1e-3 : 1e-5));
+            }
+        }
+        CHECK(paths_run >= 2);  // tiled and rowwise run everywhere
+        check_no_validation_messages();
+    }
+
     TEST_CASE("fp16 storage path within 2e-2") {
         if (!gpu_context().fp16_enabled()) {
             MESSAGE("device lacks fp16 storage/arithmetic; f16 path not tested here");

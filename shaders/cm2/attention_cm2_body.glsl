@@ -52,7 +52,11 @@
 #endif
 #define STORAGE_T float16_t
 #define LOAD(x) float(x)
+// Specialization constants: 0 the mode (attention_common.glsl), 1 which entry kinds the block
+// mask has (kSpecGathered | kSpecPartial; a mask without them compiles without their code).
+#define MODE_CONSTANT_ID 0
 #include "attention_common.glsl"
+layout(constant_id = 1) const uint kSpecEntries = kSpecGathered | kSpecPartial;
 
 layout(local_size_x = 128) in;
 layout(std430, binding = kBindO) writeonly buffer OBuf { float16_t o_data[]; };
@@ -166,12 +170,12 @@ void main() {
     const uint n = pc.n;
     const uint q0 = qblock * BR;
     const uint head_base = head * n * D;
-    if (pc.mode == kModeBand) {
+    if (RUN_MODE == kModeBand) {
         g_left = int(pc.band_left);
         g_right = int(pc.band_right);
     } else {
         g_left = int(n);
-        g_right = pc.mode == kModeDenseCausal ? 0 : int(n);
+        g_right = RUN_MODE == kModeDenseCausal ? 0 : int(n);
     }
     const bool range_mode = !sparse_mode();
 
@@ -203,8 +207,8 @@ void main() {
         uint w0, w1;
         entry_words(e, w0, w1);
         const uint kb = w0 & kIndexMask;
-        const bool gathered = !range_mode && (w0 & kGatherBit) != 0u;
-        const bool partial = !range_mode && (w0 & kPartialBit) != 0u;
+        const bool gathered = !range_mode && (kSpecEntries & kSpecGathered) != 0u && (w0 & kGatherBit) != 0u;
+        const bool partial = !range_mode && (kSpecEntries & kSpecPartial) != 0u && (w0 & kPartialBit) != 0u;
         const uint k0 = kb * BC;
 
         MAT_B(D, BC) kt;
